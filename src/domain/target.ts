@@ -1,0 +1,18 @@
+/* target      : what the inventory names: an identity (host), where to connect (address), and a port
+ * identity    : the name findings and history are about; the first NAME of an inventory line, else
+ *               the target as written
+ * address     : what we connect to: an IP literal or a name the system resolver turns into one */
+
+export interface Target {
+  /** The host's identity: history, findings and known_hosts lines are keyed by it. */
+  readonly host: string
+  /** Where to connect: an IP literal (v4 or v6, no brackets) or a DNS name. */
+  readonly address: string
+  readonly port: number
+  /** Further names of the same host (ssh-keyscan -f lines list several). */
+  readonly aliases: readonly string[]
+  /** Where the target was read from, for messages: `hosts.txt:12`, `argv`. */
+  readonly source: string
+}
+
+export const DEFAULT_SSH_PORT = 22

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto'
+import {
+  familyOfType,
+  KEY_TYPES,
+  type HostKey,
+  type KeyType,
+  type Md5Fingerprint,
+  type Sha256Fingerprint,
+} from '../domain/host-key.js'
+
+/** Thrown when bytes are not a public key blob we understand (RFC 4253 §6.6, RFC 5656 §3.1, RFC 8709). */
+export class KeyBlobError extends Error {
+  override name = 'KeyBlobError'
+}
+
+/** Reads RFC 4251 §5 `string`s and `mpint`s from a blob, refusing to run past its end. */
+class BlobReader {
+  private offset = 0
+  constructor(private readonly blob: Buffer) {}
+
+  string(): Buffer {
+    if (this.offset + 4 > this.blob.length) throw new KeyBlobError('key blob is truncated')
+    const length = this.blob.readUInt32BE(this.offset)
+    const start = this.offset + 4
+    if (start + length > this.blob.length) throw new KeyBlobError('key blob is truncated')
+    this.offset = start + length
+    return this.blob.subarray(start, start + length)
+  }
+
+  atEnd(): boolean {
+    return this.offset === this.blob.length
+  }
+}
+
+/** Bit length of an unsigned big-endian mpint (leading zero bytes ignored). */
+function mpintBits(bytes: Buffer): number {
+  let i = 0
+  while (i < bytes.length && bytes[i] === 0) i++
+  if (i === bytes.length) return 0
+  return (bytes.length - i - 1) * 8 + (32 - Math.clz32(bytes[i]!))
+}
+
+const CURVE_BITS: Record<string, number> = { nistp256: 256, nistp384: 384, nistp521: 521 }
+
+/** The key type named inside the blob, and its size in bits (RSA modulus, DSA p, ECDSA curve, 256 for Ed25519). */
+export function readKeyTypeAndBits(blob: Buffer): { type: KeyType; bits: number } {
+  const reader = new BlobReader(blob)
+  const name = reader.string().toString('latin1')
+  if (!(KEY_TYPES as readonly string[]).includes(name)) {
+    throw new KeyBlobError(`unsupported key type '${name.slice(0, 40)}'`)
+  }
+  const type = name as KeyType
+  let bits: number
+  switch (type) {
+    case 'ssh-ed25519': {
+      if (reader.string().length !== 32) throw new KeyBlobError('ssh-ed25519 key is not 32 bytes')
+      bits = 256
+      break
+    }
+    case 'ecdsa-sha2-nistp256':
+    case 'ecdsa-sha2-nistp384':
+    case 'ecdsa-sha2-nistp521': {
+      const curve = reader.string().toString('latin1')
+      if (`ecdsa-sha2-${curve}` !== type) throw new KeyBlobError(`${type} key names curve '${curve.slice(0, 20)}'`)
+      reader.string() // Q, the public point
+      bits = CURVE_BITS[curve]!
+      break
+    }
+    case 'ssh-rsa': {
+      reader.string() // e
+      bits = mpintBits(reader.string()) // n
+      break
+    }
+    case 'ssh-dss': {
+      bits = mpintBits(reader.string()) // p
+      reader.string() // q
+      reader.string() // g
+      reader.string() // y
+      break
+    }
+  }
+  if (!reader.atEnd()) throw new KeyBlobError(`${type} key blob has trailing bytes`)
+  return { type, bits }
+}
+
+/** `SHA256:` + unpadded base64, as `ssh-keygen -l -E sha256` prints. */
+export function sha256Fingerprint(blob: Buffer): Sha256Fingerprint {
+  const b64 = createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')
+  return `SHA256:${b64}` as Sha256Fingerprint
+}
+
+/** `MD5:` + colon hex, as `ssh-keygen -l -E md5` prints. */
+export function md5Fingerprint(blob: Buffer): Md5Fingerprint {
+  const hex = createHash('md5').update(blob).digest('hex')
+  return `MD5:${hex.match(/../g)!.join(':')}` as Md5Fingerprint
+}
+
+/** Everything we know about a host key from its blob alone. Throws KeyBlobError on a malformed blob. */
+export function describeKey(blob: Buffer): HostKey {
+  const { type, bits } = readKeyTypeAndBits(blob)
+  const copy = Buffer.from(blob) // never keep a slice of a socket buffer alive
+  return {
+    type,
+    family: familyOfType(type),
+    bits,
+    blob: copy,
+    sha256: sha256Fingerprint(copy),
+    md5: md5Fingerprint(copy),
+    sha1Hex: createHash('sha1').update(copy).digest('hex'),
+    sha256Hex: createHash('sha256').update(copy).digest('hex'),
+  }
+}
+
+const TYPE_ORDER: Record<KeyType, number> = {
+  'ssh-ed25519': 0,
+  'ecdsa-sha2-nistp256': 1,
+  'ecdsa-sha2-nistp384': 2,
+  'ecdsa-sha2-nistp521': 3,
+  'ssh-rsa': 4,
+  'ssh-dss': 5,
+}
+
+/** Stable display order: ed25519, ecdsa by curve, rsa, dsa. */
+export function compareKeys(a: HostKey, b: HostKey): number {
+  return TYPE_ORDER[a.type] - TYPE_ORDER[b.type] || a.sha256.localeCompare(b.sha256)
+}
