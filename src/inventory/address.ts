@@ -1,0 +1,21 @@
+import { isIP } from 'node:net'
+
+/** RFC 1123 §2.1 host names (letters, digits, hyphens; underscores tolerated as real fleets use them). */
+const LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/
+
+/** True for a syntactically valid DNS host name: labels of 1..63 octets, at most 253 in all. */
+export function isHostName(text: string): boolean {
+  const name = text.endsWith('.') ? text.slice(0, -1) : text
+  if (name.length === 0 || name.length > 253) return false
+  return name.split('.').every((label) => LABEL.test(label))
+}
+
+/** True for an IPv4 or IPv6 literal (no brackets, no zone index). */
+export function isIpLiteral(text: string): boolean {
+  return isIP(text) !== 0
+}
+
+/** `[::1]:22` style for v6, `host:port` otherwise; how people and OpenSSH write an endpoint. */
+export function formatEndpoint(address: string, port: number): string {
+  return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`
+}
