@@ -1,0 +1,113 @@
+import { compareSeverity, type Finding } from '../domain/finding.js'
+import type { KeyFamily } from '../domain/host-key.js'
+import type { Observation } from '../domain/observation.js'
+import type { Target } from '../domain/target.js'
+import type { Inventory } from '../inventory/inventory.js'
+
+/* The scan use case: stream the inventory through the collector, hand each finished host to the
+ * caller as it completes, check SSHFP alongside, and at the end judge and record the whole scan.
+ * It knows nothing of argv, terminals or exit codes. */
+
+export interface CollectOptions {
+  readonly families: readonly KeyFamily[] | null
+  readonly timeoutMs: number
+  readonly concurrency: number
+}
+
+export interface ScanRequest extends CollectOptions {
+  readonly inventory: Inventory
+}
+
+export interface ScanProgress {
+  readonly total: number
+  readonly done: number
+  readonly keys: number
+  readonly failed: number
+}
+
+export interface ScanDependencies {
+  /** The collector: targets in, one observation per target out, as hosts complete. */
+  collect(targets: AsyncIterable<Target>, options: CollectOptions): AsyncIterable<Observation>
+  /**
+   * Judges the whole scan against history and keeps it; null when nothing is to be remembered
+   * (`--no-store`), in which case `judgeAlone` judges the scan by itself.
+   */
+  record: ((observations: readonly Observation[], meta: ScanMeta) => Promise<readonly Finding[]>) | null
+  judgeAlone: (observations: readonly Observation[]) => readonly Finding[]
+  /** SSHFP checks for one target, started when the target is taken; null with `--no-dns`. */
+  checkDns: ((target: Target) => (observation: Observation) => Promise<readonly Finding[]>) | null
+  now(): Date
+}
+
+export interface ScanMeta {
+  readonly startedAt: Date
+  readonly finishedAt: Date
+  readonly request: CollectOptions & { readonly targets: number }
+}
+
+export interface ScanEvents {
+  observation?(observation: Observation): void
+  progress?(progress: ScanProgress): void
+}
+
+export interface ScanOutcome {
+  readonly targets: number
+  readonly reached: number
+  readonly failed: number
+  readonly keys: number
+  readonly durationMs: number
+  /** Most severe first. */
+  readonly findings: readonly Finding[]
+}
+
+export async function scanFleet(request: ScanRequest, deps: ScanDependencies, events: ScanEvents = {}): Promise<ScanOutcome> {
+  const startedAt = deps.now()
+  const kept: Observation[] = []
+  const dnsChecks = new Map<Target, (observation: Observation) => Promise<readonly Finding[]>>()
+  const dnsFindings: Promise<readonly Finding[]>[] = []
+
+  // Start each target's DNS lookup when the collector takes the target, so DNS runs alongside SSH.
+  async function* taken(): AsyncGenerator<Target> {
+    for await (const target of request.inventory.targets()) {
+      if (deps.checkDns) dnsChecks.set(target, deps.checkDns(target))
+      yield target
+    }
+  }
+
+  let done = 0
+  let reached = 0
+  let failed = 0
+  let keys = 0
+  for await (const observation of deps.collect(taken(), request)) {
+    done++
+    if (observation.status === 'ok') reached++
+    else failed++
+    keys += observation.keys.length
+    const check = dnsChecks.get(observation.target)
+    if (check) {
+      dnsChecks.delete(observation.target)
+      dnsFindings.push(check(observation))
+    }
+    kept.push(observation)
+    events.observation?.(observation)
+    events.progress?.({ total: request.inventory.size, done, keys, failed })
+  }
+  const finishedAt = deps.now()
+
+  const meta: ScanMeta = {
+    startedAt,
+    finishedAt,
+    request: { families: request.families, timeoutMs: request.timeoutMs, concurrency: request.concurrency, targets: done },
+  }
+  const judged = deps.record ? await deps.record(kept, meta) : deps.judgeAlone(kept)
+  const findings = [...judged, ...(await Promise.all(dnsFindings)).flat()]
+  findings.sort((a, b) => compareSeverity(b.severity, a.severity) || a.host.localeCompare(b.host) || a.kind.localeCompare(b.kind))
+  return {
+    targets: done,
+    reached,
+    failed,
+    keys,
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+    findings,
+  }
+}

@@ -1,0 +1,15 @@
+import type { Readable, Writable } from 'node:stream'
+
+/** What a command may touch of the process: its streams, its environment, and its exit code. */
+export interface CommandContext {
+  readonly stdout: Writable & { isTTY?: boolean }
+  readonly stderr: Writable & { isTTY?: boolean }
+  readonly stdin: Readable
+  readonly env: NodeJS.ProcessEnv
+  exitCode: number
+}
+
+/** Writes a line (or lines) to a stream. */
+export function writeLine(stream: Writable, text: string): void {
+  stream.write(text.endsWith('\n') ? text : `${text}\n`)
+}

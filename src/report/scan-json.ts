@@ -1,0 +1,63 @@
+import type { Finding } from '../domain/finding.js'
+import { publicKeyLine } from '../domain/host-key.js'
+import type { Observation } from '../domain/observation.js'
+
+/* `--format json` is one document, {"hosts": [...], "findings": [...]}, written incrementally: the
+ * opening, then one host object per completed host, then the findings. A 100,000-host scan never
+ * holds its output in memory, and a consumer still gets a single valid JSON value. */
+
+/** The JSON object for one host, as documented in the README (extra fields may be added, never removed). */
+export function observationToJson(observation: Observation): object {
+  return {
+    host: observation.target.host,
+    address: observation.address,
+    port: observation.target.port,
+    status: observation.status,
+    error: observation.error,
+    banner: observation.banner,
+    keys: observation.keys.map((key) => ({
+      type: key.type,
+      bits: key.bits,
+      sha256: key.sha256,
+      md5: key.md5,
+      publicKey: publicKeyLine(key),
+    })),
+    aliases: observation.target.aliases,
+    offered: observation.offered
+      ? { kex: observation.offered.kex, serverHostKey: observation.offered.serverHostKey }
+      : null,
+    connections: observation.connections,
+    durationMs: Math.round(observation.durationMs),
+  }
+}
+
+export function findingToJson(finding: Finding): object {
+  return {
+    kind: finding.kind,
+    severity: finding.severity,
+    host: finding.host,
+    hosts: finding.hosts,
+    keyType: finding.keyType,
+    fingerprint: finding.fingerprint,
+    previous: finding.previous,
+    message: finding.message,
+  }
+}
+
+/** Renders the scan document piece by piece; each call returns text to write in order. */
+export class ScanJsonWriter {
+  private hosts = 0
+
+  open(): string {
+    return '{"hosts": ['
+  }
+
+  host(observation: Observation): string {
+    return `${this.hosts++ === 0 ? '\n' : ',\n'}  ${JSON.stringify(observationToJson(observation))}`
+  }
+
+  close(findings: readonly Finding[]): string {
+    const items = findings.map((f) => `  ${JSON.stringify(findingToJson(f))}`).join(',\n')
+    return `${this.hosts > 0 ? '\n' : ''}],\n "findings": [${items ? `\n${items}\n` : ''}]}\n`
+  }
+}
