@@ -8,5 +8,10 @@ if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('hostkeys: dist/ is missing; run `npm ci` (or `npm run build`) in the hostkeys checkout first\n')
   process.exit(2)
 }
+// A reader that goes away (`hostkeys scan … | head`) is not an error worth a stack trace.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+  throw error
+})
 const { main } = await import(entry.href)
 process.exitCode = await main(process.argv)

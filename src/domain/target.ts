@@ -16,3 +16,17 @@ export interface Target {
 }
 
 export const DEFAULT_SSH_PORT = 22
+
+/**
+ * A host's identity as OpenSSH's known_hosts names it: `name` on port 22, `[name]:port` otherwise.
+ * Two SSH servers on one name but different ports are different identities, with their own history.
+ */
+export function hostIdentity(name: string, port: number): string {
+  return port === DEFAULT_SSH_PORT ? name : `[${name}]:${port}`
+}
+
+/** The bare name and port of an identity made by hostIdentity. */
+export function parseIdentity(identity: string): { name: string; port: number } {
+  const match = /^\[(.+)\]:(\d{1,5})$/.exec(identity)
+  return match ? { name: match[1]!, port: Number(match[2]) } : { name: identity, port: DEFAULT_SSH_PORT }
+}

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import { DEFAULT_SSH_PORT, type Target } from '../domain/target.js'
+import { DEFAULT_SSH_PORT, hostIdentity, type Target } from '../domain/target.js'
 import { expandCidr, parseCidr, type CidrRange } from './cidr.js'
 import { isHostName } from './address.js'
 
@@ -61,7 +61,10 @@ export function specSize(spec: TargetSpec): number {
   return spec.kind === 'single' ? 1 : spec.range.size
 }
 
-/** The targets a spec stands for, lazily; `identity` names the host when the inventory gave a NAME. */
+/**
+ * The targets a spec stands for, lazily. `identity` is the NAME the inventory gave, else the host as
+ * written; either way on a port other than 22 it becomes `[name]:port`, as known_hosts names it.
+ */
 export function* expandSpec(
   spec: TargetSpec,
   source: string,
@@ -69,10 +72,10 @@ export function* expandSpec(
   aliases: readonly string[] = [],
 ): Generator<Target> {
   if (spec.kind === 'single') {
-    yield { host: identity ?? spec.host, address: spec.host, port: spec.port, aliases, source }
+    yield { host: hostIdentity(identity ?? spec.host, spec.port), address: spec.host, port: spec.port, aliases, source }
     return
   }
   for (const address of expandCidr(spec.range)) {
-    yield { host: address, address, port: spec.port, aliases: [], source }
+    yield { host: hostIdentity(address, spec.port), address, port: spec.port, aliases: [], source }
   }
 }

@@ -58,6 +58,11 @@ describe('parseTargetSpec', () => {
     })
   }
 
+  it('names a host on another port the way known_hosts does', async () => {
+    const inventory = await openInventory({ specs: ['web1:2222', '[::1]:2200', 'web2'], files: [], defaultPort: 22 })
+    assert.deepEqual((await collect(inventory.targets())).map((t) => t.host), ['[web1]:2222', '[::1]:2200', 'web2'])
+  })
+
   it('uses the default port it is given', () => {
     assert.deepEqual(parseTargetSpec('web1', 2022), { kind: 'single', host: 'web1', port: 2022 })
   })
@@ -153,7 +158,7 @@ describe('openInventory', () => {
       [
         ['192.0.2.9', '192.0.2.9', 22, 'argv'],
         ['web1', '192.0.2.1', 22, `${file}:3`],
-        ['192.0.2.2', '192.0.2.2', 2200, `${file}:4`],
+        ['[192.0.2.2]:2200', '192.0.2.2', 2200, `${file}:4`],
         ['db1', '192.0.2.3', 22, '<stdin>:1'],
       ],
     )

@@ -1,0 +1,149 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { loopbackRange, startSshd, type SshdServer } from '../test/support/sshd.js'
+import { measure, median, requireGnuTime, type Measured } from './measure.js'
+
+/* Scan benchmark: hostkeys against OpenSSH's ssh-keyscan on one local fleet of default-config
+ * OpenSSH servers, in the same run, alternating which goes first. Loopback only (127.5.0.0/16). */
+
+const HOSTKEYS = path.resolve(import.meta.dirname, '../bin/hostkeys.js')
+const SSH_KEYSCAN = '/usr/bin/ssh-keyscan'
+
+export interface ScanBenchOptions {
+  readonly hosts: number
+  readonly rounds: number
+  readonly largeTargets: number
+}
+
+function connectionsLogged(server: SshdServer): number {
+  let count = 0
+  for (const file of server.logFiles) count += readFileSync(file, 'utf8').split('Connection from ').length - 1
+  return count
+}
+
+/** Keys as `address keytype base64`, from ssh-keyscan's output lines. */
+function keyscanKeys(output: string): Set<string> {
+  const keys = new Set<string>()
+  for (const line of output.split('\n')) {
+    const [host, type, blob] = line.split(' ')
+    if (!line.startsWith('#') && host && type && blob) keys.add(`${host} ${type} ${blob}`)
+  }
+  return keys
+}
+
+function hostkeysKeys(output: string): { keys: Set<string>; connections: number } {
+  const document = JSON.parse(output) as {
+    hosts: { address: string; connections: number; keys: { publicKey: string }[] }[]
+  }
+  const keys = new Set<string>()
+  let connections = 0
+  for (const host of document.hosts) {
+    connections += host.connections
+    for (const key of host.keys) keys.add(`${host.address} ${key.publicKey}`)
+  }
+  return { keys, connections }
+}
+
+interface Run {
+  readonly measured: Measured
+  readonly keys: Set<string>
+  readonly connections: number
+}
+
+function check(name: string, measured: Measured): void {
+  if (measured.exitCode > 1) throw new Error(`${name} exited ${measured.exitCode}: ${measured.stderr.slice(0, 500)}`)
+}
+
+export async function runScanBench(options: ScanBenchOptions): Promise<string[]> {
+  requireGnuTime()
+  const addresses = loopbackRange('127.5.1', options.hosts)
+  const server = await startSshd({ addresses, keyTypes: ['ed25519', 'ecdsa-256', 'rsa'] })
+  const lines: string[] = []
+  try {
+    const inventory = path.join(tmpdir(), `hostkeys-bench-${process.pid}.txt`)
+    writeFileSync(inventory, addresses.map((a) => `${a}\n`).join(''))
+    const portArgs = ['-p', String(server.port)]
+
+    const keyscanRuns: Run[] = []
+    const hostkeysRuns: Run[] = []
+    const runKeyscan = async () => {
+      const before = connectionsLogged(server)
+      const measured = await measure(SSH_KEYSCAN, [...portArgs, '-T', '10', '-f', inventory])
+      check('ssh-keyscan', measured)
+      await new Promise((r) => setTimeout(r, 300)) // let sshd flush its log
+      keyscanRuns.push({ measured, keys: keyscanKeys(measured.stdout), connections: connectionsLogged(server) - before })
+    }
+    const runHostkeys = async () => {
+      const measured = await measure(process.execPath, [
+        HOSTKEYS, 'scan', ...portArgs, '-T', '10', '-f', inventory, '--no-store', '--no-dns', '--format', 'json',
+      ])
+      check('hostkeys', measured)
+      const { keys, connections } = hostkeysKeys(measured.stdout)
+      hostkeysRuns.push({ measured, keys, connections })
+    }
+    for (let round = 0; round < options.rounds; round++) {
+      if (round % 2 === 0) {
+        await runKeyscan()
+        await runHostkeys()
+      } else {
+        await runHostkeys()
+        await runKeyscan()
+      }
+    }
+
+    const summarize = (runs: Run[]) => {
+      const keys = median(runs.map((r) => r.keys.size))
+      return {
+        wall: median(runs.map((r) => r.measured.wallSeconds)),
+        cpuPerKeyMs: median(runs.map((r) => (r.measured.cpuSeconds * 1000) / Math.max(1, r.keys.size))),
+        connectionsPerHost: median(runs.map((r) => r.connections / options.hosts)),
+        keys,
+        rss: median(runs.map((r) => r.measured.peakRssMb)),
+      }
+    }
+    const ours = summarize(hostkeysRuns)
+    const theirs = summarize(keyscanRuns)
+    // Every key ssh-keyscan found, in any round, must be among those hostkeys found in every round.
+    const union = new Set(keyscanRuns.flatMap((r) => [...r.keys]))
+    const missed = Math.max(...hostkeysRuns.map((r) => [...union].filter((k) => !r.keys.has(k)).length))
+
+    lines.push(
+      `scan: ${options.hosts} OpenSSH hosts (ed25519, ecdsa-256, rsa; default config), ${options.rounds} rounds, medians`,
+      `  ${''.padEnd(26)}${'hostkeys'.padStart(12)}${'ssh-keyscan'.padStart(14)}${'ratio'.padStart(10)}`,
+      row('wall time (s)', ours.wall, theirs.wall, 2),
+      row('client CPU per key (ms)', ours.cpuPerKeyMs, theirs.cpuPerKeyMs, 3),
+      row('connections per host', ours.connectionsPerHost, theirs.connectionsPerHost, 2),
+      row('keys collected', ours.keys, theirs.keys, 0),
+      row('peak RSS (MB)', ours.rss, theirs.rss, 1),
+      `  keys ssh-keyscan found that hostkeys missed: ${missed}`,
+    )
+
+    if (options.largeTargets > 0) {
+      // Peak RSS over a large inventory: many names spread over the same fleet, Ed25519 only so
+      // the servers, not the client, are not what takes the time.
+      const large = path.join(tmpdir(), `hostkeys-bench-large-${process.pid}.txt`)
+      writeFileSync(
+        large,
+        Array.from({ length: options.largeTargets }, (_, i) => `${addresses[i % addresses.length]} host${i}.bench\n`).join(''),
+      )
+      const measured = await measure(process.execPath, [
+        HOSTKEYS, 'scan', ...portArgs, '-T', '10', '-t', 'ed25519', '-f', large, '--no-store', '--no-dns', '--format', 'known_hosts',
+      ])
+      check('hostkeys (large)', measured)
+      const keys = measured.stdout.split('\n').filter((l) => l.includes(' ssh-ed25519 ')).length
+      lines.push(
+        `scan: ${options.largeTargets} targets, -t ed25519: ${measured.wallSeconds.toFixed(1)} s wall, ` +
+          `${keys} keys, peak RSS ${measured.peakRssMb.toFixed(1)} MB`,
+      )
+    }
+  } finally {
+    await server.stop()
+  }
+  return lines
+}
+
+function row(label: string, ours: number, theirs: number, digits: number): string {
+  const ratio = theirs === 0 ? '-' : (ours / theirs).toFixed(2)
+  return `  ${label.padEnd(26)}${ours.toFixed(digits).padStart(12)}${theirs.toFixed(digits).padStart(14)}${ratio.padStart(10)}`
+}

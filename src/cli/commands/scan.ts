@@ -1,0 +1,179 @@
+import { rename, writeFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
+import { Command, Option } from 'commander'
+import { scanFleet, type ScanDependencies, type ScanOutcome } from '../../app/scan-fleet.js'
+import { OperationalError, UserError } from '../../domain/errors.js'
+import { isAtOrAbove, type FailOn, type Finding } from '../../domain/finding.js'
+import type { KeyFamily } from '../../domain/host-key.js'
+import type { Observation } from '../../domain/observation.js'
+import { DEFAULT_SSH_PORT, parseIdentity } from '../../domain/target.js'
+import { openInventory } from '../../inventory/inventory.js'
+import { renderKnownHostsLines } from '../../report/known-hosts.js'
+import { renderMetrics } from '../../report/metrics.js'
+import { ScanJsonWriter } from '../../report/scan-json.js'
+import { renderTextFinding, renderTextHeader, renderTextHost, renderTextSummary } from '../../report/scan-text.js'
+import { scanTargets } from '../../ssh/scan-targets.js'
+import { writeLine, type CommandContext } from '../context.js'
+import { EXIT_FINDINGS, EXIT_OK } from '../main.js'
+import {
+  choice,
+  collect,
+  parseFailOn,
+  parseKeyFamilies,
+  parsePortOption,
+  parsePositiveInteger,
+  parseSeconds,
+} from '../options.js'
+import { progressLine } from '../progress.js'
+
+const FORMATS = ['text', 'json', 'known_hosts'] as const
+type ScanFormat = (typeof FORMATS)[number]
+
+interface ScanFlags {
+  file?: string[]
+  port: number
+  types?: KeyFamily[]
+  timeout: number
+  concurrency: number
+  format: ScanFormat
+  hash?: boolean
+  store: boolean
+  dns: boolean
+  failOn: FailOn
+  quiet?: boolean
+  db?: string
+  vantage?: string
+  metricsFile?: string
+  resolver?: string[]
+}
+
+/** Renders a scan to stdout as it runs, in one of the three formats. */
+interface ScanRenderer {
+  start(): void
+  host(observation: Observation): void
+  finish(outcome: ScanOutcome): void
+}
+
+function makeRenderer(flags: ScanFlags, context: CommandContext): ScanRenderer {
+  const out = (text: string) => context.stdout.write(text)
+  const failing = (findings: readonly Finding[]) => findings.filter((f) => isAtOrAbove(f.severity, flags.failOn))
+  if (flags.quiet) {
+    // For cron: nothing at all unless something at or above --fail-on needs a person.
+    return {
+      start() {},
+      host() {},
+      finish(outcome) {
+        for (const finding of failing(outcome.findings)) writeLine(context.stdout, renderTextFinding(finding))
+      },
+    }
+  }
+  switch (flags.format) {
+    case 'json': {
+      const writer = new ScanJsonWriter()
+      return {
+        start: () => out(writer.open()),
+        host: (observation) => out(writer.host(observation)),
+        finish: (outcome) => out(writer.close(outcome.findings)),
+      }
+    }
+    case 'known_hosts':
+      return {
+        start() {},
+        host(observation) {
+          const names = [parseIdentity(observation.target.host).name, ...(observation.address ? [observation.address] : [])]
+          for (const key of observation.keys) {
+            for (const line of renderKnownHostsLines({ names, port: observation.target.port, key }, { hash: !!flags.hash })) {
+              writeLine(context.stdout, line)
+            }
+          }
+        },
+        finish(outcome) {
+          for (const finding of outcome.findings) writeLine(context.stderr, renderTextFinding(finding))
+        },
+      }
+    case 'text':
+      return {
+        start: () => writeLine(context.stdout, renderTextHeader()),
+        host: (observation) => {
+          for (const line of renderTextHost(observation)) writeLine(context.stdout, line)
+        },
+        finish: (outcome) => writeLine(context.stdout, renderTextSummary(outcome, outcome.findings)),
+      }
+  }
+}
+
+async function writeMetricsFile(path: string, outcome: ScanOutcome, finishedAt: Date): Promise<void> {
+  // Write then rename, so node_exporter never reads half a file.
+  const temporary = `${path}.${process.pid}.tmp`
+  try {
+    await writeFile(temporary, renderMetrics({ ...outcome, finishedAt }))
+    await rename(temporary, path)
+  } catch (e) {
+    throw new OperationalError(`cannot write metrics file ${path}: ${(e as Error).message}`, { cause: e })
+  }
+}
+
+async function runScan(specs: string[], flags: ScanFlags, context: CommandContext): Promise<void> {
+  const inventory = await openInventory({
+    specs,
+    files: flags.file ?? [],
+    defaultPort: flags.port,
+    stdin: context.stdin,
+  })
+  const deps: ScanDependencies = {
+    collect: (targets, options) => scanTargets(targets, options),
+    record: null,
+    judgeAlone: () => [],
+    checkDns: null,
+    now: () => new Date(),
+  }
+  const renderer = makeRenderer(flags, context)
+  const showProgress =
+    !!context.stderr.isTTY && !flags.quiet && !(flags.format === 'json' && !context.stdout.isTTY)
+  const progress = showProgress ? progressLine(context.stderr) : null
+
+  renderer.start()
+  const outcome = await scanFleet(
+    { inventory, families: flags.types ?? null, timeoutMs: flags.timeout * 1000, concurrency: flags.concurrency },
+    deps,
+    {
+      observation(observation) {
+        progress?.clear()
+        renderer.host(observation)
+      },
+      progress: progress ? (p) => progress.update(p) : undefined,
+    },
+  )
+  progress?.clear()
+  renderer.finish(outcome)
+  if (flags.metricsFile) await writeMetricsFile(flags.metricsFile, outcome, new Date())
+  context.exitCode = outcome.findings.some((f) => isAtOrAbove(f.severity, flags.failOn)) ? EXIT_FINDINGS : EXIT_OK
+}
+
+export function registerScan(program: Command, context: CommandContext): void {
+  program
+    .command('scan')
+    .description('collect every host key the targets offer, judge them against history, and report')
+    .argument('[targets...]', 'host, host:port, [host]:port, IPv4/IPv6 address, [v6]:port, or CIDR range')
+    .option('-f, --file <path>', 'read targets from a file in ssh-keyscan -f form (- for stdin); repeatable', collect)
+    .option('-p, --port <n>', 'port for targets that name none', parsePortOption, DEFAULT_SSH_PORT)
+    .option('-t, --types <list>', 'key families to collect: ed25519,ecdsa,rsa,dsa (default: every family offered)', parseKeyFamilies)
+    .option('-T, --timeout <seconds>', 'deadline per connection: connect, banner and key exchange', parseSeconds, 5)
+    .option('-c, --concurrency <n>', 'connections in flight at once', parsePositiveInteger, 128)
+    .addOption(new Option('--format <format>', 'output format').argParser(choice(FORMATS)).default('text'))
+    .option('--hash', 'hash host names in known_hosts output, as ssh-keygen -H does')
+    .option('--no-store', 'do not read or write the history database')
+    .option('--no-dns', 'do not check SSHFP records')
+    .option('--fail-on <severity>', 'exit 1 when a finding is at or above: info, warning, critical, never', parseFailOn, 'warning')
+    .option('-q, --quiet', 'print nothing unless a finding is at or above --fail-on (for cron)')
+    .option('--db <url-or-path>', 'PostgreSQL URL, or a directory for the embedded database (default: $HOSTKEYS_DB, else embedded)')
+    .option('--vantage <name>', 'where this scan runs from, recorded with the scan', hostname())
+    .option('--metrics-file <path>', 'write Prometheus metrics for node_exporter textfile collector')
+    .option('--resolver <addr[:port]>', 'DNS resolver for SSHFP checks (repeatable; default /etc/resolv.conf)', collect)
+    .action(async (specs: string[], flags: ScanFlags) => {
+      if (specs.length === 0 && !flags.file?.length) {
+        throw new UserError('scan needs at least one target, or --file')
+      }
+      await runScan(specs, flags, context)
+    })
+}

@@ -1,0 +1,67 @@
+import { Command, CommanderError } from 'commander'
+import { OperationalError, UserError } from '../domain/errors.js'
+import { writeLine, type CommandContext } from './context.js'
+import { registerScan } from './commands/scan.js'
+
+/* The CLI is wiring only: commander parses, a command calls one use case, renders, and sets the
+ * exit code. Exit codes, in one place:
+ *   0  success, no finding at or above --fail-on
+ *   1  findings at or above --fail-on (lookup: nothing matched)
+ *   2  usage errors, unreadable or malformed input, operational failures (database down, lock held) */
+
+export const EXIT_OK = 0
+export const EXIT_FINDINGS = 1
+export const EXIT_ERROR = 2
+
+export type CommandRegistrar = (program: Command, context: CommandContext) => void
+
+/** Every command module registers itself here. */
+const REGISTRARS: CommandRegistrar[] = [registerScan]
+
+export function buildProgram(context: CommandContext, registrars: readonly CommandRegistrar[] = REGISTRARS): Command {
+  const program = new Command('hostkeys')
+    .description('SSH host-key and fingerprint inventory for fleets of servers')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (text) => context.stdout.write(text),
+      writeErr: (text) => context.stderr.write(text),
+    })
+    .exitOverride()
+  for (const register of registrars) register(program, context)
+  // Subcommands inherit the parent's output and exit handling.
+  for (const command of program.commands) command.copyInheritedSettings(program)
+  return program
+}
+
+/** Runs the CLI on argv (as process.argv: node, script, args…) and returns the exit code. */
+export async function main(argv: readonly string[], partial: Partial<CommandContext> = {}): Promise<number> {
+  const context: CommandContext = {
+    stdout: partial.stdout ?? process.stdout,
+    stderr: partial.stderr ?? process.stderr,
+    stdin: partial.stdin ?? process.stdin,
+    env: partial.env ?? process.env,
+    exitCode: EXIT_OK,
+  }
+  const program = buildProgram(context)
+  try {
+    await program.parseAsync([...argv])
+    return context.exitCode
+  } catch (e) {
+    return exitCodeForError(e, context)
+  }
+}
+
+function exitCodeForError(e: unknown, context: CommandContext): number {
+  if (e instanceof CommanderError) {
+    // --help and --version end through here with exit code 0; commander already printed.
+    return e.exitCode === 0 ? EXIT_OK : EXIT_ERROR
+  }
+  if (e instanceof UserError || e instanceof OperationalError) {
+    writeLine(context.stderr, `hostkeys: ${e.message}`)
+    return EXIT_ERROR
+  }
+  const error = e as Error
+  writeLine(context.stderr, `hostkeys: internal error: ${error?.stack ?? String(e)}`)
+  return EXIT_ERROR
+}
