@@ -1,0 +1,107 @@
+import type { HostKey, KeyFamily } from '../domain/host-key.js'
+import type { HostStatus, Observation, OfferedAlgorithms } from '../domain/observation.js'
+import type { Target } from '../domain/target.js'
+import { compareKeys } from '../fingerprint/key-blob.js'
+import { ConnectionLimiter, type ReleaseSlot } from './connection-limiter.js'
+import { groupsForFamilies, isGroupOffered, type ProbeGroup } from './probe-groups.js'
+import { probeHostKey, type ProbeResult } from './probe-host-key.js'
+import { resolveAddress, systemLookup, type AddressLookup } from './resolve-address.js'
+
+/* Scanning one host takes as few connections as there are keys to fetch:
+ *   1. the first connection offers every algorithm asked for, best first; the server answers
+ *      with its best key (RFC 4253 §7.1), and its clear-text KEXINIT says which others it has;
+ *   2. one more connection per other group the KEXINIT names, in parallel.
+ * A family the host does not offer costs no connection; a host offering none costs one. */
+
+export interface ScanOptions {
+  /** Families to collect; null (or empty) for every family the host offers. */
+  readonly families: readonly KeyFamily[] | null
+  /** Deadline of each connection (connect, banner, key exchange), and of the name lookup. */
+  readonly timeoutMs: number
+  /** Name resolution; default the system resolver. */
+  readonly lookup?: AddressLookup
+  /** Aborting ends every connection in flight at once. */
+  readonly signal?: AbortSignal
+}
+
+export interface ScanHostContext {
+  /** Shared cap on connections in flight; default unlimited. */
+  readonly limiter?: ConnectionLimiter
+  /** A slot the caller already holds for this host's lookup and first connection. */
+  readonly heldSlot?: ReleaseSlot
+}
+
+const UNLIMITED = Number.MAX_SAFE_INTEGER
+
+/** Collects the host keys of one target. Never rejects: a failing host is an observation. */
+export async function scanHost(target: Target, options: ScanOptions, context: ScanHostContext = {}): Promise<Observation> {
+  const limiter = context.limiter ?? new ConnectionLimiter(UNLIMITED)
+  const startedAt = new Date()
+  const started = performance.now()
+  const base = { target, startedAt }
+  const elapsed = (): number => Math.round(performance.now() - started)
+
+  const firstSlot = context.heldSlot ?? (await limiter.acquire('same-host'))
+  let resolution
+  let first: ProbeResult
+  const groups = groupsForFamilies(options.families?.length ? options.families : null)
+  try {
+    resolution = await resolveAddress(target.address, options.lookup ?? systemLookup, options.timeoutMs)
+    if (!resolution.ok) {
+      return { ...base, address: null, status: 'dns-error', error: resolution.error, banner: null, offered: null, keys: [], connections: 0, durationMs: elapsed() }
+    }
+    first = await probeHostKey(probeRequest(resolution.address, target.port, groups, options))
+  } finally {
+    firstSlot()
+  }
+  const address = resolution.address
+  const banner = first.hello.banner
+  const offered: OfferedAlgorithms | null = first.hello.kind === 'kexinit' ? first.hello.offered : null
+  const observe = (rest: { status: HostStatus; error: string | null; keys: HostKey[]; connections: number }): Observation => ({
+    ...base,
+    address,
+    banner,
+    offered,
+    ...rest,
+    keys: [...rest.keys].sort(compareKeys),
+    durationMs: elapsed(),
+  })
+
+  if (first.kind === 'failed') return observe({ status: first.status, error: first.detail, keys: [], connections: 1 })
+  // The host speaks SSH but has none of the families asked for: reached, nothing to collect.
+  if (first.kind === 'not-offered') return observe({ status: 'ok', error: null, keys: [], connections: 1 })
+
+  const keys = [first.key]
+  const remaining = groups.filter((group) => group.keyType !== first.key.type && (offered === null || isGroupOffered(group, offered.serverHostKey)))
+  const results = await Promise.all(
+    remaining.map(async (group) => {
+      const release = await limiter.acquire('same-host')
+      try {
+        return { group, result: await probeHostKey(probeRequest(address, target.port, [group], options)) }
+      } finally {
+        release()
+      }
+    }),
+  )
+
+  // A key that could not be fetched fails the host even when others came back: an 'ok' with a key
+  // missing would read as that key having been removed.
+  let failure: { status: HostStatus; error: string } | null = null
+  for (const { group, result } of results) {
+    if (result.kind === 'key') keys.push(result.key)
+    else if (failure === null) {
+      failure =
+        result.kind === 'failed'
+          ? { status: result.status, error: `${group.keyType}: ${result.detail}` }
+          : {
+              status: 'protocol-error',
+              error: `${group.keyType}: offered in the first KEXINIT but not on a later connection (different servers behind one address?)`,
+            }
+    }
+  }
+  return observe({ status: failure?.status ?? 'ok', error: failure?.error ?? null, keys, connections: 1 + remaining.length })
+}
+
+function probeRequest(address: string, port: number, groups: readonly ProbeGroup[], options: ScanOptions) {
+  return { address, port, groups, timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) }
+}
