@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import type { Finding } from '../../src/domain/finding.js'
+import type { HostKey } from '../../src/domain/host-key.js'
+import type { SshfpAnswer, SshfpResolver } from '../../src/dns/sshfp-answer.js'
+import { checkHostSshfp, compareSshfp, expectedRecords } from '../../src/dns/sshfp.js'
+import type { SshfpRecord } from '../../src/dns/sshfp-record.js'
+import { fixtureKey } from '../support/sshfp-key-fixtures.js'
+
+const HOST = 'web1.example.com'
+const ed = fixtureKey('ed25519')
+const edOld = fixtureKey('ed25519-rebuilt')
+const rsa = fixtureKey('rsa')
+const p256 = fixtureKey('ecdsa256')
+const p256Old = fixtureKey('ecdsa256-rebuilt')
+const p384 = fixtureKey('ecdsa384')
+
+function records(keys: HostKey[], digests: (1 | 2)[] = [1, 2]): SshfpRecord[] {
+  return expectedRecords(keys, digests)
+}
+function secure(recs: SshfpRecord[]): SshfpAnswer {
+  return { kind: 'records', name: HOST, records: recs, authenticated: true, rcode: 'NOERROR', ignored: 0, server: '127.3.0.1:53' }
+}
+function insecure(recs: SshfpRecord[]): SshfpAnswer {
+  return { ...secure(recs), authenticated: false } as SshfpAnswer
+}
+
+/** kind:keyType, sorted: enough to say which findings, without pinning messages. */
+function summary(findings: Finding[]): string[] {
+  return findings.map((f) => `${f.kind}:${f.keyType ?? '-'}`).sort()
+}
+
+interface Case {
+  name: string
+  served: HostKey[]
+  answer: SshfpAnswer
+  expect: string[]
+}
+
+const cases: Case[] = [
+  { name: 'all keys published, validated: nothing', served: [ed, rsa, p256], answer: secure(records([ed, rsa, p256])), expect: [] },
+  { name: 'SHA-256 records only are enough', served: [ed, rsa], answer: secure(records([ed, rsa], [2])), expect: [] },
+  { name: 'SHA-1 records only are enough', served: [ed], answer: secure(records([ed], [1])), expect: [] },
+  {
+    name: 'hex case does not matter (dns-packet decodes uppercase)',
+    served: [ed],
+    answer: secure(records([ed]).map((r) => ({ ...r, fingerprint: r.fingerprint.toUpperCase() }))),
+    expect: [],
+  },
+  {
+    name: 'no records at all: each served key missing, nothing insecure',
+    served: [ed, rsa],
+    answer: insecure([]),
+    expect: ['sshfp_missing:ssh-ed25519', 'sshfp_missing:ssh-rsa'],
+  },
+  {
+    name: 'NXDOMAIN is no records',
+    served: [ed],
+    answer: { kind: 'records', name: HOST, records: [], authenticated: true, rcode: 'NXDOMAIN', ignored: 0, server: '127.3.0.1:53' },
+    expect: ['sshfp_missing:ssh-ed25519'],
+  },
+  { name: 'records for ed25519 only: rsa missing', served: [ed, rsa], answer: secure(records([ed])), expect: ['sshfp_missing:ssh-rsa'] },
+  {
+    name: 'rebuilt host: old ed25519 records -> mismatch, not also stale',
+    served: [ed],
+    answer: secure(records([edOld])),
+    expect: ['sshfp_mismatch:ssh-ed25519'],
+  },
+  {
+    name: 'old ed25519 SHA-256 beside the new key SHA-1: key matches, old record stale',
+    served: [ed],
+    answer: secure([...records([ed], [1]), ...records([edOld], [2])]),
+    expect: ['sshfp_stale:ssh-ed25519'],
+  },
+  {
+    name: 'records for a key type the host no longer serves: stale, grouped per algorithm',
+    served: [ed],
+    answer: secure(records([ed, rsa])),
+    expect: ['sshfp_stale:ssh-rsa'],
+  },
+  {
+    name: 'records present but not validated: insecure',
+    served: [ed],
+    answer: insecure(records([ed])),
+    expect: ['sshfp_insecure:-'],
+  },
+  {
+    name: 'mismatch over an insecure answer reports both',
+    served: [ed],
+    answer: insecure(records([edOld])),
+    expect: ['sshfp_insecure:-', 'sshfp_mismatch:ssh-ed25519'],
+  },
+  {
+    name: 'ECDSA: records for nistp256 only while the host serves 256 and 384: 384 missing, not mismatch',
+    served: [p256, p384],
+    answer: secure(records([p256])),
+    expect: ['sshfp_missing:ecdsa-sha2-nistp384'],
+  },
+  {
+    name: 'ECDSA: records for both curves: both match',
+    served: [p256, p384],
+    answer: secure(records([p256, p384])),
+    expect: [],
+  },
+  {
+    name: 'ECDSA: only old algorithm-3 records: every served ECDSA key mismatches',
+    served: [p256, p384],
+    answer: secure(records([p256Old])),
+    expect: ['sshfp_mismatch:ecdsa-sha2-nistp256', 'sshfp_mismatch:ecdsa-sha2-nistp384'],
+  },
+  {
+    name: 'ECDSA: an old nistp256 record beside the current one: stale, curve unknown',
+    served: [p256],
+    answer: secure(records([p256, p256Old])),
+    expect: ['sshfp_stale:-'],
+  },
+  {
+    name: 'a record whose digest is right but algorithm wrong matches nothing',
+    served: [ed],
+    answer: secure(records([ed]).map((r) => ({ ...r, algorithm: 1 as const }))),
+    expect: ['sshfp_missing:ssh-ed25519', 'sshfp_stale:ssh-rsa'],
+  },
+  {
+    name: 'lookup failed: dns_error only, never missing',
+    served: [ed, rsa],
+    answer: { kind: 'error', name: HOST, status: 'timeout', detail: '127.3.0.1:53 sent no matching UDP answer within 2000 ms' },
+    expect: ['dns_error:-'],
+  },
+  { name: 'unreachable host (no keys): not compared', served: [], answer: secure(records([edOld])), expect: [] },
+]
+
+describe('compareSshfp', () => {
+  for (const c of cases) {
+    it(c.name, () => assert.deepEqual(summary(compareSshfp(HOST, c.served, c.answer)), [...c.expect].sort()))
+  }
+
+  it('severities follow the issue table', () => {
+    const severity = (answer: SshfpAnswer, served: HostKey[]) =>
+      Object.fromEntries(compareSshfp(HOST, served, answer).map((f) => [f.kind, f.severity]))
+    assert.deepEqual(severity(insecure([...records([edOld]), ...records([rsa])]), [ed, p256]), {
+      sshfp_mismatch: 'critical',
+      sshfp_missing: 'info',
+      sshfp_stale: 'warning',
+      sshfp_insecure: 'info',
+    })
+    assert.deepEqual(severity({ kind: 'error', name: HOST, status: 'servfail', detail: 'x' }, [ed]), { dns_error: 'warning' })
+  })
+
+  it('fills host, hosts, fingerprints: mismatch carries the served key and the published one as previous', () => {
+    const [mismatch] = compareSshfp(HOST, [ed], secure(records([edOld])))
+    assert.equal(mismatch!.host, HOST)
+    assert.deepEqual(mismatch!.hosts, [HOST])
+    assert.equal(mismatch!.keyType, 'ssh-ed25519')
+    assert.equal(mismatch!.fingerprint, ed.sha256)
+    assert.equal(mismatch!.previous, edOld.sha256) // SHA-256 SSHFP digest and SHA256: fingerprint are the same hash
+    assert.match(mismatch!.message, /changed host key/)
+    assert.match(mismatch!.message, /hostkeys sshfp --format nsupdate --diff web1\.example\.com/)
+  })
+
+  it('stale names the record and, from a SHA-256 record, the old key fingerprint', () => {
+    const [stale] = compareSshfp(HOST, [ed], secure([...records([ed]), ...records([edOld], [2])]))
+    assert.equal(stale!.fingerprint, edOld.sha256)
+    assert.ok(stale!.message.includes(edOld.sha256Hex))
+    assert.match(stale!.message, /treat this extra record as a mismatch/)
+  })
+
+  it('the ECDSA missing message explains why adding the record does not help', () => {
+    const [missing] = compareSshfp(HOST, [p256, p384], secure(records([p256])))
+    assert.match(missing!.message, /algorithm 3 \(RFC 6594\)/)
+    assert.match(missing!.message, /serve a single ECDSA key/)
+  })
+
+  it('dns_error says what failed and what to do', () => {
+    const [error] = compareSshfp(HOST, [ed], { kind: 'error', name: HOST, status: 'refused', detail: '127.3.0.1:53 over UDP answered REFUSED' })
+    assert.match(error!.message, /failed \(refused: 127\.3\.0\.1:53 over UDP answered REFUSED\)/)
+    assert.match(error!.message, /--resolver/)
+  })
+})
+
+describe('checkHostSshfp', () => {
+  function resolverReturning(answer: SshfpAnswer): SshfpResolver & { asked: string[] } {
+    const asked: string[] = []
+    return {
+      asked,
+      async lookupSshfp(name) {
+        asked.push(name)
+        return answer
+      },
+    }
+  }
+  it('looks up DNS names and compares', async () => {
+    const resolver = resolverReturning(secure(records([edOld])))
+    assert.deepEqual(summary(await checkHostSshfp(resolver, HOST, [ed])), ['sshfp_mismatch:ssh-ed25519'])
+    assert.deepEqual(resolver.asked, [HOST])
+  })
+  it('does not look up IP literals or hosts without keys', async () => {
+    const resolver = resolverReturning(secure([]))
+    assert.deepEqual(await checkHostSshfp(resolver, '192.0.2.1', [ed]), [])
+    assert.deepEqual(await checkHostSshfp(resolver, '::1', [ed]), [])
+    assert.deepEqual(await checkHostSshfp(resolver, HOST, []), [])
+    assert.deepEqual(resolver.asked, [])
+  })
+})
