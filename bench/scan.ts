@@ -27,7 +27,9 @@ function keyscanKeys(output: string): Set<string> {
   const keys = new Set<string>()
   for (const line of output.split('\n')) {
     const [host, type, blob] = line.split(' ')
-    if (!line.startsWith('#') && host && type && blob) keys.add(`${host} ${type} ${blob}`)
+    // With a port other than 22, ssh-keyscan names the host `[address]:port`.
+    const address = host?.replace(/^\[(.*)\]:\d+$/, '$1')
+    if (!line.startsWith('#') && address && type && blob) keys.add(`${address} ${type} ${blob}`)
   }
   return keys
 }
