@@ -34,8 +34,12 @@ export interface ScanDependencies {
    */
   record: ((observations: readonly Observation[], meta: ScanMeta) => Promise<readonly Finding[]>) | null
   judgeAlone: (observations: readonly Observation[]) => readonly Finding[]
-  /** SSHFP checks for one target, started when the target is taken; null with `--no-dns`. */
-  checkDns: ((target: Target) => (observation: Observation) => Promise<readonly Finding[]>) | null
+  /**
+   * SSHFP checks: called when a target is taken (so lookups run alongside the probes), it returns
+   * the comparison to run on the target's observation, or null when the target has nothing to look
+   * up. Null as a whole with `--no-dns`.
+   */
+  checkDns: ((target: Target) => ((observation: Observation) => Promise<readonly Finding[]>) | null) | null
   now(): Date
 }
 
@@ -69,7 +73,8 @@ export async function scanFleet(request: ScanRequest, deps: ScanDependencies, ev
   // Start each target's DNS lookup when the collector takes the target, so DNS runs alongside SSH.
   async function* taken(): AsyncGenerator<Target> {
     for await (const target of request.inventory.targets()) {
-      if (deps.checkDns) dnsChecks.set(target, deps.checkDns(target))
+      const check = deps.checkDns?.(target)
+      if (check) dnsChecks.set(target, check)
       yield target
     }
   }

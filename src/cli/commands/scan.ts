@@ -2,6 +2,7 @@ import { rename, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { Command, Option } from 'commander'
 import { scanFleet, type ScanDependencies, type ScanOutcome } from '../../app/scan-fleet.js'
+import { resolverFromSettings, sshfpCheckFor } from '../../app/sshfp-check.js'
 import { OperationalError, UserError } from '../../domain/errors.js'
 import { isAtOrAbove, type FailOn, type Finding } from '../../domain/finding.js'
 import type { KeyFamily } from '../../domain/host-key.js'
@@ -124,7 +125,7 @@ async function runScan(specs: string[], flags: ScanFlags, context: CommandContex
     collect: (targets, options) => scanTargets(targets, options),
     record: null,
     judgeAlone: () => [],
-    checkDns: null,
+    checkDns: flags.dns ? sshfpCheckFor(await resolverFromSettings(flags.resolver ?? [])) : null,
     now: () => new Date(),
   }
   const renderer = makeRenderer(flags, context)

@@ -1,0 +1,41 @@
+import type { Finding } from '../domain/finding.js'
+import type { Observation } from '../domain/observation.js'
+import { parseIdentity, type Target } from '../domain/target.js'
+import { isDnsName } from '../dns/dns-name.js'
+import { createSshfpResolver, DEFAULT_DNS_ATTEMPTS, DEFAULT_DNS_TIMEOUT_MS } from '../dns/sshfp-resolver.js'
+import type { SshfpResolver } from '../dns/sshfp-answer.js'
+import { compareSshfp } from '../dns/sshfp.js'
+import { parseNameserver, readResolvConf } from '../dns/nameserver.js'
+
+/* SSHFP checks during a scan. The lookup starts when the scan takes the target, so DNS runs
+ * alongside the SSH probes; the comparison waits for the host's keys. As OpenSSH does, only
+ * identities that are DNS names are looked up (SSHFP has no port: `[web1]:2222` asks for web1),
+ * and a host that was not reached is not compared. */
+
+export type DnsCheck = (observation: Observation) => Promise<readonly Finding[]>
+
+/** The scan's `checkDns` dependency over a resolver. */
+export function sshfpCheckFor(resolver: SshfpResolver): (target: Target) => DnsCheck | null {
+  return (target) => {
+    const { name } = parseIdentity(target.host)
+    if (!isDnsName(name)) return null
+    const answer = resolver.lookupSshfp(name)
+    return async (observation) => {
+      if (observation.status !== 'ok' || observation.keys.length === 0) return []
+      return compareSshfp(target.host, observation.keys, await answer)
+    }
+  }
+}
+
+/** A resolver over `--resolver` addresses, else the system's resolv.conf nameservers and options. */
+export async function resolverFromSettings(resolvers: readonly string[]): Promise<SshfpResolver> {
+  if (resolvers.length > 0) {
+    return createSshfpResolver({ nameservers: resolvers.map(parseNameserver) })
+  }
+  const conf = await readResolvConf()
+  return createSshfpResolver({
+    nameservers: conf.nameservers,
+    timeoutMs: conf.timeoutMs ?? DEFAULT_DNS_TIMEOUT_MS,
+    attempts: conf.attempts ?? DEFAULT_DNS_ATTEMPTS,
+  })
+}
