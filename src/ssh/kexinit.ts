@@ -110,6 +110,15 @@ export class ServerHelloReader {
   private readLines(): ServerHello {
     for (;;) {
       const lineEnd = this.buffer.subarray(this.scanned, this.length).indexOf(LF)
+      // OpenSSH's kex_exchange_identification() rejects a NUL, or a CR not followed by LF, in any
+      // line before the key exchange: text lines never hold them, binary junk almost always does.
+      const scanEnd = lineEnd === -1 ? this.length : this.scanned + lineEnd
+      for (let i = this.scanned; i < scanEnd; i++) {
+        const byte = this.buffer[i]
+        if (byte === 0 || (i > this.start && this.buffer[i - 1] === CR && byte !== LF)) {
+          return this.invalid('binary data where an SSH identification line belongs; not an SSH server?')
+        }
+      }
       const lineBytes = (lineEnd === -1 ? this.length : this.scanned + lineEnd + 1) - this.start
       const head = this.buffer.subarray(this.start, Math.min(this.length, this.start + 4)).toString('latin1')
       // A line shorter than 4 bytes so far might still become "SSH-...": undecided, so bounded as one.
@@ -131,7 +140,6 @@ export class ServerHelloReader {
         this.preBannerBytes += lineBytes
         continue
       }
-      if (line.includes(0)) return this.invalid('identification line contains a NUL byte (RFC 4253 §4.2)')
       const text = printable(line)
       // "SSH-protoversion-softwareversion"; 1.99 is how a server says it also speaks 2.0 (RFC 4253 §5.1).
       const match = /^SSH-([^-]*)-/.exec(text)

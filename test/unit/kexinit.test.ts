@@ -91,7 +91,22 @@ const cases: Array<{ name: string; input: Buffer; expect: Expect }> = [
   {
     name: 'NUL in identification',
     input: Buffer.from('SSH-2.0-a\0b\r\n'),
-    expect: { kind: 'invalid', reason: /NUL/ },
+    expect: { kind: 'invalid', reason: /binary data/ },
+  },
+  {
+    name: 'NUL in a line before the identification line',
+    input: Buffer.from('hello\0world\r\n'),
+    expect: { kind: 'invalid', reason: /binary data/ },
+  },
+  {
+    name: 'CR not followed by LF',
+    input: Buffer.from('hello\rworld\r\n'),
+    expect: { kind: 'invalid', reason: /binary data/ },
+  },
+  {
+    name: 'random binary junk',
+    input: Buffer.from([0x8f, 0x11, 0x00, 0xfe, 0x0a, 0x41]),
+    expect: { kind: 'invalid', reason: /binary data/ },
   },
   {
     name: 'huge packet length',
