@@ -41,10 +41,10 @@ export async function scanHost(target: Target, options: ScanOptions, context: Sc
   const base = { target, startedAt }
   const elapsed = (): number => Math.round(performance.now() - started)
 
+  const groups = groupsForFamilies(options.families?.length ? options.families : null)
   const firstSlot = context.heldSlot ?? (await limiter.acquire('same-host'))
   let resolution
   let first: ProbeResult
-  const groups = groupsForFamilies(options.families?.length ? options.families : null)
   try {
     resolution = await resolveAddress(target.address, options.lookup ?? systemLookup, options.timeoutMs)
     if (!resolution.ok) {
