@@ -120,6 +120,8 @@ function freePort(address: string): Promise<number> {
 }
 
 const live = new Set<ChildProcess>()
+/** Working directories of servers not yet stopped, removed at exit if a test forgot stop(). */
+const workDirs = new Set<string>()
 let exitHooksInstalled = false
 
 /** Tell every guard still running to stop its sshd (its stdin closes with us anyway; belt and braces). */
@@ -132,6 +134,8 @@ function killAllSync(): void {
     }
   }
   live.clear()
+  for (const dir of workDirs) rmSync(dir, { recursive: true, force: true })
+  workDirs.clear()
 }
 
 function installExitHooks(): void {
@@ -290,6 +294,7 @@ export async function startSshd(options: SshdOptions): Promise<SshdServer> {
 
   const keyTypes = options.keyTypes ?? ['ed25519', 'ecdsa-256', 'rsa']
   const workDir = mkdtempSync(path.join(tmpdir(), 'hostkeys-sshd-'))
+  workDirs.add(workDir)
   const keyDir = options.keyDir ?? path.join(workDir, 'keys')
   ensureHostKeys(keyDir, keyTypes)
   const keyFiles = keyTypes.map((t) => keyFile(keyDir, t))
@@ -344,6 +349,7 @@ export async function startSshd(options: SshdOptions): Promise<SshdServer> {
           stopped = true
           await Promise.all(procs.map(stopProcess))
           rmSync(workDir, { recursive: true, force: true })
+          workDirs.delete(workDir)
         },
       }
     }
