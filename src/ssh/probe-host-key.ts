@@ -106,7 +106,13 @@ export function probeHostKey(request: ProbeRequest): Promise<ProbeResult> {
       connected = true
     })
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      fail(statusOfSocketError(err.code), `${err.code ?? 'socket error'} ${stageOf(reader.result, bytesSeen, connected)}: ${err.message}`)
+      const status = statusOfSocketError(err.code)
+      // A refusal says all there is to say; other errors keep their code and where they happened.
+      const detail =
+        status === 'refused'
+          ? 'connection refused'
+          : `${err.code ?? 'socket error'} ${stageOf(reader.result, bytesSeen, connected)}: ${err.message}`
+      fail(status, detail)
     })
 
     const offered = groups.flatMap((group) => group.algorithms)
