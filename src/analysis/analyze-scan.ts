@@ -1,0 +1,67 @@
+import { compareSeverity, type Finding } from '../domain/finding.js'
+import type { KeyFamily, KeyType, Sha256Fingerprint } from '../domain/host-key.js'
+import type { HostHistory } from '../domain/sighting.js'
+import { compareHost, type HostComparison } from './compare-host.js'
+import { findDuplicateKeys, type KeyHolders } from './duplicate-keys.js'
+import { findInterception, type KeyChange } from './interception.js'
+import type { ScannedHost } from './scanned-host.js'
+import type { ShareGroups } from './share-groups.js'
+
+export interface ScanAnalysisInput {
+  /** History of the scanned hosts that have one, by host. */
+  readonly history: ReadonlyMap<string, HostHistory>
+  readonly scanned: readonly ScannedHost[]
+  readonly askedFamilies: ReadonlySet<KeyFamily>
+  /**
+   * Hosts outside this scan's reached set that currently serve a key this scan saw: the fleet-wide
+   * key index, restricted to what can make a duplicate.
+   */
+  readonly otherHolders: ReadonlyMap<Sha256Fingerprint, readonly string[]>
+  readonly shareGroups: ShareGroups
+}
+
+export interface ScanAnalysis {
+  readonly findings: readonly Finding[]
+  readonly comparisons: ReadonlyMap<string, HostComparison>
+}
+
+/** Severity first (critical on top), then host, then kind: the order people read findings in. */
+export function compareFindings(a: Finding, b: Finding): number {
+  return compareSeverity(b.severity, a.severity) || a.host.localeCompare(b.host) || a.kind.localeCompare(b.kind)
+}
+
+/** The fleet-wide holders of every key this scan saw: this scan's reached hosts plus the others. */
+export function keyHoldersAfterScan(
+  scanned: readonly ScannedHost[],
+  otherHolders: ReadonlyMap<Sha256Fingerprint, readonly string[]>,
+): KeyHolders[] {
+  const byKey = new Map<Sha256Fingerprint, { keyType: KeyType; hosts: string[] }>()
+  for (const host of scanned) {
+    if (!host.reached) continue
+    for (const key of host.keys) {
+      let entry = byKey.get(key.sha256)
+      if (!entry) byKey.set(key.sha256, (entry = { keyType: key.type, hosts: [...(otherHolders.get(key.sha256) ?? [])] }))
+      entry.hosts.push(host.host)
+    }
+  }
+  return [...byKey].map(([fingerprint, { keyType, hosts }]) => ({ fingerprint, keyType, hosts }))
+}
+
+/**
+ * Every finding of one scan, from the history of its hosts, the fleet's other holders of its keys and
+ * the share groups. Pure; recordScan runs the same steps host chunk by host chunk.
+ */
+export function analyzeScan(input: ScanAnalysisInput): ScanAnalysis {
+  const findings: Finding[] = []
+  const comparisons = new Map<string, HostComparison>()
+  const changes: KeyChange[] = []
+  for (const host of input.scanned) {
+    const comparison = compareHost(input.history.get(host.host) ?? null, host, input.askedFamilies)
+    comparisons.set(host.host, comparison)
+    findings.push(...comparison.findings)
+    for (const key of comparison.changed) changes.push({ host: host.host, key })
+  }
+  findings.push(...findDuplicateKeys(keyHoldersAfterScan(input.scanned, input.otherHolders), input.shareGroups))
+  findings.push(...findInterception(changes, input.shareGroups))
+  return { findings: findings.sort(compareFindings), comparisons }
+}

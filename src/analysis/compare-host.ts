@@ -1,0 +1,163 @@
+import type { Finding } from '../domain/finding.js'
+import { KEY_FAMILIES, type HostKey, type KeyFamily, type Sha256Fingerprint } from '../domain/host-key.js'
+import type { HostHistory, Sighting, SightingTrust } from '../domain/sighting.js'
+import type { ScannedHost } from './scanned-host.js'
+import { findWeakKeys } from './weak-keys.js'
+
+/* Comparison is per key FAMILY (ed25519, ecdsa, rsa, dsa), as ssh-keyscan -t and the issue define it.
+ * ECDSA: the curves are one family. A host that had a trusted nistp256 key and now serves a nistp384
+ * key raises key_changed (critical), not key_removed + key_added (warnings): a man in the middle
+ * holding a key of another curve must not get away with a warning. The cost is a key_changed when a
+ * host adds a second curve next to its first; accept it. key_removed is per key type, so a host that
+ * keeps nistp256 but drops nistp384 still says so. */
+
+export interface HostComparison {
+  readonly findings: readonly Finding[]
+  /** The trust each served key has after this scan (new keys included). */
+  readonly trust: ReadonlyMap<Sha256Fingerprint, SightingTrust>
+  /** Keys served in place of a trusted key of their family: the interception candidates. */
+  readonly changed: readonly HostKey[]
+}
+
+function finding(partial: Omit<Finding, 'hosts'> & { hosts?: readonly string[] }): Finding {
+  return { ...partial, hosts: partial.hosts ?? [partial.host] }
+}
+
+/** The trusted key a change replaced: same type if there is one, else the family's most recent. */
+function replacedKey(trusted: readonly Sighting[], key: HostKey): Sighting {
+  const recent = (a: Sighting, b: Sighting) =>
+    Number(b.current) - Number(a.current) || (b.lastSeen?.getTime() ?? 0) - (a.lastSeen?.getTime() ?? 0)
+  const sameType = trusted.filter((t) => t.type === key.type).sort(recent)
+  return sameType[0] ?? [...trusted].sort(recent)[0]!
+}
+
+/**
+ * What one host's scan result means against its history: new_host, key_added, key_changed,
+ * key_removed (only for families this scan asked for), host_unreachable (never a removal), weak_key.
+ */
+export function compareHost(
+  history: HostHistory | null,
+  scanned: ScannedHost,
+  asked: ReadonlySet<KeyFamily>,
+): HostComparison {
+  const host = scanned.host
+  const findings: Finding[] = []
+  const trust = new Map<Sha256Fingerprint, SightingTrust>()
+  const changed: HostKey[] = []
+  const sightings = history?.sightings ?? []
+
+  if (!scanned.reached) {
+    if (sightings.length > 0) {
+      const why = scanned.error ? `${scanned.status}: ${scanned.error}` : scanned.status
+      findings.push(
+        finding({
+          kind: 'host_unreachable',
+          severity: 'info',
+          host,
+          keyType: null,
+          fingerprint: null,
+          previous: null,
+          message:
+            `${host} did not answer (${why}); its recorded keys are kept unchanged. ` +
+            `Check that it is up and reachable on port ${scanned.port}, or remove it from the inventory if it was retired.`,
+        }),
+      )
+    }
+    return { findings, trust, changed }
+  }
+
+  if (sightings.length === 0) {
+    for (const key of scanned.keys) trust.set(key.sha256, 'trusted')
+    if (scanned.keys.length > 0) {
+      const types = scanned.keys.map((k) => k.type).join(', ')
+      findings.push(
+        finding({
+          kind: 'new_host',
+          severity: 'info',
+          host,
+          keyType: null,
+          fingerprint: null,
+          previous: null,
+          message:
+            `${host} was seen for the first time, serving ${scanned.keys.length} ` +
+            `key${scanned.keys.length === 1 ? '' : 's'} (${types}); they are now trusted on first use.`,
+        }),
+      )
+    }
+    findings.push(...findWeakKeys(host, scanned.keys))
+    return { findings, trust, changed }
+  }
+
+  const known = new Map<Sha256Fingerprint, Sighting>(sightings.map((s) => [s.sha256, s]))
+  for (const family of KEY_FAMILIES) {
+    const served = scanned.keys.filter((k) => k.family === family)
+    const trusted = sightings.filter((s) => s.family === family && s.trust === 'trusted')
+    if (trusted.length === 0) {
+      // Trust on first use for the family; say so only for a host a scan had reached before
+      // (an imported baseline lacking a family is not news).
+      for (const key of served) {
+        trust.set(key.sha256, 'trusted')
+        if (history?.everReached) {
+          findings.push(
+            finding({
+              kind: 'key_added',
+              severity: 'warning',
+              host,
+              keyType: key.type,
+              fingerprint: key.sha256,
+              previous: null,
+              message:
+                `${host} now also serves a ${key.type} key (${key.sha256}), a family it did not serve before. ` +
+                `If nobody changed its sshd configuration, find out who did; if it is expected, run 'hostkeys accept ${host}'.`,
+            }),
+          )
+        }
+      }
+      continue
+    }
+    const newcomers: HostKey[] = []
+    for (const key of served) {
+      if (known.get(key.sha256)?.trust === 'trusted') trust.set(key.sha256, 'trusted')
+      else newcomers.push(key)
+    }
+    for (const key of newcomers) {
+      const old = replacedKey(trusted, key)
+      trust.set(key.sha256, 'untrusted')
+      changed.push(key)
+      findings.push(
+        finding({
+          kind: 'key_changed',
+          severity: 'critical',
+          host,
+          keyType: key.type,
+          fingerprint: key.sha256,
+          previous: old.sha256,
+          message:
+            `${host} serves a different ${key.type} key: ${key.sha256} instead of the trusted ${old.sha256}. ` +
+            `If the host was rebuilt or its keys rotated, run 'hostkeys accept ${host} --reason "..."'; ` +
+            `otherwise treat it as a possible man-in-the-middle and do not connect until it is explained.`,
+        }),
+      )
+    }
+    if (newcomers.length === 0 && asked.has(family)) {
+      const servedTypes = new Set(served.map((k) => k.type))
+      for (const gone of trusted.filter((t) => t.current && !servedTypes.has(t.type))) {
+        findings.push(
+          finding({
+            kind: 'key_removed',
+            severity: 'warning',
+            host,
+            keyType: gone.type,
+            fingerprint: gone.sha256,
+            previous: null,
+            message:
+              `${host} no longer serves its ${gone.type} key ${gone.sha256}. ` +
+              `If the key was retired on purpose, run 'hostkeys accept ${host}'; otherwise check its sshd configuration (HostKey lines).`,
+          }),
+        )
+      }
+    }
+  }
+  findings.push(...findWeakKeys(host, scanned.keys))
+  return { findings, trust, changed }
+}

@@ -1,0 +1,79 @@
+import type { Finding, FindingKind } from '../domain/finding.js'
+import { familyOfType, type KeyFamily, type KeyType } from '../domain/host-key.js'
+
+/* lifecycle : a finding is open until accepted (`hostkeys accept`) or resolved (its condition is gone).
+ * identity  : kind|host|fingerprint. While a finding with that identity is open or accepted, the same
+ *             condition seen again updates it rather than adding a row; an accepted one is not reported
+ *             again. A condition kind is resolved by a scan that reached the host, asked for the key's
+ *             family and no longer saw it; an event kind (key_added, key_removed, interception) stays
+ *             open until accepted; new_host is informational and recorded resolved. */
+
+export type LiveStatus = 'open' | 'accepted'
+
+/** A stored finding that is open or accepted. */
+export interface LiveFinding {
+  readonly id: number
+  readonly identity: string
+  readonly kind: FindingKind
+  readonly status: LiveStatus
+  readonly host: string
+  readonly hosts: readonly string[]
+  readonly keyType: KeyType | null
+}
+
+const CONDITIONS: ReadonlySet<FindingKind> = new Set(['key_changed', 'weak_key', 'duplicate_key', 'host_unreachable'])
+const RESOLVED_AT_BIRTH: ReadonlySet<FindingKind> = new Set(['new_host'])
+
+export function findingIdentity(f: Pick<Finding, 'kind' | 'host' | 'fingerprint'>): string {
+  return `${f.kind}|${f.host}|${f.fingerprint ?? ''}`
+}
+
+export interface ReconcileScope {
+  readonly reachedHosts: ReadonlySet<string>
+  readonly askedFamilies: ReadonlySet<KeyFamily>
+}
+
+export interface Reconciliation {
+  /** What this scan reports: everything raised except what was accepted before. */
+  readonly report: readonly Finding[]
+  readonly insert: readonly { readonly finding: Finding; readonly identity: string; readonly resolved: boolean }[]
+  /** Live findings raised again: their last-seen moves on. */
+  readonly touch: readonly { readonly id: number; readonly finding: Finding }[]
+  readonly resolve: readonly number[]
+}
+
+function conditionGone(live: LiveFinding, scope: ReconcileScope): boolean {
+  if (!CONDITIONS.has(live.kind)) return false
+  if (live.kind === 'host_unreachable') return scope.reachedHosts.has(live.host)
+  if (live.keyType && !scope.askedFamilies.has(familyOfType(live.keyType))) return false
+  const involved = live.kind === 'duplicate_key' ? live.hosts : [live.host]
+  return involved.some((h) => scope.reachedHosts.has(h))
+}
+
+/** Matches this scan's findings against the live ones: what to report, insert, touch and resolve. */
+export function reconcileFindings(
+  live: readonly LiveFinding[],
+  raised: readonly Finding[],
+  scope: ReconcileScope,
+): Reconciliation {
+  const byIdentity = new Map(live.map((l) => [l.identity, l]))
+  const report: Finding[] = []
+  const insert: { finding: Finding; identity: string; resolved: boolean }[] = []
+  const touch: { id: number; finding: Finding }[] = []
+  const seen = new Set<string>()
+  for (const finding of raised) {
+    const identity = findingIdentity(finding)
+    if (seen.has(identity)) continue
+    seen.add(identity)
+    const existing = byIdentity.get(identity)
+    if (existing) {
+      touch.push({ id: existing.id, finding })
+      if (existing.status === 'open') report.push(finding)
+    } else {
+      insert.push({ finding, identity, resolved: RESOLVED_AT_BIRTH.has(finding.kind) })
+      report.push(finding)
+    }
+  }
+  const resolve = live.filter((l) => !seen.has(l.identity) && conditionGone(l, scope)).map((l) => l.id)
+  return { report, insert, touch, resolve }
+}

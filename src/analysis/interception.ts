@@ -1,0 +1,44 @@
+import type { Finding } from '../domain/finding.js'
+import type { HostKey, Sha256Fingerprint } from '../domain/host-key.js'
+import { listHosts } from './host-list.js'
+import type { ShareGroups } from './share-groups.js'
+
+/** One host's key_changed in this scan: the key it serves now. */
+export interface KeyChange {
+  readonly host: string
+  readonly key: HostKey
+}
+
+/**
+ * interception: several hosts changed keys in this scan and now serve the same new key, the
+ * signature of a middlebox re-keying connections. One critical finding per shared key, naming every
+ * host, in addition to their key_changed. Hosts declared to share keys (an HA pair rotated together)
+ * do not count as an interception among themselves.
+ */
+export function findInterception(changes: Iterable<KeyChange>, groups: ShareGroups): Finding[] {
+  const byKey = new Map<Sha256Fingerprint, { key: HostKey; hosts: Set<string> }>()
+  for (const { host, key } of changes) {
+    let entry = byKey.get(key.sha256)
+    if (!entry) byKey.set(key.sha256, (entry = { key, hosts: new Set() }))
+    entry.hosts.add(host)
+  }
+  const findings: Finding[] = []
+  for (const [fingerprint, { key, hosts }] of byKey) {
+    const names = [...hosts].sort()
+    if (names.length < 2 || groups.allMayShare(names)) continue
+    findings.push({
+      kind: 'interception',
+      severity: 'critical',
+      host: names[0]!,
+      hosts: names,
+      keyType: key.type,
+      fingerprint,
+      previous: null,
+      message:
+        `${names.length} hosts changed their keys in this scan and all now serve the same ${key.type} key ` +
+        `${fingerprint}: ${listHosts(names)}. A middlebox may be intercepting SSH on the path from this vantage point; ` +
+        `verify the keys from the hosts' consoles before accepting any of them.`,
+    })
+  }
+  return findings
+}

@@ -1,0 +1,33 @@
+import type { KeyFamily, KeyType, Sha256Fingerprint } from './host-key.js'
+
+/* sighting : a key at a host over time: first seen, last seen, whether the host still serves it, and
+ *            whether it is trusted
+ * trust    : trusted    = seen first for its family (trust on first use), imported, or accepted
+ *            untrusted  = served after a trusted key of its family; a key_changed until accepted
+ *            superseded = was trusted until an accept trusted the host's newer key
+ * current  : the host served it at the last scan that reached it and asked for its family */
+
+export const SIGHTING_TRUSTS = ['trusted', 'untrusted', 'superseded'] as const
+export type SightingTrust = (typeof SIGHTING_TRUSTS)[number]
+
+export interface Sighting {
+  readonly sha256: Sha256Fingerprint
+  readonly type: KeyType
+  readonly family: KeyFamily
+  readonly bits: number
+  readonly trust: SightingTrust
+  readonly current: boolean
+  /** `import`: came from a known_hosts file and may not have been seen by a scan yet. */
+  readonly source: 'scan' | 'import'
+  readonly firstSeen: Date
+  /** Last scan that saw it; null for an imported key no scan has seen. */
+  readonly lastSeen: Date | null
+}
+
+/** What the history knows about one host before a scan. */
+export interface HostHistory {
+  readonly host: string
+  /** Some earlier scan reached it. */
+  readonly everReached: boolean
+  readonly sightings: readonly Sighting[]
+}

@@ -1,0 +1,413 @@
+import { sql, type Kysely } from 'kysely'
+import { OperationalError, UserError } from '../domain/errors.js'
+import { familyOfType, type Sha256Fingerprint } from '../domain/host-key.js'
+import { readKeyTypeAndBits, md5Fingerprint, sha256Fingerprint } from '../fingerprint/key-blob.js'
+import { batches } from './batches.js'
+import type { MigrationReport } from './migrate.js'
+import { createRecordingSession, loadShareGroups } from './recording-session.js'
+import {
+  digestFromSha256,
+  sha256FromDigest,
+  toBuffer,
+  toKeyRecord,
+  toStoredFinding,
+  type FindingRow,
+  type KeyRecordRow,
+} from './rows.js'
+import type { Database } from './schema.js'
+import type {
+  Acceptance,
+  FindingFilter,
+  HostTimeline,
+  ImportEntry,
+  ImportReport,
+  KeyRecord,
+  KeySelector,
+  PruneReport,
+  RecordingSession,
+  Store,
+  StoredFinding,
+  TrustedKey,
+} from './store.js'
+
+/** Key of the advisory lock that serialises scan recording on PostgreSQL ('hkrc'). */
+const RECORDING_LOCK_KEY = 0x686b7263
+
+export interface KyselyStoreOptions {
+  readonly backend: 'postgres' | 'embedded'
+  readonly location: string
+  readonly migrations: MigrationReport
+  /** Removes secrets from a driver's message before it reaches an error. */
+  readonly redact: (text: string) => string
+  /** Runs after the database is closed (releases the embedded lock). */
+  readonly onClose?: () => Promise<void> | void
+}
+
+function isDomainError(e: unknown): boolean {
+  return e instanceof UserError || e instanceof OperationalError
+}
+
+/** A Store over any kysely PostgreSQL-dialect database: pg's Pool or PGlite. */
+export class KyselyStore implements Store {
+  readonly backend: 'postgres' | 'embedded'
+  readonly location: string
+  readonly migrations: MigrationReport
+  private closed = false
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly options: KyselyStoreOptions,
+  ) {
+    this.backend = options.backend
+    this.location = options.location
+    this.migrations = options.migrations
+  }
+
+  /** Wraps a driver failure into an OperationalError that says where, without secrets. */
+  private async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (e) {
+      if (isDomainError(e)) throw e
+      throw new OperationalError(`${what} in ${this.location} failed: ${this.options.redact((e as Error).message)}`, { cause: e })
+    }
+  }
+
+  recording<T>(fn: (session: RecordingSession) => Promise<T>): Promise<T> {
+    return this.guard('recording the scan (nothing was written)', () =>
+      this.db.transaction().execute(async (tx) => {
+        // Concurrent scans on one PostgreSQL take turns: each reads the history the previous one wrote.
+        await sql`SELECT pg_advisory_xact_lock(${sql.lit(RECORDING_LOCK_KEY)})`.execute(tx)
+        return fn(createRecordingSession(tx))
+      }),
+    )
+  }
+
+  private keyRecords() {
+    return this.db
+      .selectFrom('sightings as s')
+      .innerJoin('hosts as h', 'h.id', 's.host_id')
+      .innerJoin('keys as k', 'k.id', 's.key_id')
+      .select([
+        'h.name as host',
+        's.address',
+        's.port',
+        'k.type',
+        'k.bits',
+        'k.sha256',
+        'k.md5',
+        's.first_seen',
+        's.last_seen',
+        's.current',
+        's.trust',
+        's.source',
+      ])
+  }
+
+  lookupKey(selector: KeySelector): Promise<KeyRecord[]> {
+    return this.guard('lookup', async () => {
+      const rows = await this.keyRecords()
+        .where(selector.kind === 'sha256' ? 'k.sha256' : 'k.md5', '=', selector.digest)
+        .orderBy('h.name')
+        .orderBy('s.first_seen')
+        .execute()
+      return rows.map((r) => toKeyRecord(r as KeyRecordRow))
+    })
+  }
+
+  private hostIdByName(name: string, db: Kysely<Database> = this.db) {
+    return db
+      .selectFrom('hosts')
+      .select(['id', 'name'])
+      .where((eb) =>
+        eb.or([
+          eb('name', '=', name),
+          eb('id', 'in', eb.selectFrom('host_names').select('host_id').where('name', '=', name)),
+        ]),
+      )
+      .orderBy(sql`name = ${name}`, 'desc')
+      .orderBy('id')
+  }
+
+  lookupHost(name: string): Promise<KeyRecord[]> {
+    return this.guard('lookup', async () => {
+      const ids = (await this.hostIdByName(name).execute()).map((h) => h.id)
+      if (ids.length === 0) return []
+      const rows = await this.keyRecords()
+        .where('s.host_id', 'in', ids)
+        .orderBy('h.name')
+        .orderBy('s.current', 'desc')
+        .orderBy('k.type')
+        .orderBy('s.first_seen')
+        .execute()
+      return rows.map((r) => toKeyRecord(r as KeyRecordRow))
+    })
+  }
+
+  private findingsQuery() {
+    return this.db
+      .selectFrom('findings as f')
+      .innerJoin('hosts as h', 'h.id', 'f.host_id')
+      .select([
+        'f.id',
+        'f.identity',
+        'f.kind',
+        'f.severity',
+        'h.name as host',
+        'f.hosts',
+        'f.key_type',
+        'f.fingerprint',
+        'f.previous',
+        'f.message',
+        'f.status',
+        'f.first_seen',
+        'f.last_seen',
+        'f.resolved_at',
+        'f.accepted_at',
+        'f.accepted_by',
+        'f.accept_reason',
+      ])
+  }
+
+  listFindings(filter: FindingFilter): Promise<StoredFinding[]> {
+    return this.guard('listing findings', async () => {
+      let q = this.findingsQuery()
+      if (filter.openOnly) q = q.where('f.status', '=', 'open')
+      if (filter.since) q = q.where('f.last_seen', '>=', filter.since)
+      if (filter.host) {
+        const host = filter.host
+        q = q.where((eb) => eb.or([eb('h.name', '=', host), eb(sql<boolean>`${host} = ANY(f.hosts)`, '=', true)]))
+      }
+      if (filter.kinds && filter.kinds.length > 0) q = q.where('f.kind', 'in', [...filter.kinds])
+      const rows = await q.orderBy('f.last_seen', 'desc').orderBy('f.id', 'desc').execute()
+      return rows.map((r) => toStoredFinding(r as FindingRow))
+    })
+  }
+
+  hostTimeline(name: string): Promise<HostTimeline | null> {
+    return this.guard('reading history', async () => {
+      const found = await this.hostIdByName(name).executeTakeFirst()
+      if (!found) return null
+      const host = await this.db.selectFrom('hosts').selectAll().where('id', '=', found.id).executeTakeFirstOrThrow()
+      const names = await this.db.selectFrom('host_names').select('name').where('host_id', '=', host.id).orderBy('name').execute()
+      const keys = await this.keyRecords().where('s.host_id', '=', host.id).orderBy('s.first_seen').orderBy('k.type').execute()
+      const findings = await this.listFindings({ host: host.name })
+      const acceptances = await this.db
+        .selectFrom('acceptances')
+        .selectAll()
+        .where('host_id', '=', host.id)
+        .orderBy('accepted_at')
+        .execute()
+      const failures = await this.db
+        .selectFrom('scan_failures as f')
+        .innerJoin('scans as s', 's.id', 'f.scan_id')
+        .select(['f.scan_id', 's.finished_at', 'f.status', 'f.error'])
+        .where('f.host_id', '=', host.id)
+        .orderBy('s.finished_at')
+        .execute()
+      return {
+        host: host.name,
+        firstSeen: host.first_seen,
+        lastReached: host.last_reached,
+        lastStatus: host.last_status,
+        names: names.map((n) => n.name),
+        keys: keys.map((r) => toKeyRecord(r as KeyRecordRow)),
+        findings: findings.reverse(),
+        acceptances: acceptances.map((a) => ({
+          host: host.name,
+          acceptedAt: a.accepted_at,
+          acceptedBy: a.accepted_by,
+          reason: a.reason,
+          fingerprints: a.fingerprints as Sha256Fingerprint[],
+          findingsAccepted: 0,
+        })),
+        failures: failures.map((f) => ({ scanId: f.scan_id, at: f.finished_at, status: f.status, error: f.error })),
+      }
+    })
+  }
+
+  acceptHost(name: string, by: { actor: string; reason: string | null; at: Date }): Promise<Acceptance | null> {
+    return this.guard('accepting', () =>
+      this.db.transaction().execute(async (tx) => {
+        await sql`SELECT pg_advisory_xact_lock(${sql.lit(RECORDING_LOCK_KEY)})`.execute(tx)
+        const found = await this.hostIdByName(name, tx).executeTakeFirst()
+        if (!found) return null
+        const current = await tx
+          .updateTable('sightings')
+          .set({ trust: 'trusted' })
+          .from('keys')
+          .whereRef('keys.id', '=', 'sightings.key_id')
+          .where('sightings.host_id', '=', found.id)
+          .where('sightings.current', '=', true)
+          .returning('keys.sha256')
+          .execute()
+        if (current.length === 0) {
+          throw new UserError(`${found.name} has no keys a scan has seen it serve; scan it before accepting its keys`)
+        }
+        await tx
+          .updateTable('sightings')
+          .set({ trust: 'superseded' })
+          .where('host_id', '=', found.id)
+          .where('current', '=', false)
+          .where('trust', '=', 'trusted')
+          .execute()
+        const accepted = await tx
+          .updateTable('findings')
+          .set({ status: 'accepted', accepted_at: by.at, accepted_by: by.actor, accept_reason: by.reason })
+          .where('status', '=', 'open')
+          .where((eb) => eb.or([eb('host_id', '=', found.id), eb(sql<boolean>`${found.name} = ANY(hosts)`, '=', true)]))
+          .returning('id')
+          .execute()
+        const fingerprints = current.map((r) => sha256FromDigest(r.sha256))
+        await tx
+          .insertInto('acceptances')
+          .values({ host_id: found.id, accepted_at: by.at, accepted_by: by.actor, reason: by.reason, fingerprints })
+          .execute()
+        return {
+          host: found.name,
+          acceptedAt: by.at,
+          acceptedBy: by.actor,
+          reason: by.reason,
+          fingerprints,
+          findingsAccepted: accepted.length,
+        }
+      }),
+    )
+  }
+
+  allowShared(hosts: readonly string[], by: { actor: string; at: Date }): Promise<void> {
+    return this.guard('recording a share group', () =>
+      this.db.transaction().execute(async (tx) => {
+        const group = await tx
+          .insertInto('share_groups')
+          .values({ created_at: by.at, created_by: by.actor })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+        await tx
+          .insertInto('share_group_members')
+          .values([...new Set(hosts)].map((host_name) => ({ group_id: group.id, host_name })))
+          .execute()
+      }),
+    )
+  }
+
+  listShareGroups(): Promise<string[][]> {
+    return this.guard('listing share groups', () => loadShareGroups(this.db))
+  }
+
+  trustedKeys(): Promise<TrustedKey[]> {
+    return this.guard('listing trusted keys', async () => {
+      const rows = await this.db
+        .selectFrom('sightings as s')
+        .innerJoin('hosts as h', 'h.id', 's.host_id')
+        .innerJoin('keys as k', 'k.id', 's.key_id')
+        .select([
+          'h.name',
+          's.port',
+          'h.last_port',
+          'k.type',
+          'k.blob',
+          sql<string[]>`ARRAY(SELECT n.name FROM host_names n WHERE n.host_id = h.id ORDER BY n.kind DESC, n.name)`.as('aliases'),
+        ])
+        .where('s.trust', '=', 'trusted')
+        .orderBy('h.name')
+        .orderBy('k.type')
+        .execute()
+      return rows.map((r) => ({
+        host: r.name,
+        aliases: r.aliases,
+        port: r.port ?? r.last_port ?? 22,
+        type: r.type as TrustedKey['type'],
+        blob: toBuffer(r.blob),
+      }))
+    })
+  }
+
+  importKnownHosts(entries: readonly ImportEntry[], by: { source: string; at: Date }): Promise<ImportReport> {
+    return this.guard('importing known_hosts', () =>
+      this.db.transaction().execute(async (tx) => {
+        await sql`SELECT pg_advisory_xact_lock(${sql.lit(RECORDING_LOCK_KEY)})`.execute(tx)
+        const at = by.at
+        // Keys, each once.
+        const blobs = new Map<Sha256Fingerprint, Buffer>()
+        for (const e of entries) blobs.set(sha256Fingerprint(e.blob), e.blob)
+        const keyId = new Map<Sha256Fingerprint, number>()
+        for (const batch of batches([...blobs])) {
+          const described = batch.map(([sha, blob]) => ({ sha, blob, ...readKeyTypeAndBits(blob) }))
+          await sql`
+            INSERT INTO keys (sha256, md5, type, bits, blob, first_seen)
+            SELECT d, m, t, b, k, ${at}::timestamptz
+            FROM unnest(${described.map((k) => digestFromSha256(k.sha))}::bytea[],
+                        ${described.map((k) => Buffer.from(md5Fingerprint(k.blob).slice(4).replace(/:/g, ''), 'hex'))}::bytea[],
+                        ${described.map((k) => k.type)}::text[], ${described.map((k) => k.bits)}::int[],
+                        ${described.map((k) => k.blob)}::bytea[]) AS v(d, m, t, b, k)
+            ON CONFLICT (sha256) DO NOTHING`.execute(tx)
+          const rows = await sql<{ id: number; sha256: Uint8Array }>`
+            SELECT id, sha256 FROM keys WHERE sha256 = ANY(${described.map((k) => digestFromSha256(k.sha))}::bytea[])`.execute(tx)
+          for (const r of rows.rows) keyId.set(sha256FromDigest(r.sha256), r.id)
+        }
+        const plain = entries.filter((e): e is Extract<ImportEntry, { kind: 'plain' }> => e.kind === 'plain')
+        const hashed = entries.filter((e): e is Extract<ImportEntry, { kind: 'hashed' }> => e.kind === 'hashed')
+        const hostNames = [...new Set(plain.map((e) => e.host))]
+        const hostId = new Map<string, number>()
+        for (const batch of batches(hostNames)) {
+          await sql`INSERT INTO hosts (name, first_seen) SELECT n, ${at}::timestamptz FROM unnest(${batch}::text[]) AS v(n)
+                    ON CONFLICT (name) DO NOTHING`.execute(tx)
+          const rows = await tx.selectFrom('hosts').select(['id', 'name']).where('name', 'in', batch).execute()
+          for (const r of rows) hostId.set(r.name, r.id)
+        }
+        const aliases = plain.flatMap((e) => e.aliases.filter((a) => a !== e.host).map((a) => ({ id: hostId.get(e.host)!, name: a })))
+        for (const batch of batches(aliases)) {
+          await sql`
+            INSERT INTO host_names (host_id, name, kind, first_seen)
+            SELECT h, n, CASE WHEN n ~ '^[0-9.]+$' OR n LIKE '%:%' THEN 'address' ELSE 'alias' END, ${at}::timestamptz
+            FROM unnest(${batch.map((a) => a.id)}::int[], ${batch.map((a) => a.name)}::text[]) AS v(h, n)
+            ON CONFLICT DO NOTHING`.execute(tx)
+        }
+        let keys = 0
+        for (const batch of batches(plain)) {
+          const result = await sql`
+            INSERT INTO sightings (host_id, key_id, family, trust, current, source, first_seen, port)
+            SELECT h, k, f, 'trusted', false, 'import', ${at}::timestamptz, p
+            FROM unnest(${batch.map((e) => hostId.get(e.host)!)}::int[], ${batch.map((e) => keyId.get(sha256Fingerprint(e.blob))!)}::int[],
+                        ${batch.map((e) => familyOfType(readKeyTypeAndBits(e.blob).type))}::text[], ${batch.map((e) => e.port)}::int[]) AS v(h, k, f, p)
+            ON CONFLICT (host_id, key_id) DO NOTHING`.execute(tx)
+          keys += Number(result.numAffectedRows ?? 0)
+        }
+        for (const batch of batches(hashed)) {
+          await sql`
+            INSERT INTO imported_hashed (salt, hmac, key_id, imported_at, source)
+            SELECT s, m, k, ${at}::timestamptz, ${by.source}
+            FROM unnest(${batch.map((e) => e.salt)}::bytea[], ${batch.map((e) => e.hmac)}::bytea[],
+                        ${batch.map((e) => keyId.get(sha256Fingerprint(e.blob))!)}::int[]) AS v(s, m, k)
+            WHERE NOT EXISTS (SELECT 1 FROM imported_hashed i WHERE i.salt = v.s AND i.hmac = v.m AND i.key_id = v.k)`.execute(tx)
+        }
+        return { hosts: hostNames.length, keys, hashed: hashed.length }
+      }),
+    )
+  }
+
+  prune(before: Date): Promise<PruneReport> {
+    return this.guard('pruning', () =>
+      this.db.transaction().execute(async (tx) => {
+        const failures = await tx
+          .selectFrom('scan_failures')
+          .select(sql<number>`count(*)::int`.as('n'))
+          .where('scan_id', 'in', tx.selectFrom('scans').select('id').where('finished_at', '<', before))
+          .executeTakeFirstOrThrow()
+        const scans = await tx.deleteFrom('scans').where('finished_at', '<', before).returning('id').execute()
+        return { scans: scans.length, failures: failures.n }
+      }),
+    )
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    try {
+      await this.db.destroy()
+    } finally {
+      await this.options.onClose?.()
+    }
+  }
+}

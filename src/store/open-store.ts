@@ -1,0 +1,135 @@
+import { mkdirSync } from 'node:fs'
+import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
+import { OperationalError } from '../domain/errors.js'
+import { describeLocation, redactSecrets, resolveDatabaseLocation } from './database-location.js'
+import { acquireEmbeddedLock } from './embedded-lock.js'
+import { KyselyStore } from './kysely-store.js'
+import { migrate, readMigrations, type MigrationConnection } from './migrate.js'
+import type { Database } from './schema.js'
+import type { Store } from './store.js'
+
+export interface OpenStoreOptions {
+  /** A postgres:// or postgresql:// URL, a directory for an embedded database, or null for the default. */
+  readonly db: string | null
+  /** For the default directory ($XDG_DATA_HOME, $HOME); defaults to process.env. */
+  readonly env?: NodeJS.ProcessEnv
+  /** Where the migration files are; defaults to the package's migrations/. */
+  readonly migrationsDir?: string
+}
+
+/**
+ * Opens the history: connects (or takes the embedded directory's lock), applies pending migrations,
+ * and returns the Store. A database that is down, locked or unmigratable is an OperationalError here,
+ * before anything is written; no message carries a password.
+ */
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const env = options.env ?? process.env
+  const location = resolveDatabaseLocation(options.db, env)
+  const where = describeLocation(location)
+  const files = readMigrations(options.migrationsDir)
+  const secrets = (text: string) => {
+    let out = redactSecrets(text, location.kind === 'postgres' ? location.url : null)
+    const pgPassword = env['PGPASSWORD']
+    if (pgPassword) out = out.split(pgPassword).join('***')
+    return out
+  }
+
+  if (location.kind === 'postgres') {
+    const { default: pg } = await import('pg')
+    const pool = new pg.Pool({ connectionString: location.url, max: 4, connectionTimeoutMillis: 10_000 })
+    // An idle client losing its server must not crash the process; the next query reports it.
+    pool.on('error', () => {})
+    try {
+      const client = await pool.connect()
+      client.release()
+    } catch (e) {
+      await pool.end().catch(() => {})
+      throw new OperationalError(`cannot connect to PostgreSQL at ${where}: ${secrets((e as Error).message)}`, { cause: e })
+    }
+    const connection: MigrationConnection = {
+      async transaction(fn) {
+        const client = await pool.connect()
+        try {
+          await client.query('BEGIN')
+          const result = await fn({
+            query: async (text, params) => (await client.query(text, params ? [...params] : undefined)).rows,
+            exec: async (script) => {
+              await client.query(script) // no parameters: the simple protocol runs several statements
+            },
+          })
+          await client.query('COMMIT')
+          return result
+        } catch (e) {
+          await client.query('ROLLBACK').catch(() => {})
+          throw e
+        } finally {
+          client.release()
+        }
+      },
+    }
+    let migrations
+    try {
+      migrations = await migrate(connection, files)
+    } catch (e) {
+      await pool.end().catch(() => {})
+      if (e instanceof OperationalError) throw new OperationalError(`${where}: ${secrets(e.message)}`, { cause: e })
+      throw new OperationalError(`migrating ${where} failed: ${secrets((e as Error).message)}`, { cause: e })
+    }
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    return new KyselyStore(db, { backend: 'postgres', location: where, migrations, redact: secrets })
+  }
+
+  try {
+    mkdirSync(location.dir, { recursive: true, mode: 0o700 })
+  } catch (e) {
+    throw new OperationalError(`cannot create the embedded database directory ${where}: ${(e as Error).message}`, { cause: e })
+  }
+  const lock = acquireEmbeddedLock(location.dir)
+  try {
+    const { PGlite } = await import('@electric-sql/pglite')
+    let pglite
+    try {
+      pglite = await PGlite.create(location.dir)
+    } catch (e) {
+      throw new OperationalError(`cannot open the embedded database ${where}: ${(e as Error).message}`, { cause: e })
+    }
+    const instance = pglite
+    const connection: MigrationConnection = {
+      transaction: (fn) =>
+        instance.transaction((tx) =>
+          fn({
+            query: async (text, params) => (await tx.query(text, params ? [...params] : undefined)).rows as never[],
+            exec: async (script) => {
+              await tx.exec(script)
+            },
+          }),
+        ),
+    }
+    let migrations
+    try {
+      migrations = await migrate(connection, files)
+    } catch (e) {
+      await instance.close().catch(() => {})
+      if (e instanceof OperationalError) throw new OperationalError(`${where}: ${e.message}`, { cause: e })
+      throw new OperationalError(`migrating ${where} failed: ${(e as Error).message}`, { cause: e })
+    }
+    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite: instance }) })
+    return new KyselyStore(db, {
+      backend: 'embedded',
+      location: where,
+      migrations,
+      redact: (t) => t,
+      onClose: async () => {
+        // kysely closes PGlite only if it ever ran a query through it.
+        try {
+          if (!instance.closed) await instance.close()
+        } finally {
+          lock.release()
+        }
+      },
+    })
+  } catch (e) {
+    lock.release()
+    throw e
+  }
+}

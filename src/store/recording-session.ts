@@ -1,0 +1,364 @@
+import { sql, type Transaction } from 'kysely'
+import type { KeyHolders } from '../analysis/duplicate-keys.js'
+import type { LiveFinding, Reconciliation } from '../analysis/finding-lifecycle.js'
+import type { ScannedHost } from '../analysis/scanned-host.js'
+import { familyOfType, type HostKey, type KeyFamily, type KeyType, type Sha256Fingerprint } from '../domain/host-key.js'
+import { hashedNameMatches } from '../fingerprint/known-hosts-hash.js'
+import { hostIdentity } from '../domain/target.js'
+import { batches } from './batches.js'
+import { digestFromSha256, sha256FromDigest, toBuffer, toLiveFinding, toSighting, type SightingRow } from './rows.js'
+import type { Database } from './schema.js'
+import type { HostWrite, RecordingSession, ScanMeta, StoredHost, StoredSighting } from './store.js'
+
+/* A scan's writes, batched: every statement below takes whole columns as array parameters
+ * (INSERT ... SELECT FROM unnest(...), UPDATE ... FROM unnest(...), WHERE id = ANY(...)), so a chunk
+ * of hosts costs a fixed number of round trips whatever its size. Unchanged sightings are updated in
+ * place, never inserted again. */
+
+type Tx = Transaction<Database>
+
+interface HashedEntry {
+  id: number
+  salt: Buffer
+  hmac: Buffer
+  keyId: number
+  type: KeyType
+}
+
+function md5Digest(key: HostKey): Buffer {
+  return Buffer.from(key.md5.slice('MD5:'.length).replace(/:/g, ''), 'hex')
+}
+
+export function createRecordingSession(tx: Tx): RecordingSession {
+  let hashed: HashedEntry[] | null = null
+
+  async function keyIds(keys: readonly HostKey[], at: Date): Promise<Map<Sha256Fingerprint, number>> {
+    const ids = new Map<Sha256Fingerprint, number>()
+    const distinct = [...new Map(keys.map((k) => [k.sha256, k])).values()]
+    for (const batch of batches(distinct)) {
+      const found = await sql<{ id: number; sha256: Uint8Array }>`
+        SELECT id, sha256 FROM keys WHERE sha256 = ANY(${batch.map((k) => digestFromSha256(k.sha256))}::bytea[])`.execute(tx)
+      for (const row of found.rows) ids.set(sha256FromDigest(row.sha256), row.id)
+      const missing = batch.filter((k) => !ids.has(k.sha256))
+      if (missing.length === 0) continue
+      const inserted = await sql<{ id: number; sha256: Uint8Array }>`
+        INSERT INTO keys (sha256, md5, type, bits, blob, first_seen)
+        SELECT d, m, t, b, k, ${at}::timestamptz
+        FROM unnest(${missing.map((k) => digestFromSha256(k.sha256))}::bytea[], ${missing.map(md5Digest)}::bytea[],
+                    ${missing.map((k) => k.type)}::text[], ${missing.map((k) => k.bits)}::int[],
+                    ${missing.map((k) => k.blob)}::bytea[]) AS v(d, m, t, b, k)
+        RETURNING id, sha256`.execute(tx)
+      for (const row of inserted.rows) ids.set(sha256FromDigest(row.sha256), row.id)
+    }
+    return ids
+  }
+
+  async function hostIds(names: readonly string[]): Promise<Map<string, number>> {
+    const ids = new Map<string, number>()
+    for (const batch of batches([...new Set(names)])) {
+      const rows = await sql<{ id: number; name: string }>`
+        SELECT id, name FROM hosts WHERE name = ANY(${batch}::text[])`.execute(tx)
+      for (const r of rows.rows) ids.set(r.name, r.id)
+    }
+    return ids
+  }
+
+  return {
+    async insertScan(meta: ScanMeta): Promise<number> {
+      const row = await tx
+        .insertInto('scans')
+        .values({
+          started_at: meta.startedAt,
+          finished_at: meta.finishedAt,
+          vantage: meta.vantage,
+          request: JSON.stringify(meta.request),
+          hosts_asked: 0,
+          hosts_reached: 0,
+          keys_seen: 0,
+          findings: 0,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+      return row.id
+    },
+
+    async adoptHashedEntries(hosts: readonly ScannedHost[]): Promise<number> {
+      if (hashed === null) {
+        const rows = await sql<{ id: number; salt: Uint8Array; hmac: Uint8Array; key_id: number; type: string }>`
+          SELECT i.id, i.salt, i.hmac, i.key_id, k.type FROM imported_hashed i JOIN keys k ON k.id = i.key_id`.execute(tx)
+        hashed = rows.rows.map((r) => ({
+          id: r.id,
+          salt: toBuffer(r.salt),
+          hmac: toBuffer(r.hmac),
+          keyId: r.key_id,
+          type: r.type as KeyType,
+        }))
+      }
+      if (hashed.length === 0 || hosts.length === 0) return 0
+      // Only hosts without any history can take an imported baseline.
+      const known = await hostIds(hosts.map((h) => h.host))
+      const withKeys = new Set<string>()
+      if (known.size > 0) {
+        const rows = await sql<{ name: string }>`
+          SELECT DISTINCT h.name FROM hosts h JOIN sightings s ON s.host_id = h.id
+          WHERE h.id = ANY(${[...known.values()]}::int[])`.execute(tx)
+        for (const r of rows.rows) withKeys.add(r.name)
+      }
+      const adopted: { host: ScannedHost; entry: HashedEntry }[] = []
+      for (const host of hosts) {
+        if (withKeys.has(host.host)) continue
+        // The identity is already a known_hosts name (`[name]:port` off port 22); the others are bare.
+        const names = [host.host, ...[...host.aliases, ...host.addresses].map((n) => hostIdentity(n, host.port))]
+        for (const entry of hashed) {
+          if (names.some((n) => hashedNameMatches(entry.salt, entry.hmac, n))) adopted.push({ host, entry })
+        }
+      }
+      if (adopted.length === 0) return 0
+      const at = new Date()
+      const names = [...new Set(adopted.map((a) => a.host.host))]
+      await sql`INSERT INTO hosts (name, first_seen) SELECT n, ${at}::timestamptz FROM unnest(${names}::text[]) AS v(n)
+                ON CONFLICT (name) DO NOTHING`.execute(tx)
+      const ids = await hostIds(names)
+      const pairs = [...new Map(adopted.map((a) => [`${a.host.host}|${a.entry.keyId}`, a])).values()]
+      await sql`
+        INSERT INTO sightings (host_id, key_id, family, trust, current, source, first_seen, port)
+        SELECT h, k, f, 'trusted', false, 'import', ${at}::timestamptz, p
+        FROM unnest(${pairs.map((a) => ids.get(a.host.host)!)}::int[], ${pairs.map((a) => a.entry.keyId)}::int[],
+                    ${pairs.map((a) => familyOfType(a.entry.type))}::text[], ${pairs.map((a) => a.host.port)}::int[]) AS v(h, k, f, p)
+        ON CONFLICT (host_id, key_id) DO NOTHING`.execute(tx)
+      const used = new Set(adopted.map((a) => a.entry.id))
+      await sql`DELETE FROM imported_hashed WHERE id = ANY(${[...used]}::int[])`.execute(tx)
+      hashed = hashed.filter((e) => !used.has(e.id))
+      return used.size
+    },
+
+    async loadHosts(names: readonly string[]): Promise<Map<string, StoredHost>> {
+      const hosts = new Map<string, StoredHost & { sightings: StoredSighting[]; names: Set<string> }>()
+      const byId = new Map<number, StoredHost & { sightings: StoredSighting[]; names: Set<string> }>()
+      for (const batch of batches(names)) {
+        const rows = await sql<{ id: number; name: string; last_reached: Date | null }>`
+          SELECT id, name, last_reached FROM hosts WHERE name = ANY(${batch}::text[])`.execute(tx)
+        for (const r of rows.rows) {
+          const host = { id: r.id, host: r.name, everReached: r.last_reached !== null, sightings: [], names: new Set<string>() }
+          hosts.set(r.name, host)
+          byId.set(r.id, host)
+        }
+      }
+      for (const batch of batches([...byId.keys()])) {
+        const sightings = await sql<SightingRow & { host_id: number }>`
+          SELECT s.id, s.host_id, s.key_id, s.family, s.trust, s.current, s.source, s.first_seen, s.last_seen,
+                 k.sha256, k.type, k.bits
+          FROM sightings s JOIN keys k ON k.id = s.key_id
+          WHERE s.host_id = ANY(${batch}::int[])`.execute(tx)
+        for (const row of sightings.rows) byId.get(row.host_id)!.sightings.push(toSighting(row))
+        const names = await sql<{ host_id: number; name: string }>`
+          SELECT host_id, name FROM host_names WHERE host_id = ANY(${batch}::int[])`.execute(tx)
+        for (const row of names.rows) byId.get(row.host_id)!.names.add(row.name)
+      }
+      return hosts
+    },
+
+    async writeHosts(scanId, at, asked: ReadonlySet<KeyFamily>, writes: readonly HostWrite[]): Promise<void> {
+      // Hosts: insert the new, update the known with this scan's state.
+      const fresh = writes.filter((w) => !w.stored).map((w) => w.scanned)
+      const ids = new Map<string, number>(writes.filter((w) => w.stored).map((w) => [w.scanned.host, w.stored!.id]))
+      const hostColumns = (list: readonly ScannedHost[]) => ({
+        status: list.map((h) => (h.reached ? 'ok' : h.status)),
+        error: list.map((h) => (h.reached ? null : h.error)),
+        address: list.map((h) => h.address),
+        port: list.map((h) => h.port),
+        banner: list.map((h) => h.banner),
+      })
+      if (fresh.length > 0) {
+        const c = hostColumns(fresh)
+        const inserted = await sql<{ id: number; name: string }>`
+          INSERT INTO hosts (name, first_seen, last_scan_id, last_status, last_error, last_reached, last_address, last_port, last_banner)
+          SELECT n, ${at}::timestamptz, ${scanId}::int, s, e, CASE WHEN s = 'ok' THEN ${at}::timestamptz END, a, p, b
+          FROM unnest(${fresh.map((h) => h.host)}::text[], ${c.status}::text[], ${c.error}::text[], ${c.address}::text[],
+                      ${c.port}::int[], ${c.banner}::text[]) AS v(n, s, e, a, p, b)
+          RETURNING id, name`.execute(tx)
+        for (const r of inserted.rows) ids.set(r.name, r.id)
+      }
+      const known = writes.filter((w) => w.stored)
+      if (known.length > 0) {
+        const c = hostColumns(known.map((w) => w.scanned))
+        await sql`
+          UPDATE hosts SET last_scan_id = ${scanId}::int, last_status = v.s, last_error = v.e,
+                 last_reached = CASE WHEN v.s = 'ok' THEN ${at}::timestamptz ELSE hosts.last_reached END,
+                 last_address = v.a, last_port = v.p, last_banner = coalesce(v.b, hosts.last_banner)
+          FROM unnest(${known.map((w) => w.stored!.id)}::int[], ${c.status}::text[], ${c.error}::text[],
+                      ${c.address}::text[], ${c.port}::int[], ${c.banner}::text[]) AS v(id, s, e, a, p, b)
+          WHERE hosts.id = v.id`.execute(tx)
+      }
+
+      // Names and addresses not recorded yet.
+      const names: { id: number; name: string; kind: 'alias' | 'address' }[] = []
+      for (const w of writes) {
+        const id = ids.get(w.scanned.host)!
+        const have = w.stored?.names
+        for (const name of w.scanned.aliases) if (!have?.has(name)) names.push({ id, name, kind: 'alias' })
+        for (const name of w.scanned.addresses) if (!have?.has(name)) names.push({ id, name, kind: 'address' })
+      }
+      if (names.length > 0) {
+        await sql`
+          INSERT INTO host_names (host_id, name, kind, first_seen)
+          SELECT h, n, k, ${at}::timestamptz FROM unnest(${names.map((n) => n.id)}::int[], ${names.map((n) => n.name)}::text[],
+                                                         ${names.map((n) => n.kind)}::text[]) AS v(h, n, k)
+          ON CONFLICT DO NOTHING`.execute(tx)
+      }
+
+      // Sightings: touch what is served again, insert what is new, clear `current` for what is gone.
+      const touch: { id: number; address: string | null; port: number }[] = []
+      const retrust: { id: number; trust: string }[] = []
+      const uncurrent: number[] = []
+      const newcomers: { host: ScannedHost; key: HostKey; trust: string }[] = []
+      for (const w of writes) {
+        if (!w.scanned.reached) continue
+        const bySha = new Map((w.stored?.sightings ?? []).map((s) => [s.sha256, s]))
+        const served = new Set<Sha256Fingerprint>()
+        for (const key of w.scanned.keys) {
+          served.add(key.sha256)
+          const trust = w.trust.get(key.sha256) ?? 'trusted'
+          const existing = bySha.get(key.sha256)
+          if (existing) {
+            touch.push({ id: existing.id, address: w.scanned.address, port: w.scanned.port })
+            if (existing.trust !== trust) retrust.push({ id: existing.id, trust })
+          } else {
+            newcomers.push({ host: w.scanned, key, trust })
+          }
+        }
+        for (const s of w.stored?.sightings ?? []) {
+          if (s.current && !served.has(s.sha256) && asked.has(s.family)) uncurrent.push(s.id)
+        }
+      }
+      for (const batch of batches(touch)) {
+        await sql`
+          UPDATE sightings SET current = true, last_seen = ${at}::timestamptz, last_scan_id = ${scanId}::int,
+                 address = v.a, port = v.p
+          FROM unnest(${batch.map((t) => t.id)}::int[], ${batch.map((t) => t.address)}::text[], ${batch.map((t) => t.port)}::int[]) AS v(id, a, p)
+          WHERE sightings.id = v.id`.execute(tx)
+      }
+      if (retrust.length > 0) {
+        await sql`
+          UPDATE sightings SET trust = v.t FROM unnest(${retrust.map((r) => r.id)}::int[], ${retrust.map((r) => r.trust)}::text[]) AS v(id, t)
+          WHERE sightings.id = v.id`.execute(tx)
+      }
+      if (uncurrent.length > 0) {
+        await sql`UPDATE sightings SET current = false WHERE id = ANY(${uncurrent}::int[])`.execute(tx)
+      }
+      if (newcomers.length > 0) {
+        const keyIdOf = await keyIds(newcomers.map((n) => n.key), at)
+        for (const batch of batches(newcomers)) {
+          await sql`
+            INSERT INTO sightings (host_id, key_id, family, trust, current, source, first_seen, last_seen, first_scan_id, last_scan_id, address, port)
+            SELECT h, k, f, t, true, 'scan', ${at}::timestamptz, ${at}::timestamptz, ${scanId}::int, ${scanId}::int, a, p
+            FROM unnest(${batch.map((n) => ids.get(n.host.host)!)}::int[], ${batch.map((n) => keyIdOf.get(n.key.sha256)!)}::int[],
+                        ${batch.map((n) => n.key.family)}::text[], ${batch.map((n) => n.trust)}::text[],
+                        ${batch.map((n) => n.host.address)}::text[], ${batch.map((n) => n.host.port)}::int[]) AS v(h, k, f, t, a, p)`.execute(tx)
+        }
+      }
+
+      // Per-scan detail: only the hosts that did not answer.
+      const failed = writes.filter((w) => !w.scanned.reached)
+      if (failed.length > 0) {
+        await sql`
+          INSERT INTO scan_failures (scan_id, host_id, status, error, address)
+          SELECT ${scanId}::int, h, s, e, a FROM unnest(${failed.map((w) => ids.get(w.scanned.host)!)}::int[],
+                 ${failed.map((w) => w.scanned.status)}::text[], ${failed.map((w) => w.scanned.error)}::text[],
+                 ${failed.map((w) => w.scanned.address)}::text[]) AS v(h, s, e, a)
+          ON CONFLICT DO NOTHING`.execute(tx)
+      }
+    },
+
+    async loadSharedKeys(scanId: number): Promise<KeyHolders[]> {
+      const rows = await sql<{ sha256: Uint8Array; type: string; hosts: string[] }>`
+        SELECT k.sha256, k.type, array_agg(h.name ORDER BY h.name) AS hosts
+        FROM sightings s JOIN hosts h ON h.id = s.host_id JOIN keys k ON k.id = s.key_id
+        WHERE s.current AND s.key_id IN (SELECT key_id FROM sightings WHERE last_scan_id = ${scanId}::int AND current)
+        GROUP BY k.id HAVING count(*) > 1`.execute(tx)
+      return rows.rows.map((r) => ({ fingerprint: sha256FromDigest(r.sha256), keyType: r.type as KeyType, hosts: r.hosts }))
+    },
+
+    async loadShareGroups(): Promise<string[][]> {
+      return loadShareGroups(tx)
+    },
+
+    async loadLiveFindings(): Promise<LiveFinding[]> {
+      const rows = await tx
+        .selectFrom('findings as f')
+        .innerJoin('hosts as h', 'h.id', 'f.host_id')
+        .select(['f.id', 'f.identity', 'f.kind', 'f.status', 'h.name as host', 'f.hosts', 'f.key_type'])
+        .where('f.status', '<>', 'resolved')
+        .execute()
+      return rows.map(toLiveFinding)
+    },
+
+    async writeFindings(scanId: number, at: Date, plan: Reconciliation): Promise<void> {
+      const ids = await hostIds(plan.insert.map((i) => i.finding.host))
+      const insert = plan.insert.filter((i) => ids.has(i.finding.host))
+      for (const batch of batches(insert, 2_000)) {
+        // hosts goes in as one JSON document: arrays of arrays do not unnest into text[] rows.
+        await sql`
+          INSERT INTO findings (identity, kind, severity, host_id, hosts, key_type, fingerprint, previous, message, status,
+                                first_scan_id, last_scan_id, first_seen, last_seen, resolved_at)
+          SELECT v.identity, v.kind, v.severity, v.host_id,
+                 ARRAY(SELECT jsonb_array_elements_text(v.hosts)), v.key_type, v.fingerprint, v.previous, v.message,
+                 CASE WHEN v.resolved THEN 'resolved' ELSE 'open' END,
+                 ${scanId}::int, ${scanId}::int, ${at}::timestamptz, ${at}::timestamptz,
+                 CASE WHEN v.resolved THEN ${at}::timestamptz END
+          FROM jsonb_to_recordset(${JSON.stringify(
+            batch.map((i) => ({
+              identity: i.identity,
+              kind: i.finding.kind,
+              severity: i.finding.severity,
+              host_id: ids.get(i.finding.host)!,
+              hosts: i.finding.hosts,
+              key_type: i.finding.keyType,
+              fingerprint: i.finding.fingerprint,
+              previous: i.finding.previous,
+              message: i.finding.message,
+              resolved: i.resolved,
+            })),
+          )}::jsonb) AS v(identity text, kind text, severity text, host_id int, hosts jsonb, key_type text,
+                          fingerprint text, previous text, message text, resolved boolean)`.execute(tx)
+      }
+      for (const batch of batches(plan.touch, 2_000)) {
+        await sql`
+          UPDATE findings SET last_scan_id = ${scanId}::int, last_seen = ${at}::timestamptz, message = v.message,
+                 hosts = ARRAY(SELECT jsonb_array_elements_text(v.hosts))
+          FROM jsonb_to_recordset(${JSON.stringify(
+            batch.map((t) => ({ id: t.id, message: t.finding.message, hosts: t.finding.hosts })),
+          )}::jsonb) AS v(id int, message text, hosts jsonb)
+          WHERE findings.id = v.id`.execute(tx)
+      }
+      for (const batch of batches(plan.resolve)) {
+        await sql`UPDATE findings SET status = 'resolved', resolved_at = ${at}::timestamptz
+                  WHERE id = ANY(${batch}::int[])`.execute(tx)
+      }
+    },
+
+    async finishScan(scanId, counts): Promise<void> {
+      await tx
+        .updateTable('scans')
+        .set({
+          hosts_asked: counts.hostsAsked,
+          hosts_reached: counts.hostsReached,
+          keys_seen: counts.keysSeen,
+          findings: counts.findings,
+        })
+        .where('id', '=', scanId)
+        .execute()
+    },
+  }
+}
+
+export async function loadShareGroups(db: Tx | import('kysely').Kysely<Database>): Promise<string[][]> {
+  const rows = await db.selectFrom('share_group_members').select(['group_id', 'host_name']).orderBy('group_id').execute()
+  const groups = new Map<number, string[]>()
+  for (const r of rows) {
+    const g = groups.get(r.group_id)
+    if (g) g.push(r.host_name)
+    else groups.set(r.group_id, [r.host_name])
+  }
+  return [...groups.values()]
+}

@@ -1,0 +1,148 @@
+import type { Finding, FindingKind, Severity } from '../domain/finding.js'
+import { familyOfType, type KeyType, type Md5Fingerprint, type Sha256Fingerprint } from '../domain/host-key.js'
+import type { SightingTrust } from '../domain/sighting.js'
+import type { LiveFinding } from '../analysis/finding-lifecycle.js'
+import type { KeyRecord, StoredFinding, StoredSighting } from './store.js'
+
+/* Rows become domain objects here and nowhere else. bytea arrives as a Buffer from pg and as a
+ * Uint8Array from PGlite; int4 as a number from both; timestamptz as a Date from both. */
+
+export function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+/** `SHA256:` + unpadded base64 of a stored digest. */
+export function sha256FromDigest(digest: Uint8Array): Sha256Fingerprint {
+  return `SHA256:${toBuffer(digest).toString('base64').replace(/=+$/, '')}` as Sha256Fingerprint
+}
+
+export function md5FromDigest(digest: Uint8Array): Md5Fingerprint {
+  return `MD5:${toBuffer(digest).toString('hex').match(/../g)!.join(':')}` as Md5Fingerprint
+}
+
+/** The 32-byte digest inside a `SHA256:` fingerprint. */
+export function digestFromSha256(fingerprint: Sha256Fingerprint): Buffer {
+  return Buffer.from(fingerprint.slice('SHA256:'.length), 'base64')
+}
+
+export interface SightingRow {
+  id: number
+  key_id: number
+  family: string
+  trust: SightingTrust
+  current: boolean
+  source: 'scan' | 'import'
+  first_seen: Date
+  last_seen: Date | null
+  sha256: Uint8Array
+  type: string
+  bits: number
+}
+
+export function toSighting(row: SightingRow): StoredSighting {
+  const type = row.type as KeyType
+  return {
+    id: row.id,
+    keyId: row.key_id,
+    sha256: sha256FromDigest(row.sha256),
+    type,
+    family: familyOfType(type),
+    bits: row.bits,
+    trust: row.trust,
+    current: row.current,
+    source: row.source,
+    firstSeen: row.first_seen,
+    lastSeen: row.last_seen,
+  }
+}
+
+export interface KeyRecordRow {
+  host: string
+  address: string | null
+  port: number | null
+  type: string
+  bits: number
+  sha256: Uint8Array
+  md5: Uint8Array
+  first_seen: Date
+  last_seen: Date | null
+  current: boolean
+  trust: SightingTrust
+  source: 'scan' | 'import'
+}
+
+export function toKeyRecord(row: KeyRecordRow): KeyRecord {
+  return {
+    host: row.host,
+    address: row.address,
+    port: row.port,
+    type: row.type as KeyType,
+    bits: row.bits,
+    sha256: sha256FromDigest(row.sha256),
+    md5: md5FromDigest(row.md5),
+    firstSeen: row.first_seen,
+    lastSeen: row.last_seen,
+    current: row.current,
+    trust: row.trust,
+    source: row.source,
+  }
+}
+
+export interface FindingRow {
+  id: number
+  identity: string
+  kind: string
+  severity: string
+  host: string
+  hosts: string[]
+  key_type: string | null
+  fingerprint: string | null
+  previous: string | null
+  message: string
+  status: 'open' | 'accepted' | 'resolved'
+  first_seen: Date
+  last_seen: Date
+  resolved_at: Date | null
+  accepted_at: Date | null
+  accepted_by: string | null
+  accept_reason: string | null
+}
+
+export function toFinding(row: FindingRow): Finding {
+  return {
+    kind: row.kind as FindingKind,
+    severity: row.severity as Severity,
+    host: row.host,
+    hosts: row.hosts,
+    keyType: row.key_type as KeyType | null,
+    fingerprint: row.fingerprint as Sha256Fingerprint | null,
+    previous: row.previous as Sha256Fingerprint | null,
+    message: row.message,
+  }
+}
+
+export function toStoredFinding(row: FindingRow): StoredFinding {
+  return {
+    ...toFinding(row),
+    id: row.id,
+    status: row.status,
+    firstSeen: row.first_seen,
+    lastSeen: row.last_seen,
+    resolvedAt: row.resolved_at,
+    acceptedAt: row.accepted_at,
+    acceptedBy: row.accepted_by,
+    acceptReason: row.accept_reason,
+  }
+}
+
+export function toLiveFinding(row: Pick<FindingRow, 'id' | 'identity' | 'kind' | 'status' | 'host' | 'hosts' | 'key_type'>): LiveFinding {
+  return {
+    id: row.id,
+    identity: row.identity,
+    kind: row.kind as FindingKind,
+    status: row.status === 'accepted' ? 'accepted' : 'open',
+    host: row.host,
+    hosts: row.hosts,
+    keyType: row.key_type as KeyType | null,
+  }
+}

@@ -1,0 +1,179 @@
+import type { LiveFinding, Reconciliation } from '../analysis/finding-lifecycle.js'
+import type { KeyHolders } from '../analysis/duplicate-keys.js'
+import type { ScannedHost } from '../analysis/scanned-host.js'
+import type { Finding, FindingKind } from '../domain/finding.js'
+import type { KeyFamily, KeyType, Md5Fingerprint, Sha256Fingerprint } from '../domain/host-key.js'
+import type { HostHistory, Sighting, SightingTrust } from '../domain/sighting.js'
+import type { MigrationReport } from './migrate.js'
+
+/* Store : the history behind one `--db`: PostgreSQL or an embedded PGlite directory, same schema.
+ * Everything a use case reads or writes goes through this interface; SQL stays in src/store/. */
+
+export interface ScanRequest {
+  /** Key families asked for (`-t`); null means every family the hosts offer. */
+  readonly keyFamilies: readonly KeyFamily[] | null
+  /** What was asked, as given: targets, inventory files, options. Stored as JSON with the scan. */
+  readonly [detail: string]: unknown
+}
+
+export interface ScanMeta {
+  readonly startedAt: Date
+  readonly finishedAt: Date
+  /** Where the scan ran from (`--vantage`, default the machine's hostname). */
+  readonly vantage: string
+  readonly request: ScanRequest
+}
+
+export interface StoredSighting extends Sighting {
+  readonly id: number
+  readonly keyId: number
+}
+
+export interface StoredHost extends HostHistory {
+  readonly id: number
+  /** Aliases and addresses already recorded. */
+  readonly names: ReadonlySet<string>
+  readonly sightings: readonly StoredSighting[]
+}
+
+/** What a scan's writes for one chunk of hosts need. */
+export interface HostWrite {
+  readonly scanned: ScannedHost
+  readonly stored: StoredHost | undefined
+  /** Trust of each served key after this scan (from the analysis). */
+  readonly trust: ReadonlyMap<Sha256Fingerprint, SightingTrust>
+}
+
+/** The recording half of the store: only valid inside `Store.recording`, which is one transaction. */
+export interface RecordingSession {
+  /** Inserts the scan's row; its counts are filled in by finishScan. */
+  insertScan(meta: ScanMeta): Promise<number>
+  /** Turns hashed known_hosts entries that match one of these hosts' names into its imported baseline. */
+  adoptHashedEntries(hosts: readonly ScannedHost[]): Promise<number>
+  loadHosts(names: readonly string[]): Promise<Map<string, StoredHost>>
+  /** Writes hosts, names, keys, sightings and failures of one chunk: a bounded number of statements. */
+  writeHosts(scanId: number, at: Date, asked: ReadonlySet<KeyFamily>, writes: readonly HostWrite[]): Promise<void>
+  /** Every current holder of each key this scan saw that more than one host currently serves. */
+  loadSharedKeys(scanId: number): Promise<KeyHolders[]>
+  loadShareGroups(): Promise<string[][]>
+  loadLiveFindings(): Promise<LiveFinding[]>
+  writeFindings(scanId: number, at: Date, plan: Reconciliation): Promise<void>
+  finishScan(scanId: number, counts: { hostsAsked: number; hostsReached: number; keysSeen: number; findings: number }): Promise<void>
+}
+
+/** One host serving one key, as `lookup` and `history` show it. */
+export interface KeyRecord {
+  readonly host: string
+  readonly address: string | null
+  readonly port: number | null
+  readonly type: KeyType
+  readonly bits: number
+  readonly sha256: Sha256Fingerprint
+  readonly md5: Md5Fingerprint
+  readonly firstSeen: Date
+  readonly lastSeen: Date | null
+  readonly current: boolean
+  readonly trust: SightingTrust
+  readonly source: 'scan' | 'import'
+}
+
+export type KeySelector =
+  | { readonly kind: 'sha256'; readonly digest: Buffer }
+  | { readonly kind: 'md5'; readonly digest: Buffer }
+
+export interface StoredFinding extends Finding {
+  readonly id: number
+  readonly status: 'open' | 'accepted' | 'resolved'
+  readonly firstSeen: Date
+  readonly lastSeen: Date
+  readonly resolvedAt: Date | null
+  readonly acceptedAt: Date | null
+  readonly acceptedBy: string | null
+  readonly acceptReason: string | null
+}
+
+export interface FindingFilter {
+  readonly openOnly?: boolean
+  readonly since?: Date | null
+  readonly host?: string | null
+  readonly kinds?: readonly FindingKind[]
+}
+
+export interface Acceptance {
+  readonly host: string
+  readonly acceptedAt: Date
+  readonly acceptedBy: string
+  readonly reason: string | null
+  /** The keys trusted by it. */
+  readonly fingerprints: readonly Sha256Fingerprint[]
+  /** Findings it closed. */
+  readonly findingsAccepted: number
+}
+
+export interface HostFailure {
+  readonly scanId: number
+  readonly at: Date
+  readonly status: string
+  readonly error: string | null
+}
+
+export interface HostTimeline {
+  readonly host: string
+  readonly firstSeen: Date
+  readonly lastReached: Date | null
+  readonly lastStatus: string | null
+  readonly names: readonly string[]
+  readonly keys: readonly KeyRecord[]
+  readonly findings: readonly StoredFinding[]
+  readonly acceptances: readonly Acceptance[]
+  readonly failures: readonly HostFailure[]
+}
+
+/** A trusted key with the names to write in a known_hosts line. */
+export interface TrustedKey {
+  readonly host: string
+  readonly aliases: readonly string[]
+  readonly port: number
+  readonly type: KeyType
+  readonly blob: Buffer
+}
+
+/** A known_hosts entry to import: plain names, or a hashed name waiting for a scan. */
+export type ImportEntry =
+  | { readonly kind: 'plain'; readonly host: string; readonly aliases: readonly string[]; readonly port: number; readonly blob: Buffer }
+  | { readonly kind: 'hashed'; readonly salt: Buffer; readonly hmac: Buffer; readonly blob: Buffer }
+
+export interface ImportReport {
+  readonly hosts: number
+  readonly keys: number
+  readonly hashed: number
+}
+
+export interface PruneReport {
+  readonly scans: number
+  readonly failures: number
+}
+
+export interface Store {
+  readonly backend: 'postgres' | 'embedded'
+  /** The redacted URL or the directory, for messages. */
+  readonly location: string
+  /** What opening the store migrated. */
+  readonly migrations: MigrationReport
+  /** Runs fn in one transaction holding the recording lock: all of it lands, or none. */
+  recording<T>(fn: (session: RecordingSession) => Promise<T>): Promise<T>
+  lookupKey(selector: KeySelector): Promise<KeyRecord[]>
+  /** By host name, alias or address. */
+  lookupHost(name: string): Promise<KeyRecord[]>
+  hostTimeline(name: string): Promise<HostTimeline | null>
+  listFindings(filter: FindingFilter): Promise<StoredFinding[]>
+  /** Trusts the keys the host serves now; null when the host is unknown. */
+  acceptHost(name: string, by: { actor: string; reason: string | null; at: Date }): Promise<Acceptance | null>
+  allowShared(hosts: readonly string[], by: { actor: string; at: Date }): Promise<void>
+  listShareGroups(): Promise<string[][]>
+  trustedKeys(): Promise<TrustedKey[]>
+  importKnownHosts(entries: readonly ImportEntry[], by: { source: string; at: Date }): Promise<ImportReport>
+  /** Drops scans (and their per-host failures) that finished before `before`; never sightings or findings. */
+  prune(before: Date): Promise<PruneReport>
+  close(): Promise<void>
+}

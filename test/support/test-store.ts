@@ -1,0 +1,103 @@
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openStore } from '../../src/store/open-store.js'
+import type { Store } from '../../src/store/store.js'
+
+/* Real databases for store tests, never mocks. The embedded backend always: a migrated template
+ * directory made once per test file, copied for each store (a cold PGlite create costs seconds).
+ * PostgreSQL when HOSTKEYS_TEST_DATABASE_URL is set: a fresh database per store, dropped after. */
+
+export interface OpenedStore {
+  readonly store: Store
+  /** What `--db` would be for this store. */
+  readonly db: string
+  /** Closes the store and removes its database. */
+  cleanup(): Promise<void>
+}
+
+export interface TestBackend {
+  readonly name: 'embedded' | 'postgres'
+  open(): Promise<OpenedStore>
+  /** A database location without a store opened on it (for lock and migration tests). */
+  fresh(): Promise<{ db: string; cleanup(): Promise<void> }>
+}
+
+let template: string | null = null
+
+async function embeddedTemplate(): Promise<string> {
+  if (template) return template
+  const dir = mkdtempSync(join(tmpdir(), 'hostkeys-template-'))
+  const store = await openStore({ db: dir })
+  await store.close()
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+  template = dir
+  return dir
+}
+
+const embedded: TestBackend = {
+  name: 'embedded',
+  async fresh() {
+    const dir = mkdtempSync(join(tmpdir(), 'hostkeys-db-'))
+    return { db: dir, cleanup: async () => rmSync(dir, { recursive: true, force: true }) }
+  },
+  async open() {
+    const source = await embeddedTemplate()
+    const dir = mkdtempSync(join(tmpdir(), 'hostkeys-db-'))
+    cpSync(source, dir, { recursive: true })
+    const store = await openStore({ db: dir })
+    return {
+      store,
+      db: dir,
+      async cleanup() {
+        await store.close()
+        rmSync(dir, { recursive: true, force: true })
+      },
+    }
+  },
+}
+
+function postgres(adminUrl: string): TestBackend {
+  async function admin(statement: string): Promise<void> {
+    const { default: pg } = await import('pg')
+    const client = new pg.Client({ connectionString: adminUrl })
+    await client.connect()
+    try {
+      await client.query(statement)
+    } finally {
+      await client.end()
+    }
+  }
+  async function fresh() {
+    const name = `hostkeys_t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`
+    await admin(`CREATE DATABASE ${name}`)
+    const url = new URL(adminUrl)
+    url.pathname = `/${name}`
+    return {
+      db: url.toString(),
+      cleanup: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+    }
+  }
+  return {
+    name: 'postgres',
+    fresh,
+    async open() {
+      const database = await fresh()
+      const store = await openStore({ db: database.db })
+      return {
+        store,
+        db: database.db,
+        async cleanup() {
+          await store.close()
+          await database.cleanup()
+        },
+      }
+    },
+  }
+}
+
+/** The backends to run store tests on: embedded always, PostgreSQL when configured. */
+export function testBackends(): TestBackend[] {
+  const url = process.env['HOSTKEYS_TEST_DATABASE_URL']
+  return url ? [embedded, postgres(url)] : [embedded]
+}
