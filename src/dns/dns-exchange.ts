@@ -48,13 +48,16 @@ export function exchangeUdp(server: Nameserver, query: Buffer, accepts: ReplyFil
     socket.on('error', (e: NodeJS.ErrnoException) =>
       finish({ kind: 'network', detail: `${formatNameserver(server)} over UDP: ${e.code ?? e.message}` }),
     )
+    // The peer as the kernel writes it after connect(), so `[0:0::1]` given by the user still equals `::1` in replies.
+    let peer: { address: string; port: number } = server
     socket.on('message', (message: Buffer, from: RemoteInfo) => {
-      if (!sameAddress(from.address, server.address) || from.port !== server.port) return
+      if (!sameAddress(from.address, peer.address) || from.port !== peer.port) return
       if (accepts(message)) finish({ kind: 'reply', message })
     })
     socket.bind({ port: 0, address: server.family === 6 ? '::' : '0.0.0.0' }, () => {
       socket.connect(server.port, server.address, (e?: Error) => {
         if (e) return finish({ kind: 'network', detail: `${formatNameserver(server)} over UDP: ${e.message}` })
+        peer = socket.remoteAddress()
         socket.send(query, (sendError) => {
           if (sendError) finish({ kind: 'network', detail: `${formatNameserver(server)} over UDP: ${sendError.message}` })
         })

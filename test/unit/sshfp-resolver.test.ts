@@ -273,3 +273,31 @@ describe('SSHFP resolver against an in-process server', () => {
     assert.ok(decoded instanceof Error || !decoded.some((d) => d.includes(GOOD[1]!.fingerprint.toUpperCase())), `dns-packet now decodes it right: ${decoded}`)
   })
 })
+
+describe('SSHFP resolver over IPv6 loopback', () => {
+  it('a non-canonical ::1 from --resolver still matches the replies', async (t) => {
+    const { createSocket } = await import('node:dgram')
+    const udp = createSocket('udp6')
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject)
+        udp.bind({ address: '::1', port: 0 }, () => resolve())
+      })
+    } catch {
+      t.skip('no IPv6 loopback here')
+      return
+    }
+    udp.on('message', (raw, from) => {
+      const packet = dnsPacket.decode(raw)
+      const q: TestQuery = { transport: 'udp', packet, raw, port: from.port }
+      udp.send(respond(q, { answers: goodAnswers() }), from.port, from.address)
+    })
+    const port = udp.address().port
+    try {
+      const r = new DnsSshfpResolver({ nameservers: [{ address: '0:0:0:0:0:0:0:1', port, family: 6 }], timeoutMs: 500, attempts: 1 })
+      assertGood(await r.lookupSshfp(NAME))
+    } finally {
+      udp.close()
+    }
+  })
+})
