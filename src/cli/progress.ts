@@ -18,6 +18,7 @@ export function progressLine(stream: Writable): { update(progress: ScanProgress)
     },
     clear() {
       if (shown) stream.write('\r\x1b[2K')
+      shown = false
     },
   }
 }

@@ -139,7 +139,8 @@ async function runScan(specs: string[], flags: ScanFlags, context: CommandContex
     deps,
     {
       observation(observation) {
-        progress?.clear()
+        // Rows and the progress line share the terminal only when stdout is that terminal too.
+        if (context.stdout.isTTY) progress?.clear()
         renderer.host(observation)
       },
       progress: progress ? (p) => progress.update(p) : undefined,
