@@ -32,7 +32,9 @@ export interface ScanDependencies {
    * Judges the whole scan against history and keeps it; null when nothing is to be remembered
    * (`--no-store`), in which case `judgeAlone` judges the scan by itself.
    */
-  record: ((observations: readonly Observation[], meta: ScanMeta) => Promise<readonly Finding[]>) | null
+  record:
+    | ((observations: readonly Observation[], meta: ScanMeta, dnsFindings: readonly Finding[]) => Promise<readonly Finding[]>)
+    | null
   judgeAlone: (observations: readonly Observation[]) => readonly Finding[]
   /**
    * SSHFP checks: called when a target is taken (so lookups run alongside the probes), it returns
@@ -104,8 +106,9 @@ export async function scanFleet(request: ScanRequest, deps: ScanDependencies, ev
     finishedAt,
     request: { families: request.families, timeoutMs: request.timeoutMs, concurrency: request.concurrency, targets: done },
   }
-  const judged = deps.record ? await deps.record(kept, meta) : deps.judgeAlone(kept)
-  const findings = [...judged, ...(await Promise.all(dnsFindings)).flat()]
+  const fromDns = (await Promise.all(dnsFindings)).flat()
+  // With a history, DNS findings are kept with the scan's (and their lifecycle) by the recorder.
+  const findings = deps.record ? [...(await deps.record(kept, meta, fromDns))] : [...deps.judgeAlone(kept), ...fromDns]
   findings.sort((a, b) => compareSeverity(b.severity, a.severity) || a.host.localeCompare(b.host) || a.kind.localeCompare(b.kind))
   return {
     targets: done,

@@ -3,12 +3,15 @@ import { hostname } from 'node:os'
 import { Command, Option } from 'commander'
 import { scanFleet, type ScanDependencies, type ScanOutcome } from '../../app/scan-fleet.js'
 import { resolverFromSettings, sshfpCheckFor } from '../../app/sshfp-check.js'
+import { recordScan } from '../../app/record-scan.js'
+import { judgeWithoutHistory } from '../../analysis/judge-without-history.js'
+import { openStore } from '../../store/open-store.js'
 import { OperationalError, UserError } from '../../domain/errors.js'
 import { isAtOrAbove, type FailOn, type Finding } from '../../domain/finding.js'
 import type { KeyFamily } from '../../domain/host-key.js'
 import type { Observation } from '../../domain/observation.js'
 import { DEFAULT_SSH_PORT, parseIdentity } from '../../domain/target.js'
-import { openInventory } from '../../inventory/inventory.js'
+import { openInventory, type Inventory } from '../../inventory/inventory.js'
 import { renderKnownHostsLines } from '../../report/known-hosts.js'
 import { renderMetrics } from '../../report/metrics.js'
 import { ScanJsonWriter } from '../../report/scan-json.js'
@@ -121,13 +124,30 @@ async function runScan(specs: string[], flags: ScanFlags, context: CommandContex
     defaultPort: flags.port,
     stdin: context.stdin,
   })
-  const deps: ScanDependencies = {
-    collect: (targets, options) => scanTargets(targets, options),
-    record: null,
-    judgeAlone: () => [],
-    checkDns: flags.dns ? sshfpCheckFor(await resolverFromSettings(flags.resolver ?? [])) : null,
-    now: () => new Date(),
+  const checkDns = flags.dns ? sshfpCheckFor(await resolverFromSettings(flags.resolver ?? [])) : null
+  // Opened before the first connection: a database that is down stops the scan before it starts.
+  const store = flags.store ? await openStore({ db: flags.db ?? context.env['HOSTKEYS_DB'] ?? null, env: context.env }) : null
+  try {
+    const deps: ScanDependencies = {
+      collect: (targets, options) => scanTargets(targets, options),
+      record: store
+        ? async (observations, meta, dnsFindings) => {
+            const request = { ...meta.request, keyFamilies: flags.types ?? null, specs, files: flags.file ?? [] }
+            const scan = { startedAt: meta.startedAt, finishedAt: meta.finishedAt, vantage: flags.vantage ?? hostname(), request }
+            return (await recordScan(store, scan, observations, { additionalFindings: dnsFindings })).findings
+          }
+        : null,
+      judgeAlone: judgeWithoutHistory,
+      checkDns,
+      now: () => new Date(),
+    }
+    await scanAndReport(inventory, deps, flags, context)
+  } finally {
+    await store?.close()
   }
+}
+
+async function scanAndReport(inventory: Inventory, deps: ScanDependencies, flags: ScanFlags, context: CommandContext): Promise<void> {
   const renderer = makeRenderer(flags, context)
   const showProgress =
     !!context.stderr.isTTY && !flags.quiet && !(flags.format === 'json' && !context.stdout.isTTY)
