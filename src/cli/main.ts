@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { OperationalError, UserError } from '../domain/errors.js'
 import { writeLine, type CommandContext } from './context.js'
+import { registerDemo } from './commands/demo.js'
 import { registerScan } from './commands/scan.js'
 
 /* The CLI is wiring only: commander parses, a command calls one use case, renders, and sets the
@@ -16,7 +17,7 @@ export const EXIT_ERROR = 2
 export type CommandRegistrar = (program: Command, context: CommandContext) => void
 
 /** Every command module registers itself here. */
-const REGISTRARS: CommandRegistrar[] = [registerScan]
+const REGISTRARS: CommandRegistrar[] = [registerScan, registerDemo]
 
 export function buildProgram(context: CommandContext, registrars: readonly CommandRegistrar[] = REGISTRARS): Command {
   const program = new Command('hostkeys')
