@@ -3,6 +3,7 @@ import { OperationalError, UserError } from '../domain/errors.js'
 import { writeLine, type CommandContext } from './context.js'
 import { registerDemo } from './commands/demo.js'
 import { registerScan } from './commands/scan.js'
+import { registerSshfp } from './commands/sshfp.js'
 
 /* The CLI is wiring only: commander parses, a command calls one use case, renders, and sets the
  * exit code. Exit codes, in one place:
@@ -17,7 +18,7 @@ export const EXIT_ERROR = 2
 export type CommandRegistrar = (program: Command, context: CommandContext) => void
 
 /** Every command module registers itself here. */
-const REGISTRARS: CommandRegistrar[] = [registerScan, registerDemo]
+const REGISTRARS: CommandRegistrar[] = [registerScan, registerDemo, registerSshfp]
 
 export function buildProgram(context: CommandContext, registrars: readonly CommandRegistrar[] = REGISTRARS): Command {
   const program = new Command('hostkeys')
