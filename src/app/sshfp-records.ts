@@ -72,10 +72,15 @@ function checkInsideOrigin(name: string, origin: string): void {
   throw new UserError(`host ${name} is outside the zone ${zone} given with --origin; leave --origin off, or name only hosts in that zone`)
 }
 
+/** Refuses HOST arguments and an --origin that cannot be DNS names; cheap, so callers run it before opening the store. */
+export function checkSshfpRequest(request: SshfpRecordsRequest): void {
+  for (const host of request.hosts) checkHostArgument(host)
+  if (request.origin != null) toAbsoluteName(request.origin)
+}
+
 /** The SSHFP records for the trusted keys of the named hosts (or of all hosts with DNS names). */
 export async function trustedSshfpRecords(store: Pick<Store, 'trustedKeys'>, request: SshfpRecordsRequest): Promise<SshfpRecordsResult> {
-  for (const host of request.hosts) checkHostArgument(host)
-  if (request.origin != null) toAbsoluteName(request.origin) // a bad --origin is refused before any lookup
+  checkSshfpRequest(request)
 
   // Trusted keys by identity, then identities by owner name.
   const byIdentity = new Map<string, Map<string, HostKey>>()

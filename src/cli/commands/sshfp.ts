@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { planSshfpDiff, trustedSshfpRecords } from '../../app/sshfp-records.js'
+import { checkSshfpRequest, planSshfpDiff, trustedSshfpRecords } from '../../app/sshfp-records.js'
 import { resolverFromSettings } from '../../app/sshfp-check.js'
 import { UserError } from '../../domain/errors.js'
 import { parseSshfpDigests, type SshfpDigestType } from '../../dns/sshfp-record.js'
@@ -51,10 +51,12 @@ async function runSshfp(hosts: string[], flags: SshfpFlags, context: CommandCont
   }
   if (!flags.diff && flags.resolver?.length) throw new UserError('--resolver is only used with --diff')
   const origin = flags.origin ?? null
+  const request = { hosts, digests: flags.digest, origin }
+  checkSshfpRequest(request) // a bad name fails fast, before the database is opened
   const store = await openStore({ db: flags.db ?? context.env['HOSTKEYS_DB'] ?? null, env: context.env })
   let result
   try {
-    result = await trustedSshfpRecords(store, { hosts, digests: flags.digest, origin })
+    result = await trustedSshfpRecords(store, request)
   } finally {
     await store.close()
   }
