@@ -6,7 +6,7 @@ import { findInterception, type KeyChange } from '../analysis/interception.js'
 import { askedFamilies, mergeObservations } from '../analysis/scanned-host.js'
 import { shareGroups } from '../analysis/share-groups.js'
 import type { Finding } from '../domain/finding.js'
-import { KEY_FAMILIES } from '../domain/host-key.js'
+import { KEY_FAMILIES, type KeyFamily } from '../domain/host-key.js'
 import type { Observation } from '../domain/observation.js'
 import type { HostWrite, ScanMeta, Store } from '../store/store.js'
 
@@ -23,35 +23,67 @@ export interface RecordScanOptions {
   readonly additionalFindings?: readonly Finding[]
 }
 
+/** Groups a stream of observations into chunks of at most `size` hosts (a host's observations that
+ * arrive together stay together). */
+async function* hostChunks(
+  observations: Iterable<Observation> | AsyncIterable<Observation>,
+  size: number,
+): AsyncGenerator<Observation[]> {
+  let chunk: Observation[] = []
+  let hosts = new Set<string>()
+  for await (const observation of observations) {
+    if (!hosts.has(observation.target.host) && hosts.size >= size) {
+      yield chunk
+      chunk = []
+      hosts = new Set()
+    }
+    hosts.add(observation.target.host)
+    chunk.push(observation)
+  }
+  if (chunk.length > 0) yield chunk
+}
+
 /**
  * Records one scan in the history and returns its findings. Everything happens in one transaction
  * under the store's recording lock: the history is read, compared and written host chunk by host
- * chunk; then duplicates (fleet-wide, from the written state), interception and the findings'
- * lifecycle. A failure anywhere leaves the history as it was.
+ * chunk as the observations stream in (an array works too); then duplicates (fleet-wide, from the
+ * written state), interception and the findings' lifecycle. A failure anywhere leaves the history
+ * as it was.
+ *
+ * A host whose observations arrive in two chunks (its identity listed twice, far apart) is compared
+ * twice: the second time against the state the first wrote, without key_removed.
  */
 export async function recordScan(
   store: Store,
   meta: ScanMeta,
-  observations: readonly Observation[],
+  observations: Iterable<Observation> | AsyncIterable<Observation>,
   options: RecordScanOptions = {},
 ): Promise<RecordScanResult> {
   const chunkSize = options.chunkSize ?? 5_000
-  const scanned = mergeObservations(observations)
   const asked = askedFamilies(meta.request.keyFamilies, KEY_FAMILIES)
+  const noFamilies: ReadonlySet<KeyFamily> = new Set()
   const at = meta.finishedAt
 
   return store.recording(async (session) => {
     const scanId = await session.insertScan(meta)
     const raised: Finding[] = []
     const changes: KeyChange[] = []
-    for (let i = 0; i < scanned.length; i += chunkSize) {
-      const chunk = scanned.slice(i, i + chunkSize)
-      await session.adoptHashedEntries(chunk)
+    const seen = new Set<string>()
+    const reached = new Set<string>()
+    let keysSeen = 0
+    for await (const observationChunk of hostChunks(observations, chunkSize)) {
+      const chunk = mergeObservations(observationChunk)
+      await session.adoptHashedEntries(chunk.filter((h) => !seen.has(h.host)))
       const history = await session.loadHosts(chunk.map((h) => h.host))
       const writes: HostWrite[] = []
       for (const host of chunk) {
+        const repeat = seen.has(host.host)
+        seen.add(host.host)
+        if (repeat && !host.reached) continue // an earlier address of this host already spoke for it
+        if (host.reached) reached.add(host.host)
+        keysSeen += host.keys.length
         const stored = history.get(host.host)
-        const comparison = compareHost(stored ?? null, host, asked)
+        const comparison = compareHost(stored ?? null, host, repeat ? noFamilies : asked)
         raised.push(...comparison.findings)
         for (const key of comparison.changed) changes.push({ host: host.host, key })
         writes.push({ scanned: host, stored, trust: comparison.trust })
@@ -61,16 +93,14 @@ export async function recordScan(
     const groups = shareGroups(await session.loadShareGroups())
     raised.push(...findDuplicateKeys(await session.loadSharedKeys(scanId), groups))
     raised.push(...findInterception(changes, groups))
-    const scannedNames = new Set(scanned.map((h) => h.host))
-    raised.push(...(options.additionalFindings ?? []).filter((f) => scannedNames.has(f.host)))
+    raised.push(...(options.additionalFindings ?? []).filter((f) => seen.has(f.host)))
 
-    const reached = new Set(scanned.filter((h) => h.reached).map((h) => h.host))
     const plan = reconcileFindings(await session.loadLiveFindings(), raised, { reachedHosts: reached, askedFamilies: asked })
     await session.writeFindings(scanId, at, plan)
     await session.finishScan(scanId, {
-      hostsAsked: scanned.length,
+      hostsAsked: seen.size,
       hostsReached: reached.size,
-      keysSeen: scanned.reduce((n, h) => n + h.keys.length, 0),
+      keysSeen,
       findings: plan.report.length,
     })
     return { scanId, findings: [...plan.report].sort(compareFindings) }

@@ -27,6 +27,7 @@ import type {
   RecordingSession,
   Store,
   StoredFinding,
+  StoreStats,
   TrustedKey,
 } from './store.js'
 
@@ -399,6 +400,23 @@ export class KyselyStore implements Store {
         return { scans: scans.length, failures: failures.n }
       }),
     )
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.guard('counting rows', async () => {
+      const count = (table: keyof Database) => sql<number>`(SELECT count(*)::int FROM ${sql.table(table)})`
+      const row = await this.db
+        .selectNoFrom([
+          count('hosts').as('hosts'),
+          count('keys').as('keys'),
+          count('sightings').as('sightings'),
+          count('scans').as('scans'),
+          count('scan_failures').as('scanFailures'),
+          count('findings').as('findings'),
+        ])
+        .executeTakeFirstOrThrow()
+      return row
+    })
   }
 
   async close(): Promise<void> {

@@ -154,6 +154,16 @@ export interface PruneReport {
   readonly failures: number
 }
 
+/** Row counts, for `db` status output, tests of row growth and the benchmark. */
+export interface StoreStats {
+  readonly hosts: number
+  readonly keys: number
+  readonly sightings: number
+  readonly scans: number
+  readonly scanFailures: number
+  readonly findings: number
+}
+
 export interface Store {
   readonly backend: 'postgres' | 'embedded'
   /** The redacted URL or the directory, for messages. */
@@ -175,5 +185,6 @@ export interface Store {
   importKnownHosts(entries: readonly ImportEntry[], by: { source: string; at: Date }): Promise<ImportReport>
   /** Drops scans (and their per-host failures) that finished before `before`; never sightings or findings. */
   prune(before: Date): Promise<PruneReport>
+  stats(): Promise<StoreStats>
   close(): Promise<void>
 }
