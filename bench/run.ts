@@ -1,7 +1,8 @@
+import { runDnsBench } from './dns.js'
 import { runScanBench } from './scan.js'
 
 /* `npm run bench`: every benchmark, printing figures and ratios against the reference tools.
- * Sizes can be lowered for a quick look: BENCH_HOSTS, BENCH_ROUNDS, BENCH_LARGE. */
+ * Sizes can be lowered for a quick look: BENCH_HOSTS, BENCH_ROUNDS, BENCH_LARGE, BENCH_DNS_ROUNDS. */
 
 function numberFromEnv(name: string, fallback: number): number {
   const value = process.env[name]
@@ -14,3 +15,10 @@ const lines = await runScanBench({
   largeTargets: numberFromEnv('BENCH_LARGE', 10_000),
 })
 for (const line of lines) console.log(line)
+
+// SSHFP checks on vs --no-dns on the same size of fleet; more rounds, as the ratio is what matters.
+const dnsLines = await runDnsBench({
+  hosts: numberFromEnv('BENCH_HOSTS', 208),
+  rounds: numberFromEnv('BENCH_DNS_ROUNDS', 5),
+})
+for (const line of dnsLines) console.log(line)

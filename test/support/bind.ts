@@ -2,7 +2,8 @@
  *
  * named only listens on addresses it finds on an interface, and lo carries just 127.0.0.1/8, so the
  * helper adds the 127.3.x.y/32 it needs to lo (`ip addr add`, needs root) and removes it afterwards if
- * it added it. unbound binds the address directly. Loopback only: every address must be in 127.3.0.0/16.
+ * it added it. unbound binds the address directly. Loopback only: every address must be in 127.3.0.0/16
+ * (the tests) or 127.6.0.0/16 (the DNS benchmark).
  *
  * Each server runs in the foreground under a /bin/sh guard that kills it when our end of the guard's
  * stdin closes: on stop(), and when this Node process dies in any way, so nothing outlives the run. */
@@ -20,7 +21,9 @@ export const UNBOUND = '/usr/sbin/unbound'
 const TOOLS = [NAMED, UNBOUND, '/usr/bin/named-checkzone', '/usr/bin/nsupdate', '/usr/bin/dnssec-keygen', '/usr/bin/dnssec-signzone', '/usr/sbin/ip']
 
 function assertOurLoopback(address: string): void {
-  if (!/^127\.3\.\d{1,3}\.\d{1,3}$/.test(address)) throw new Error(`refusing ${address}: the DNS tests use 127.3.0.0/16 only`)
+  if (!/^127\.[36]\.\d{1,3}\.\d{1,3}$/.test(address)) {
+    throw new Error(`refusing ${address}: the DNS tests use 127.3.0.0/16 and the DNS benchmark 127.6.0.0/16, nothing else`)
+  }
 }
 
 /**
