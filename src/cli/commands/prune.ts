@@ -1,0 +1,17 @@
+import { Command } from 'commander'
+import { writeLine, type CommandContext } from '../context.js'
+import { parseDuration } from '../options.js'
+import { addDbOption, withStore } from '../with-store.js'
+
+export function registerPrune(program: Command, context: CommandContext): void {
+  addDbOption(
+    program
+      .command('prune')
+      .description('drop scan details older than DURATION; sightings and findings (the history) are kept')
+      .requiredOption('--older-than <duration>', 'e.g. 90d, 12w', parseDuration),
+  ).action(async (flags: { olderThan: number; db?: string }) => {
+    const before = new Date(Date.now() - flags.olderThan)
+    const report = await withStore(flags.db, context, (store) => store.prune(before))
+    writeLine(context.stdout, `pruned ${report.scans} scan(s) and ${report.failures} per-host failure record(s) from before ${before.toISOString()}`)
+  })
+}

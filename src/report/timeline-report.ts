@@ -1,0 +1,28 @@
+import type { HostTimeline } from '../store/store.js'
+import { renderStoredFindingText } from './findings-report.js'
+
+function at(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}Z`
+}
+
+/** `hostkeys history HOST`: the host's keys, acceptances, failures and findings, in time order. */
+export function renderTimelineText(t: HostTimeline): string[] {
+  const events: { when: Date; line: string }[] = []
+  for (const k of t.keys) {
+    events.push({ when: k.firstSeen, line: `${k.source === 'import' ? 'imported' : 'first served'} ${k.type} ${k.sha256}` })
+    if (k.lastSeen && !k.current) events.push({ when: k.lastSeen, line: `last served ${k.type} ${k.sha256}` })
+  }
+  for (const a of t.acceptances) {
+    events.push({ when: a.acceptedAt, line: `accepted by ${a.acceptedBy}${a.reason ? ` (${a.reason})` : ''}: ${a.fingerprints.join(', ')}` })
+  }
+  for (const f of t.failures) events.push({ when: f.at, line: `did not answer: ${f.status}${f.error ? ` (${f.error})` : ''}` })
+  for (const f of t.findings) events.push({ when: f.firstSeen, line: renderStoredFindingText(f).slice(22) })
+  events.sort((a, b) => a.when.getTime() - b.when.getTime())
+  const current = t.keys.filter((k) => k.current)
+  return [
+    `${t.host}${t.names.length ? ` (also ${t.names.join(', ')})` : ''}: first seen ${at(t.firstSeen)}, ` +
+      `last reached ${t.lastReached ? at(t.lastReached) : 'never'}${t.lastStatus ? `, last status ${t.lastStatus}` : ''}`,
+    ...current.map((k) => `  serves ${k.type} ${k.sha256} (${k.trust})`),
+    ...events.map((e) => `${at(e.when)}  ${e.line}`),
+  ]
+}
