@@ -62,7 +62,8 @@ export function parseLookupQuery(input: string): LookupQuery {
         const key = parsePublicKeyFields(fields[0]!, fields[1]!)
         return { kind: 'key', digest: 'sha256', value: Buffer.from(key.sha256Hex, 'hex'), form: 'public key line' }
       }
-      const entry = parseKnownHostsEntry(query)
+      const typeField = fields[0]!.startsWith('@') ? fields[2] : fields[1]
+      const entry = (KEY_TYPES as readonly string[]).includes(typeField ?? '') ? parseKnownHostsEntry(query) : null
       if (entry) return { kind: 'key', digest: 'sha256', value: Buffer.from(entry.key.sha256Hex, 'hex'), form: 'known_hosts line' }
     } catch (e) {
       if (e instanceof KnownHostsSyntaxError) throw malformed(query, `is not a usable key line (${e.message})`)
