@@ -104,7 +104,7 @@ export function registerSshfp(program: Command, context: CommandContext): void {
     .addOption(new Option('--format <format>', 'zone lines, an nsupdate script, or RFC 3597 generic zone lines (default: zone)').argParser(choice(FORMATS)))
     .option('--origin <zone>', 'write names relative to this zone (nsupdate: a zone line); hosts outside it are refused')
     .option('--ttl <seconds>', 'TTL on every record (nsupdate default 3600)', parseTtl)
-    .option('--digest <list>', 'digest types: sha1, sha256 or sha1,sha256', parseDigests, [1, 2] as SshfpDigestType[])
+    .addOption(new Option('--digest <list>', 'digest types: sha1, sha256 or both').argParser(parseDigests).default([1, 2], 'sha1,sha256'))
     .option('--diff', 'print only the nsupdate commands that bring what DNS serves now in line with the trusted keys')
     .option('--resolver <addr[:port]>', 'DNS resolver to read the current records from, with --diff (repeatable; default /etc/resolv.conf)', collect)
     .option('--db <url-or-path>', 'PostgreSQL URL, or a directory for the embedded database (default: $HOSTKEYS_DB, else embedded)')
