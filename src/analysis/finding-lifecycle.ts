@@ -6,7 +6,8 @@ import { familyOfType, type KeyFamily, type KeyType } from '../domain/host-key.j
  *             condition seen again updates it rather than adding a row; an accepted one is not reported
  *             again. A condition kind is resolved by a scan that reached the host, asked for the key's
  *             family and no longer saw it; an event kind (key_added, key_removed, interception) stays
- *             open until accepted; new_host is informational and recorded resolved. */
+ *             open until accepted; new_host is informational and recorded resolved. An accepted finding stays
+ *             accepted. */
 
 export type LiveStatus = 'open' | 'accepted'
 
@@ -43,7 +44,8 @@ export interface Reconciliation {
 }
 
 function conditionGone(live: LiveFinding, scope: ReconcileScope): boolean {
-  if (!CONDITIONS.has(live.kind)) return false
+  // An accepted finding keeps its status: it is the record of who accepted what, and why.
+  if (live.status !== 'open' || !CONDITIONS.has(live.kind)) return false
   if (live.kind === 'host_unreachable') return scope.reachedHosts.has(live.host)
   if (live.keyType && !scope.askedFamilies.has(familyOfType(live.keyType))) return false
   const involved = live.kind === 'duplicate_key' ? live.hosts : [live.host]
