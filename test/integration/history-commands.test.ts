@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict'
+import { PassThrough } from 'node:stream'
+import { after, before, describe, it } from 'node:test'
+import { recordScan } from '../../src/app/record-scan.js'
+import { registerAccept } from '../../src/cli/commands/accept.js'
+import { registerAllowShared } from '../../src/cli/commands/allow-shared.js'
+import { registerDb } from '../../src/cli/commands/db.js'
+import { registerFindings } from '../../src/cli/commands/findings.js'
+import { registerHistory } from '../../src/cli/commands/history.js'
+import { registerImport } from '../../src/cli/commands/import.js'
+import { registerKnownHosts } from '../../src/cli/commands/known-hosts.js'
+import { registerLookup } from '../../src/cli/commands/lookup.js'
+import { registerPrune } from '../../src/cli/commands/prune.js'
+import type { CommandContext } from '../../src/cli/context.js'
+import { buildProgram } from '../../src/cli/main.js'
+import { UserError } from '../../src/domain/errors.js'
+import { observationOf, syntheticKey } from '../support/synthetic-keys.js'
+import { testBackends } from '../support/test-store.js'
+
+/* The history commands through commander, against a real embedded store. main.ts maps a thrown
+ * UserError/OperationalError to exit 2; here the throw itself is checked. */
+
+const REGISTRARS = [registerLookup, registerHistory, registerFindings, registerAccept, registerAllowShared, registerKnownHosts, registerImport, registerPrune, registerDb]
+
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.on('data', (d) => (out += d))
+  stderr.on('data', (d) => (err += d))
+  const context: CommandContext = { stdout, stderr, stdin: new PassThrough(), env: { HOME: '/nonexistent', USER: 'tester' }, exitCode: 0 }
+  await buildProgram(context, REGISTRARS).parseAsync(['node', 'hostkeys', ...args])
+  return { code: context.exitCode, stdout: out, stderr: err }
+}
+
+describe('history commands', () => {
+  let db: string
+  let cleanup: () => Promise<void>
+  const web1 = syntheticKey('ed25519', 'cli-web1')
+  before(async () => {
+    // A copy of the migrated template: a cold embedded create costs seconds.
+    const opened = await testBackends()[0]!.open()
+    db = opened.db
+    cleanup = opened.cleanup
+    const store = opened.store
+    const meta = () => ({ startedAt: new Date(), finishedAt: new Date(), vantage: 't', request: { keyFamilies: null } })
+    await recordScan(store, meta(), [observationOf('web1', [web1])])
+    await recordScan(store, meta(), [observationOf('web1', [syntheticKey('ed25519', 'cli-web1-new')])])
+    await store.close()
+  })
+  after(async () => cleanup())
+
+  it('lookup --format json prints the matches', async () => {
+    const r = await run(['lookup', web1.sha256, '--format', 'json', '--db', db])
+    assert.equal(r.code, 0)
+    const json = JSON.parse(r.stdout) as { matches: Record<string, unknown>[] }
+    assert.deepEqual(Object.keys(json.matches[0]!), ['host', 'address', 'port', 'type', 'sha256', 'md5', 'firstSeen', 'lastSeen', 'current'])
+    assert.equal(json.matches[0]!['current'], false)
+  })
+
+  it('lookup exits 1 when nothing matches', async () => {
+    const r = await run(['lookup', syntheticKey('ed25519', 'nobody').sha256, '--db', db])
+    assert.equal(r.code, 1)
+  })
+
+  it('lookup with a malformed fingerprint is a UserError (exit 2)', async () => {
+    await assert.rejects(run(['lookup', 'SHA256:nope', '--db', db]), UserError)
+  })
+
+  it('findings --open --format json, accept, then nothing open', async () => {
+    const open = JSON.parse((await run(['findings', '--open', '--format', 'json', '--db', db])).stdout) as { findings: { kind: string }[] }
+    assert.deepEqual(open.findings.map((f) => f.kind), ['key_changed'])
+    const accepted = await run(['accept', 'web1', '--reason', 'rebuilt', '--db', db])
+    assert.match(accepted.stdout, /web1: trusted SHA256:.* accepted by tester/)
+    const after = JSON.parse((await run(['findings', '--open', '--format', 'json', '--db', db])).stdout) as { findings: unknown[] }
+    assert.deepEqual(after.findings, [])
+    const history = await run(['history', 'web1', '--db', db])
+    assert.match(history.stdout, /accepted by tester \(rebuilt\)/)
+  })
+
+  it('known-hosts --hash prints hashed lines of the trusted keys', async () => {
+    const r = await run(['known-hosts', '--hash', '--db', db])
+    assert.ok(r.stdout.trim().split('\n').every((l) => /^\|1\|[^|]+\|[^ ]+ ssh-ed25519 /.test(l)))
+  })
+
+  it('db migrate says the database is up to date', async () => {
+    const r = await run(['db', 'migrate', '--db', db])
+    assert.match(r.stdout, /up to date at schema version 1/)
+  })
+
+  it('allow-shared needs two hosts; prune takes a duration', async () => {
+    await assert.rejects(run(['allow-shared', 'web1', '--db', db]), UserError)
+    const r = await run(['prune', '--older-than', '1s', '--db', db])
+    assert.match(r.stdout, /pruned \d+ scan/)
+  })
+})
