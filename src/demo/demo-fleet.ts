@@ -22,11 +22,23 @@ export interface DemoFleet {
 
 type PrivateKeys = string[]
 
+/**
+ * A private key ssh2 can load. ssh2 1.17's generateKeyPairSync now and then (about 1 Ed25519 key in
+ * 150, seen here) writes a key its own parser rejects as "Malformed OpenSSH private key"; make another.
+ */
+function generateLoadableKey(make: () => string): string {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const key = make()
+    if (!(utils.parseKey(key) instanceof Error)) return key
+  }
+  throw new Error('demo fleet: ssh2 could not generate a loadable host key')
+}
+
 function generateHostKeys(): PrivateKeys {
   return [
-    utils.generateKeyPairSync('ed25519').private,
-    utils.generateKeyPairSync('ecdsa', { bits: 256 }).private,
-    utils.generateKeyPairSync('rsa', { bits: 2048 }).private,
+    generateLoadableKey(() => utils.generateKeyPairSync('ed25519').private),
+    generateLoadableKey(() => utils.generateKeyPairSync('ecdsa', { bits: 256 }).private),
+    generateLoadableKey(() => utils.generateKeyPairSync('rsa', { bits: 2048 }).private),
   ]
 }
 
