@@ -2,6 +2,15 @@ import { Command, CommanderError } from 'commander'
 import { OperationalError, UserError } from '../domain/errors.js'
 import { writeLine, type CommandContext } from './context.js'
 import { registerDemo } from './commands/demo.js'
+import { registerLookup } from './commands/lookup.js'
+import { registerHistory } from './commands/history.js'
+import { registerFindings } from './commands/findings.js'
+import { registerAccept } from './commands/accept.js'
+import { registerAllowShared } from './commands/allow-shared.js'
+import { registerKnownHosts } from './commands/known-hosts.js'
+import { registerImport } from './commands/import.js'
+import { registerPrune } from './commands/prune.js'
+import { registerDb } from './commands/db.js'
 import { registerScan } from './commands/scan.js'
 import { registerSshfp } from './commands/sshfp.js'
 
@@ -18,7 +27,20 @@ export const EXIT_ERROR = 2
 export type CommandRegistrar = (program: Command, context: CommandContext) => void
 
 /** Every command module registers itself here. */
-const REGISTRARS: CommandRegistrar[] = [registerScan, registerDemo, registerSshfp]
+const REGISTRARS: CommandRegistrar[] = [
+  registerScan,
+  registerLookup,
+  registerHistory,
+  registerFindings,
+  registerAccept,
+  registerAllowShared,
+  registerKnownHosts,
+  registerImport,
+  registerSshfp,
+  registerPrune,
+  registerDb,
+  registerDemo,
+]
 
 export function buildProgram(context: CommandContext, registrars: readonly CommandRegistrar[] = REGISTRARS): Command {
   const program = new Command('hostkeys')
