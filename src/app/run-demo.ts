@@ -12,7 +12,7 @@ import { renderSshfpZone } from '../report/sshfp-zone.js'
 import { scanTargets } from '../ssh/scan-targets.js'
 import { openStore } from '../store/open-store.js'
 import type { KeyRecord } from '../store/store.js'
-import { recordScan } from './record-scan.js'
+import { historyJudge } from './scan-judges.js'
 import { scanFleet, type ScanOutcome } from './scan-fleet.js'
 
 /* `hostkeys demo`: a newcomer's first look, with nothing to set up. A throwaway fleet inside this
@@ -58,11 +58,7 @@ export async function runDemo(report: (event: DemoEvent) => void): Promise<void>
           { inventory, families: null, timeoutMs: 5000, concurrency: 32 },
           {
             collect: (input, options) => scanTargets(input, options),
-            record: async (seen, meta) => {
-              const scan = { ...meta, vantage: 'hostkeys-demo', request: { ...meta.request, keyFamilies: null } }
-              return (await recordScan(store, scan, seen)).findings
-            },
-            judgeAlone: () => [],
+            judge: historyJudge(store, { vantage: 'hostkeys-demo', request: {} }),
             checkDns: null,
             now: () => new Date(),
           },

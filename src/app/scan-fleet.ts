@@ -28,14 +28,8 @@ export interface ScanProgress {
 export interface ScanDependencies {
   /** The collector: targets in, one observation per target out, as hosts complete. */
   collect(targets: AsyncIterable<Target>, options: CollectOptions): AsyncIterable<Observation>
-  /**
-   * Judges the whole scan against history and keeps it; null when nothing is to be remembered
-   * (`--no-store`), in which case `judgeAlone` judges the scan by itself.
-   */
-  record:
-    | ((observations: readonly Observation[], meta: ScanMeta, dnsFindings: readonly Finding[]) => Promise<readonly Finding[]>)
-    | null
-  judgeAlone: (observations: readonly Observation[]) => readonly Finding[]
+  /** Judges the scan: with a history (and keeps it), or by itself with `--no-store`. */
+  judge: ScanJudge
   /**
    * SSHFP checks: called when a target is taken (so lookups run alongside the probes), it returns
    * the comparison to run on the target's observation, or null when the target has nothing to look
@@ -43,6 +37,16 @@ export interface ScanDependencies {
    */
   checkDns: ((target: Target) => ((observation: Observation) => Promise<readonly Finding[]>) | null) | null
   now(): Date
+}
+
+/**
+ * Takes each observation as its host completes, then judges the whole scan. A judge keeps only what
+ * it needs: the history recorder keeps every observation, the standalone one a fingerprint index.
+ */
+export interface ScanJudge {
+  observe(observation: Observation): void
+  /** The scan's findings; `dnsFindings` are the SSHFP checks', to keep with the scan's own. */
+  finish(meta: ScanMeta, dnsFindings: readonly Finding[]): Promise<readonly Finding[]>
 }
 
 export interface ScanMeta {
@@ -68,7 +72,6 @@ export interface ScanOutcome {
 
 export async function scanFleet(request: ScanRequest, deps: ScanDependencies, events: ScanEvents = {}): Promise<ScanOutcome> {
   const startedAt = deps.now()
-  const kept: Observation[] = []
   const dnsChecks = new Map<Target, (observation: Observation) => Promise<readonly Finding[]>>()
   const dnsFindings: Promise<readonly Finding[]>[] = []
 
@@ -95,7 +98,7 @@ export async function scanFleet(request: ScanRequest, deps: ScanDependencies, ev
       dnsChecks.delete(observation.target)
       dnsFindings.push(check(observation))
     }
-    kept.push(observation)
+    deps.judge.observe(observation)
     events.observation?.(observation)
     events.progress?.({ total: request.inventory.size, done, keys, failed })
   }
@@ -106,9 +109,7 @@ export async function scanFleet(request: ScanRequest, deps: ScanDependencies, ev
     finishedAt,
     request: { families: request.families, timeoutMs: request.timeoutMs, concurrency: request.concurrency, targets: done },
   }
-  const fromDns = (await Promise.all(dnsFindings)).flat()
-  // With a history, DNS findings are kept with the scan's (and their lifecycle) by the recorder.
-  const findings = deps.record ? [...(await deps.record(kept, meta, fromDns))] : [...deps.judgeAlone(kept), ...fromDns]
+  const findings = [...(await deps.judge.finish(meta, (await Promise.all(dnsFindings)).flat()))]
   findings.sort((a, b) => compareSeverity(b.severity, a.severity) || a.host.localeCompare(b.host) || a.kind.localeCompare(b.kind))
   return {
     targets: done,

@@ -3,8 +3,7 @@ import { hostname } from 'node:os'
 import { Command, Option } from 'commander'
 import { scanFleet, type ScanDependencies, type ScanOutcome } from '../../app/scan-fleet.js'
 import { resolverFromSettings, sshfpCheckFor } from '../../app/sshfp-check.js'
-import { recordScan } from '../../app/record-scan.js'
-import { judgeWithoutHistory } from '../../analysis/judge-without-history.js'
+import { historyJudge, standaloneJudge } from '../../app/scan-judges.js'
 import { openStore } from '../../store/open-store.js'
 import { OperationalError, UserError } from '../../domain/errors.js'
 import { isAtOrAbove, type FailOn, type Finding } from '../../domain/finding.js'
@@ -130,14 +129,10 @@ async function runScan(specs: string[], flags: ScanFlags, context: CommandContex
   try {
     const deps: ScanDependencies = {
       collect: (targets, options) => scanTargets(targets, options),
-      record: store
-        ? async (observations, meta, dnsFindings) => {
-            const request = { ...meta.request, keyFamilies: flags.types ?? null, specs, files: flags.file ?? [] }
-            const scan = { startedAt: meta.startedAt, finishedAt: meta.finishedAt, vantage: flags.vantage ?? hostname(), request }
-            return (await recordScan(store, scan, observations, { additionalFindings: dnsFindings })).findings
-          }
-        : null,
-      judgeAlone: judgeWithoutHistory,
+      // A database scan keeps its observations for recordScan; a --no-store scan keeps none.
+      judge: store
+        ? historyJudge(store, { vantage: flags.vantage ?? hostname(), request: { specs, files: flags.file ?? [] } })
+        : standaloneJudge(),
       checkDns,
       now: () => new Date(),
     }
