@@ -8,9 +8,14 @@ export function addDbOption(command: Command): Command {
   return command.option('--db <url-or-path>', 'PostgreSQL URL, or a directory for the embedded database (default: $HOSTKEYS_DB, else embedded)')
 }
 
-/** Opens the history named by --db, else $HOSTKEYS_DB, else the embedded default; closes it after fn. */
+/** Opens the history named by --db, else $HOSTKEYS_DB, else the embedded default. */
+export function openHistory(db: string | undefined, context: CommandContext): Promise<Store> {
+  return openStore({ db: db ?? context.env['HOSTKEYS_DB'] ?? null, env: context.env })
+}
+
+/** openHistory, then fn, then close whatever happened. */
 export async function withStore<T>(db: string | undefined, context: CommandContext, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore({ db: db ?? context.env['HOSTKEYS_DB'] ?? null, env: context.env })
+  const store = await openHistory(db, context)
   try {
     return await fn(store)
   } finally {

@@ -4,7 +4,6 @@ import { Command, Option } from 'commander'
 import { scanFleet, type ScanDependencies, type ScanOutcome } from '../../app/scan-fleet.js'
 import { resolverFromSettings, sshfpCheckFor } from '../../app/sshfp-check.js'
 import { historyJudge, standaloneJudge } from '../../app/scan-judges.js'
-import { openStore } from '../../store/open-store.js'
 import { OperationalError, UserError } from '../../domain/errors.js'
 import { isAtOrAbove, type FailOn, type Finding } from '../../domain/finding.js'
 import type { KeyFamily } from '../../domain/host-key.js'
@@ -17,6 +16,7 @@ import { ScanJsonWriter } from '../../report/scan-json.js'
 import { renderTextFinding, renderTextHeader, renderTextHost, renderTextSummary } from '../../report/scan-text.js'
 import { scanTargets } from '../../ssh/scan-targets.js'
 import { writeLine, type CommandContext } from '../context.js'
+import { addDbOption, openHistory } from '../with-store.js'
 import { EXIT_FINDINGS, EXIT_OK } from '../main.js'
 import {
   choice,
@@ -125,7 +125,7 @@ async function runScan(specs: string[], flags: ScanFlags, context: CommandContex
   })
   const checkDns = flags.dns ? sshfpCheckFor(await resolverFromSettings(flags.resolver ?? [])) : null
   // Opened before the first connection: a database that is down stops the scan before it starts.
-  const store = flags.store ? await openStore({ db: flags.db ?? context.env['HOSTKEYS_DB'] ?? null, env: context.env }) : null
+  const store = flags.store ? await openHistory(flags.db, context) : null
   try {
     const deps: ScanDependencies = {
       collect: (targets, options) => scanTargets(targets, options),
@@ -168,7 +168,7 @@ async function scanAndReport(inventory: Inventory, deps: ScanDependencies, flags
 }
 
 export function registerScan(program: Command, context: CommandContext): void {
-  program
+  const command = program
     .command('scan')
     .description('collect every host key the targets offer, judge them against history, and report')
     .argument('[targets...]', 'host, host:port, [host]:port, IPv4/IPv6 address, [v6]:port, or CIDR range')
@@ -183,11 +183,10 @@ export function registerScan(program: Command, context: CommandContext): void {
     .option('--no-dns', 'do not check SSHFP records')
     .option('--fail-on <severity>', 'exit 1 when a finding is at or above: info, warning, critical, never', parseFailOn, 'warning')
     .option('-q, --quiet', 'print nothing unless a finding is at or above --fail-on (for cron)')
-    .option('--db <url-or-path>', 'PostgreSQL URL, or a directory for the embedded database (default: $HOSTKEYS_DB, else embedded)')
     .option('--vantage <name>', 'where this scan runs from, recorded with the scan', hostname())
     .option('--metrics-file <path>', 'write Prometheus metrics for node_exporter textfile collector')
     .option('--resolver <addr[:port]>', 'DNS resolver for SSHFP checks (repeatable; default /etc/resolv.conf)', collect)
-    .action(async (specs: string[], flags: ScanFlags) => {
+  addDbOption(command).action(async (specs: string[], flags: ScanFlags) => {
       if (specs.length === 0 && !flags.file?.length) {
         throw new UserError('scan needs at least one target, or --file')
       }
