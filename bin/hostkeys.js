@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
+// A scan makes short-lived garbage at a steady rate; Node 20's default 16 MB semi-spaces let the
+// young generation alone add ~50 MB of RSS. 2 MB took a 10,000-target scan from 178 to 100 MB peak
+// RSS with no measurable CPU cost (bench/scan.ts).
 // The compiled CLI lives in dist/ (built by `npm ci` through the prepare script).
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
