@@ -29,6 +29,11 @@ export interface SshdOptions {
   readonly keyTypes?: readonly SshdKeyType[]
   /** Directory of host keys to reuse (made if missing): two servers on one keyDir are clones. */
   readonly keyDir?: string
+  /** Port to listen on; default a free one. A stopped server's port on the same addresses with a new
+   * keyDir is a rebuilt host: same identity, new keys. */
+  readonly port?: number
+  /** Size of a generated RSA key; default 2048. Only for keys not already in keyDir. */
+  readonly rsaBits?: number
   /** sshd_config lines placed first, so they win over the harness defaults (sshd keeps the first value). */
   readonly extraConfig?: readonly string[]
   /** sshd LogLevel; VERBOSE at least is needed for readiness detection, so lower levels are raised. */
@@ -94,14 +99,15 @@ function keyFile(keyDir: string, type: SshdKeyType): string {
 }
 
 /** Generates the keys missing from keyDir (ssh-keygen -N ''), so a reused keyDir keeps its keys. */
-export function ensureHostKeys(keyDir: string, keyTypes: readonly SshdKeyType[]): void {
+export function ensureHostKeys(keyDir: string, keyTypes: readonly SshdKeyType[], options: { rsaBits?: number } = {}): void {
   mkdirSync(keyDir, { recursive: true, mode: 0o700 })
   for (const type of keyTypes) {
     const file = keyFile(keyDir, type)
     if (existsSync(file) && existsSync(`${file}.pub`)) continue
     rmSync(file, { force: true })
     rmSync(`${file}.pub`, { force: true })
-    const result = spawnSync(SSH_KEYGEN_PATH, [...KEYGEN_ARGS[type], '-q', '-N', '', '-C', `hostkeys-test-${type}`, '-f', file], {
+    const args = type === 'rsa' && options.rsaBits ? ['-t', 'rsa', '-b', String(options.rsaBits)] : KEYGEN_ARGS[type]
+    const result = spawnSync(SSH_KEYGEN_PATH, [...args, '-q', '-N', '', '-C', `hostkeys-test-${type}`, '-f', file], {
       encoding: 'utf8',
     })
     if (result.status !== 0) throw new Error(`ssh-keygen ${type} failed: ${result.stderr || result.error?.message}`)
@@ -296,7 +302,7 @@ export async function startSshd(options: SshdOptions): Promise<SshdServer> {
   const workDir = mkdtempSync(path.join(tmpdir(), 'hostkeys-sshd-'))
   workDirs.add(workDir)
   const keyDir = options.keyDir ?? path.join(workDir, 'keys')
-  ensureHostKeys(keyDir, keyTypes)
+  ensureHostKeys(keyDir, keyTypes, { rsaBits: options.rsaBits })
   const keyFiles = keyTypes.map((t) => keyFile(keyDir, t))
   const publicKeys: Partial<Record<SshdKeyType, string>> = {}
   const publicKeyFiles: Partial<Record<SshdKeyType, string>> = {}
@@ -314,7 +320,7 @@ export async function startSshd(options: SshdOptions): Promise<SshdServer> {
 
   let lastFailure = ''
   for (let attempt = 1; attempt <= 8; attempt++) {
-    const port = await freePort(options.addresses[0]!)
+    const port = options.port ?? (await freePort(options.addresses[0]!))
     const procs: SshdProcess[] = groups.map((addresses, index) => {
       const base = path.join(workDir, `sshd-${attempt}-${index}`)
       writeFileSync(
@@ -359,7 +365,9 @@ export async function startSshd(options: SshdOptions): Promise<SshdServer> {
       throw new Error(`sshd harness: ${failed.failed}`)
     }
     lastFailure = inUse ? `port ${port} in use on some address` : `no SSH banner on ${options.addresses[0]} port ${port}`
-    // EADDRINUSE: another process took the port between our probe bind and sshd's; pick another.
+    // EADDRINUSE: another process took the port between our probe bind and sshd's; pick another,
+    // or, for a port the caller chose, give its previous holder a moment to let go.
+    if (options.port !== undefined) await new Promise((r) => setTimeout(r, 100 * attempt))
   }
   rmSync(workDir, { recursive: true, force: true })
   throw new Error(`sshd harness: could not start after 8 attempts (${lastFailure})`)
