@@ -1,27 +1,41 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import path from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { recordScan } from '../src/app/record-scan.js'
-import type { HostKey } from '../src/domain/host-key.js'
-import type { Observation } from '../src/domain/observation.js'
-import { openStore } from '../src/store/open-store.js'
-import type { Store } from '../src/store/store.js'
-import { observationOf, syntheticKey } from '../test/support/synthetic-keys.js'
+import type { StoreStats } from '../src/store/store.js'
+import { measure, requireGnuTime } from './measure.js'
 
-/* Observations stream into recordScan from a generator, as a streaming collector would hand them over:
- * the figure is the store's footprint, not that of 300,000 HostKey objects held at once (~530 MB).
+/* Store benchmark (issue 3): record a scan of HOSTS hosts x 3 keys (ed25519, ecdsa nistp256,
+ * rsa 2048), then a second scan in which 1% of the hosts serve a changed ed25519 key; on PostgreSQL
+ * (HOSTKEYS_BENCH_DATABASE_URL, else the local server; a scratch database is created and dropped)
+ * and on the embedded store in a temporary directory.
  *
- * Store benchmark (issue 3): record a scan of HOSTS hosts x 3 keys, then a second scan in which 1% of
- * the hosts serve a changed ed25519 key; on PostgreSQL (HOSTKEYS_BENCH_DATABASE_URL, else the local
- * server; a scratch database is created and dropped) and on the embedded store in a temporary directory.
+ * Each scan runs as `hostkeys scan` would: its own process (bench/store-scan-child.mjs) on the
+ * compiled dist/, with the node flags of bin/hostkeys.js' shebang, the synthetic observations handed
+ * one by one to the same historyJudge the CLI uses, which keeps them until the scan ends and then
+ * records them. Peak RSS is the kernel's (GNU time, ru_maxrss) for that whole process.
  * Targets: < 60 s per scan on PostgreSQL, peak RSS < 300 MB, key_changed exactly the changed hosts. */
+
+const ROOT = path.resolve(import.meta.dirname, '..')
+const CHILD = path.join(ROOT, 'bench/store-scan-child.mjs')
+const CHANGED_EVERY = 100 // 1%
+
+export interface ScanFigures {
+  /** Handing the observations to the judge (synthetic keys made and described), not the store. */
+  readonly observeSeconds: number
+  /** recordScan: the whole transaction, as the CLI waits for it at the end of a scan. */
+  readonly recordSeconds: number
+  readonly peakRssMb: number
+  readonly findings: number
+  readonly rowsAdded: number
+}
 
 export interface StoreBenchResult {
   readonly backend: string
   readonly hosts: number
-  readonly firstScanSeconds: number
-  readonly secondScanSeconds: number
+  readonly nodeFlags: readonly string[]
+  readonly first: ScanFigures
+  readonly second: ScanFigures
   readonly changedHosts: number
   readonly keyChangedFindings: number
   readonly exact: boolean
@@ -29,64 +43,66 @@ export interface StoreBenchResult {
   readonly sightingRowsAfterSecond: number
 }
 
-function* fleet(hosts: number, generation: (i: number) => number): Generator<Observation> {
-  for (let i = 0; i < hosts; i++) {
-    const name = `h${i}.bench.example`
-    const keys: HostKey[] = [
-      syntheticKey('ed25519', `${name}/ed25519/${generation(i)}`),
-      syntheticKey('ecdsa256', `${name}/ecdsa`),
-      syntheticKey('rsa', `${name}/rsa`, 2048),
-    ]
-    yield observationOf(name, keys, { address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` })
+/** The node flags `hostkeys` runs with: those on bin/hostkeys.js' `#!/usr/bin/env -S node ...` line. */
+export function cliNodeFlags(): string[] {
+  const shebang = readFileSync(path.join(ROOT, 'bin/hostkeys.js'), 'utf8').split('\n')[0] ?? ''
+  const match = /^#!\S*env\s+(?:-S\s+)?node\s*(.*)$/.exec(shebang)
+  return match?.[1] ? match[1].trim().split(/\s+/) : []
+}
+
+interface ChildReport {
+  observeSeconds: number
+  recordSeconds: number
+  findings: number
+  keyChanged: string[]
+  before: StoreStats
+  after: StoreStats
+}
+
+const totalRows = (s: StoreStats) => s.hosts + s.keys + s.sightings + s.scans + s.scanFailures + s.findings
+
+async function recordOneScan(db: string, hosts: number, generation: number, flags: readonly string[]) {
+  const run = await measure(process.execPath, [...flags, CHILD, db, String(hosts), String(generation), String(CHANGED_EVERY)])
+  if (run.exitCode !== 0) throw new Error(`store bench scan exited ${run.exitCode}: ${run.stderr.slice(0, 2000)}`)
+  const report = JSON.parse(run.stdout.trim().split('\n').pop()!) as ChildReport
+  const figures: ScanFigures = {
+    observeSeconds: report.observeSeconds,
+    recordSeconds: report.recordSeconds,
+    peakRssMb: run.peakRssMb,
+    findings: report.findings,
+    rowsAdded: totalRows(report.after) - totalRows(report.before),
   }
+  return { figures, report }
 }
 
 export async function benchStore(backend: string, db: string, hosts: number, log: (line: string) => void): Promise<StoreBenchResult> {
-  const changedEvery = 100 // 1%
-  const meta = (at: Date) => ({
-    startedAt: at,
-    finishedAt: at,
-    vantage: 'bench',
-    request: { keyFamilies: null, targets: [`${hosts} synthetic hosts`] },
-  })
-  const store = await openStore({ db })
-  let first: number
-  let second: number
-  let keyChanged: Set<string>
-  let rowsFirst: number
-  let rowsSecond: number
-  try {
-    let t = performance.now()
-    await recordScan(store, meta(new Date(Date.now() - 86_400_000)), fleet(hosts, () => 0))
-    first = (performance.now() - t) / 1000
-    rowsFirst = await sightingCount(store)
-    log(`${backend}: first scan of ${hosts} hosts x 3 keys recorded in ${first.toFixed(1)} s`)
-    t = performance.now()
-    const result = await recordScan(store, meta(new Date()), fleet(hosts, (i) => (i % changedEvery === 0 ? 1 : 0)))
-    second = (performance.now() - t) / 1000
-    rowsSecond = await sightingCount(store)
-    keyChanged = new Set(result.findings.filter((f) => f.kind === 'key_changed').map((f) => f.host))
-    log(`${backend}: second scan (1% changed) recorded in ${second.toFixed(1)} s, ${result.findings.length} findings`)
-  } finally {
-    await store.close()
-  }
-  const expected = Array.from({ length: Math.ceil(hosts / changedEvery) }, (_, k) => `h${k * changedEvery}.bench.example`)
-  const exact = keyChanged.size === expected.length && expected.every((h) => keyChanged.has(h))
+  const flags = cliNodeFlags()
+  const first = await recordOneScan(db, hosts, 0, flags)
+  log(
+    `${backend}: scan 1 of ${hosts} hosts x 3 keys recorded in ${first.figures.recordSeconds.toFixed(1)} s ` +
+      `(observations handed over in ${first.figures.observeSeconds.toFixed(1)} s), peak RSS ${first.figures.peakRssMb.toFixed(0)} MB`,
+  )
+  const second = await recordOneScan(db, hosts, 1, flags)
+  log(
+    `${backend}: scan 2 (1% changed) recorded in ${second.figures.recordSeconds.toFixed(1)} s, ` +
+      `${second.figures.findings} findings, peak RSS ${second.figures.peakRssMb.toFixed(0)} MB`,
+  )
+  const expected = Array.from({ length: Math.ceil(hosts / CHANGED_EVERY) }, (_, k) => `h${k * CHANGED_EVERY}.bench.example`)
+  const keyChanged = new Set(second.report.keyChanged)
+  const exact =
+    second.report.keyChanged.length === expected.length && keyChanged.size === expected.length && expected.every((h) => keyChanged.has(h))
   return {
     backend,
     hosts,
-    firstScanSeconds: first,
-    secondScanSeconds: second,
+    nodeFlags: flags,
+    first: first.figures,
+    second: second.figures,
     changedHosts: expected.length,
-    keyChangedFindings: keyChanged.size,
+    keyChangedFindings: second.report.keyChanged.length,
     exact,
-    sightingRowsAfterFirst: rowsFirst,
-    sightingRowsAfterSecond: rowsSecond,
+    sightingRowsAfterFirst: first.report.after.sightings,
+    sightingRowsAfterSecond: second.report.after.sightings,
   }
-}
-
-async function sightingCount(store: Store): Promise<number> {
-  return (await store.stats()).sightings
 }
 
 async function adminQuery(adminUrl: string, statement: string): Promise<void> {
@@ -100,52 +116,50 @@ async function adminQuery(adminUrl: string, statement: string): Promise<void> {
   }
 }
 
-/** Runs the benchmark on the chosen backends and prints one line per figure. */
+/** Runs the benchmark on the chosen backends and returns one line per figure. Needs a built dist/. */
 export async function runStoreBench(
   options: { hosts?: number; backends?: readonly ('postgres' | 'embedded')[]; log?: (line: string) => void } = {},
 ): Promise<StoreBenchResult[]> {
+  requireGnuTime()
+  if (!existsSync(path.join(ROOT, 'dist/app/scan-judges.js'))) throw new Error('the store benchmark runs dist/: npm run build first')
   const hosts = options.hosts ?? 100_000
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`))
   const results: StoreBenchResult[] = []
-  // The kernel's high-water mark (ru_maxrss): a sampling timer misses peaks while the loop is busy.
-  const peakMb = () => (process.resourceUsage().maxRSS / 1024).toFixed(0)
-  {
-    for (const backend of options.backends ?? ['postgres', 'embedded']) {
-      if (backend === 'postgres') {
-        const adminUrl = process.env['HOSTKEYS_BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres'
-        const name = `hostkeys_bench_${process.pid}`
-        await adminQuery(adminUrl, `CREATE DATABASE ${name}`)
-        const url = new URL(adminUrl)
-        url.pathname = `/${name}`
-        try {
-          results.push(await benchStore('postgres', url.toString(), hosts, log))
-        } finally {
-          await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-        }
-      } else {
-        const dir = mkdtempSync(join(tmpdir(), 'hostkeys-bench-'))
-        try {
-          results.push(await benchStore('embedded', dir, hosts, log))
-        } finally {
-          rmSync(dir, { recursive: true, force: true })
-        }
+  for (const backend of options.backends ?? ['postgres', 'embedded']) {
+    if (backend === 'postgres') {
+      const adminUrl = process.env['HOSTKEYS_BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+      const name = `hostkeys_bench_${process.pid}`
+      await adminQuery(adminUrl, `CREATE DATABASE ${name}`)
+      const url = new URL(adminUrl)
+      url.pathname = `/${name}`
+      try {
+        results.push(await benchStore('postgres', url.toString(), hosts, log))
+      } finally {
+        await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
       }
-      log(`peak RSS of this process so far: ${peakMb()} MB`)
+    } else {
+      const dir = mkdtempSync(path.join(tmpdir(), 'hostkeys-bench-'))
+      try {
+        results.push(await benchStore('embedded', dir, hosts, log))
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
     }
   }
   for (const r of results) {
+    const peak = Math.max(r.first.peakRssMb, r.second.peakRssMb)
     log(
-      `${r.backend}: ${r.hosts} hosts: scan 1 ${r.firstScanSeconds.toFixed(1)} s, scan 2 ${r.secondScanSeconds.toFixed(1)} s; ` +
+      `${r.backend}: ${r.hosts} hosts (node ${r.nodeFlags.join(' ') || 'without flags'}): ` +
+        `scan 1 ${r.first.recordSeconds.toFixed(1)} s, scan 2 ${r.second.recordSeconds.toFixed(1)} s, peak RSS ${peak.toFixed(0)} MB; ` +
         `key_changed ${r.keyChangedFindings}/${r.changedHosts} changed hosts (${r.exact ? 'exact' : 'MISMATCH'}); ` +
-        `sighting rows ${r.sightingRowsAfterFirst} -> ${r.sightingRowsAfterSecond}`,
+        `rows added by scan 2: ${r.second.rowsAdded} (sightings ${r.sightingRowsAfterFirst} -> ${r.sightingRowsAfterSecond})`,
     )
   }
-  log(`peak RSS: ${peakMb()} MB (run one backend per process, \`bench/store.ts postgres\`, for each one's own figure)`)
   return results
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const hosts = Number(process.env['HOSTKEYS_BENCH_HOSTS'] ?? 100_000)
+  const hosts = Number(process.env['BENCH_STORE_HOSTS'] ?? process.env['HOSTKEYS_BENCH_HOSTS'] ?? 100_000)
   const backends = (process.argv[2]?.split(',') ?? ['postgres', 'embedded']) as ('postgres' | 'embedded')[]
   const results = await runStoreBench({ hosts, backends })
   process.exitCode = results.every((r) => r.exact) ? 0 : 1

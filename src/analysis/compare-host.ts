@@ -1,7 +1,7 @@
 import type { Finding } from '../domain/finding.js'
-import { KEY_FAMILIES, type HostKey, type KeyFamily, type Sha256Fingerprint } from '../domain/host-key.js'
+import { KEY_FAMILIES, type KeyFamily, type Sha256Fingerprint } from '../domain/host-key.js'
 import type { HostHistory, Sighting, SightingTrust } from '../domain/sighting.js'
-import type { ScannedHost } from './scanned-host.js'
+import type { ScannedHost, ScannedKey } from './scanned-host.js'
 import { findWeakKeys } from './weak-keys.js'
 
 /* Comparison is per key FAMILY (ed25519, ecdsa, rsa, dsa), as ssh-keyscan -t and the issue define it.
@@ -16,7 +16,7 @@ export interface HostComparison {
   /** The trust each served key has after this scan (new keys included). */
   readonly trust: ReadonlyMap<Sha256Fingerprint, SightingTrust>
   /** Keys served in place of a trusted key of their family: the interception candidates. */
-  readonly changed: readonly HostKey[]
+  readonly changed: readonly ScannedKey[]
 }
 
 function finding(partial: Omit<Finding, 'hosts'> & { hosts?: readonly string[] }): Finding {
@@ -24,7 +24,7 @@ function finding(partial: Omit<Finding, 'hosts'> & { hosts?: readonly string[] }
 }
 
 /** The trusted key a change replaced: same type if there is one, else the family's most recent. */
-function replacedKey(trusted: readonly Sighting[], key: HostKey): Sighting {
+function replacedKey(trusted: readonly Sighting[], key: ScannedKey): Sighting {
   const recent = (a: Sighting, b: Sighting) =>
     Number(b.current) - Number(a.current) || (b.lastSeen?.getTime() ?? 0) - (a.lastSeen?.getTime() ?? 0)
   const sameType = trusted.filter((t) => t.type === key.type).sort(recent)
@@ -43,7 +43,7 @@ export function compareHost(
   const host = scanned.host
   const findings: Finding[] = []
   const trust = new Map<Sha256Fingerprint, SightingTrust>()
-  const changed: HostKey[] = []
+  const changed: ScannedKey[] = []
   const sightings = history?.sightings ?? []
 
   if (!scanned.reached) {
@@ -115,7 +115,7 @@ export function compareHost(
       }
       continue
     }
-    const newcomers: HostKey[] = []
+    const newcomers: ScannedKey[] = []
     for (const key of served) {
       if (known.get(key.sha256)?.trust === 'trusted') trust.set(key.sha256, 'trusted')
       else newcomers.push(key)

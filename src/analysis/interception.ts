@@ -6,7 +6,7 @@ import type { ShareGroups } from './share-groups.js'
 /** One host's key_changed in this scan: the key it serves now. */
 export interface KeyChange {
   readonly host: string
-  readonly key: HostKey
+  readonly key: Pick<HostKey, 'type' | 'sha256'>
 }
 
 /**
@@ -16,7 +16,7 @@ export interface KeyChange {
  * do not count as an interception among themselves.
  */
 export function findInterception(changes: Iterable<KeyChange>, groups: ShareGroups): Finding[] {
-  const byKey = new Map<Sha256Fingerprint, { key: HostKey; hosts: Set<string> }>()
+  const byKey = new Map<Sha256Fingerprint, { key: Pick<HostKey, 'type' | 'sha256'>; hosts: Set<string> }>()
   for (const { host, key } of changes) {
     let entry = byKey.get(key.sha256)
     if (!entry) byKey.set(key.sha256, (entry = { key, hosts: new Set() }))

@@ -1,9 +1,17 @@
-import type { HostKey, KeyFamily, Sha256Fingerprint } from '../domain/host-key.js'
+import { familyOfType, KEY_TYPES, type HostKey, type KeyFamily, type KeyType, type Sha256Fingerprint } from '../domain/host-key.js'
 import type { HostStatus, Observation } from '../domain/observation.js'
 
-/* scanned host : everything one scan saw of one identity, merged over its observations. A host that
- *                answers on several addresses of its own (v4 and v6, two inventory lines) is one host:
- *                its keys are the union, and it was reached if any address answered. */
+/* scanned host   : everything one scan saw of one identity, merged over its observations. A host that
+ *                  answers on several addresses of its own (v4 and v6, two inventory lines) is one host:
+ *                  its keys are the union, and it was reached if any address answered.
+ * kept observation : what the history needs of one observation, small enough to hold 100,000 of until
+ *                  the scan ends. A HostKey carries its blob plus four fingerprint strings (~1.7 KB
+ *                  a key in V8); a kept observation packs every key of the host into one buffer of
+ *                  type, bits, SHA-256 digest and blob (~0.5 KB for ed25519 + ecdsa + rsa-2048), and
+ *                  drops what only the live output shows (offered algorithms, timings). */
+
+/** A key as the analysis and the store need it: the fingerprints other than SHA-256 derive from the blob. */
+export type ScannedKey = Pick<HostKey, 'type' | 'family' | 'bits' | 'blob' | 'sha256'>
 
 export interface ScannedHost {
   readonly host: string
@@ -19,28 +27,142 @@ export interface ScannedHost {
   readonly aliases: readonly string[]
   readonly addresses: readonly string[]
   /** Distinct keys, in observation order. */
-  readonly keys: readonly HostKey[]
+  readonly keys: readonly ScannedKey[]
 }
 
-/** Groups a scan's observations by host identity, in first-seen order. */
-export function mergeObservations(observations: Iterable<Observation>): ScannedHost[] {
-  const byHost = new Map<string, Observation[]>()
-  for (const o of observations) {
-    const list = byHost.get(o.target.host)
+export interface KeptObservation {
+  readonly kind: 'kept'
+  readonly host: string
+  readonly status: HostStatus
+  readonly error: string | null
+  /** The address connected to (Observation.address), null when resolution failed. */
+  readonly address: string | null
+  /** The target's address as the inventory gave it. */
+  readonly targetAddress: string
+  readonly port: number
+  readonly banner: string | null
+  readonly aliases: readonly string[]
+  /** Per key: u8 index in KEY_TYPES, u16 bits, 32-byte SHA-256 digest, u32 length, blob. */
+  readonly keys: Buffer
+}
+
+const NO_NAMES: readonly string[] = Object.freeze([])
+const KEY_HEADER = 1 + 2 + 32 + 4
+
+/**
+ * Interns the strings a fleet repeats (banners, error texts): 100,000 hosts running the same
+ * OpenSSH hold one string instead of 100,000 copies. Bounded, so a hostile fleet cannot grow it.
+ */
+export class StringInterner {
+  private readonly strings = new Map<string, string>()
+  constructor(private readonly limit = 10_000) {}
+
+  intern(text: string | null): string | null {
+    if (text === null) return null
+    const known = this.strings.get(text)
+    if (known !== undefined) return known
+    if (this.strings.size < this.limit) this.strings.set(text, text)
+    return text
+  }
+}
+
+/** The digest inside a `SHA256:` fingerprint (unpadded base64). */
+function sha256Digest(fingerprint: Sha256Fingerprint): Buffer {
+  return Buffer.from(fingerprint.slice('SHA256:'.length), 'base64')
+}
+
+/**
+ * Keeps observations packed until the scan ends. The packed keys go into slabs of its own: a small
+ * Buffer from Node's shared 8 KB pool would pin the whole slab, garbage included (the blob copies and
+ * digests of the HostKeys it was packed from), ~2.4 KB a host instead of ~0.5 KB.
+ */
+export class ObservationKeeper {
+  private readonly interner = new StringInterner()
+  private slab: Buffer = Buffer.alloc(0)
+  private used = 0
+
+  constructor(private readonly slabSize = 1 << 20) {}
+
+  private allocate(size: number): Buffer {
+    if (this.slab.length - this.used < size) {
+      this.slab = Buffer.allocUnsafeSlow(Math.max(this.slabSize, size))
+      this.used = 0
+    }
+    const out = this.slab.subarray(this.used, this.used + size)
+    this.used += size
+    return out
+  }
+
+  keep(o: Observation): KeptObservation {
+    let size = 0
+    for (const k of o.keys) size += KEY_HEADER + k.blob.length
+    const keys = this.allocate(size)
+    let at = 0
+    for (const k of o.keys) {
+      at = keys.writeUInt8(KEY_TYPES.indexOf(k.type), at)
+      at = keys.writeUInt16BE(k.bits, at)
+      at += sha256Digest(k.sha256).copy(keys, at)
+      at = keys.writeUInt32BE(k.blob.length, at)
+      at += k.blob.copy(keys, at)
+    }
+    return {
+      kind: 'kept',
+      host: o.target.host,
+      status: o.status,
+      error: this.interner.intern(o.error),
+      address: o.address,
+      targetAddress: o.target.address,
+      port: o.target.port,
+      banner: this.interner.intern(o.banner),
+      aliases: o.target.aliases.length > 0 ? o.target.aliases : NO_NAMES,
+      keys,
+    }
+  }
+}
+
+/** The keys packed by ObservationKeeper; blobs are views into the packed buffer. */
+export function keptKeys(kept: KeptObservation): ScannedKey[] {
+  const out: ScannedKey[] = []
+  const buffer = kept.keys
+  let at = 0
+  while (at < buffer.length) {
+    const type: KeyType = KEY_TYPES[buffer.readUInt8(at)]!
+    const bits = buffer.readUInt16BE(at + 1)
+    const digest = buffer.subarray(at + 3, at + 35)
+    const length = buffer.readUInt32BE(at + 35)
+    const blob = buffer.subarray(at + KEY_HEADER, at + KEY_HEADER + length)
+    at += KEY_HEADER + length
+    const sha256 = `SHA256:${digest.toString('base64').replace(/=+$/, '')}` as Sha256Fingerprint
+    out.push({ type, family: familyOfType(type), bits, blob, sha256 })
+  }
+  return out
+}
+
+function isKept(o: Observation | KeptObservation): o is KeptObservation {
+  return 'kind' in o && o.kind === 'kept'
+}
+
+/** Groups a scan's observations (full or kept) by host identity, in first-seen order. */
+export function mergeObservations(observations: Iterable<Observation | KeptObservation>): ScannedHost[] {
+  const keeper = new ObservationKeeper(64 * 1024)
+  const byHost = new Map<string, KeptObservation[]>()
+  for (const observation of observations) {
+    const o = isKept(observation) ? observation : keeper.keep(observation)
+    const list = byHost.get(o.host)
     if (list) list.push(o)
-    else byHost.set(o.target.host, [o])
+    else byHost.set(o.host, [o])
   }
   const hosts: ScannedHost[] = []
   for (const [host, list] of byHost) {
     const ok = list.filter((o) => o.status === 'ok')
     const main = ok[0] ?? list[0]!
-    const keys = new Map<Sha256Fingerprint, HostKey>()
-    for (const o of ok) for (const k of o.keys) if (!keys.has(k.sha256)) keys.set(k.sha256, k)
+    const keys = new Map<Sha256Fingerprint, ScannedKey>()
+    for (const o of ok) for (const k of keptKeys(o)) if (!keys.has(k.sha256)) keys.set(k.sha256, k)
     const aliases = new Set<string>()
     const addresses = new Set<string>()
     for (const o of list) {
-      for (const a of o.target.aliases) if (a !== host) aliases.add(a)
-      if (o.target.address !== host) addresses.add(o.target.address)
+      for (const a of o.aliases) if (a !== host) aliases.add(a)
+      if (o.targetAddress !== host) addresses.add(o.targetAddress)
       if (o.address && o.address !== host) addresses.add(o.address)
     }
     hosts.push({
@@ -48,8 +170,8 @@ export function mergeObservations(observations: Iterable<Observation>): ScannedH
       reached: ok.length > 0,
       status: main.status,
       error: main.error,
-      address: main.address ?? main.target.address,
-      port: main.target.port,
+      address: main.address ?? main.targetAddress,
+      port: main.port,
       banner: main.banner,
       aliases: [...aliases],
       addresses: [...addresses],

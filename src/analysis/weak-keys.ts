@@ -1,11 +1,13 @@
 import type { Finding } from '../domain/finding.js'
 import type { HostKey } from '../domain/host-key.js'
 
+type WeighedKey = Pick<HostKey, 'type' | 'family' | 'bits' | 'sha256'>
+
 /** NIST SP 800-57 and OpenSSH 9 (which refuses RSA keys under 1024 bits and plans 2048): below this, RSA is weak. */
 export const MIN_RSA_BITS = 2048
 
 /** weak_key for every RSA key under 2048 bits and every DSA key (DSA is gone from OpenSSH 10). */
-export function findWeakKeys(host: string, keys: readonly HostKey[]): Finding[] {
+export function findWeakKeys(host: string, keys: readonly WeighedKey[]): Finding[] {
   const findings: Finding[] = []
   for (const key of keys) {
     let message: string | null = null

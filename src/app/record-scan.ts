@@ -3,7 +3,7 @@ import { compareHost } from '../analysis/compare-host.js'
 import { findDuplicateKeys } from '../analysis/duplicate-keys.js'
 import { reconcileFindings } from '../analysis/finding-lifecycle.js'
 import { findInterception, type KeyChange } from '../analysis/interception.js'
-import { askedFamilies, mergeObservations } from '../analysis/scanned-host.js'
+import { askedFamilies, mergeObservations, type KeptObservation } from '../analysis/scanned-host.js'
 import { shareGroups } from '../analysis/share-groups.js'
 import type { Finding } from '../domain/finding.js'
 import { KEY_FAMILIES, type KeyFamily } from '../domain/host-key.js'
@@ -23,21 +23,24 @@ export interface RecordScanOptions {
   readonly additionalFindings?: readonly Finding[]
 }
 
+/** A scan's observations as the collector made them, or as a judge kept them (ObservationKeeper). */
+export type ScanObservations =
+  | Iterable<Observation | KeptObservation>
+  | AsyncIterable<Observation | KeptObservation>
+
 /** Groups a stream of observations into chunks of at most `size` hosts (a host's observations that
  * arrive together stay together). */
-async function* hostChunks(
-  observations: Iterable<Observation> | AsyncIterable<Observation>,
-  size: number,
-): AsyncGenerator<Observation[]> {
-  let chunk: Observation[] = []
+async function* hostChunks(observations: ScanObservations, size: number): AsyncGenerator<(Observation | KeptObservation)[]> {
+  let chunk: (Observation | KeptObservation)[] = []
   let hosts = new Set<string>()
   for await (const observation of observations) {
-    if (!hosts.has(observation.target.host) && hosts.size >= size) {
+    const host = 'target' in observation ? observation.target.host : observation.host
+    if (!hosts.has(host) && hosts.size >= size) {
       yield chunk
       chunk = []
       hosts = new Set()
     }
-    hosts.add(observation.target.host)
+    hosts.add(host)
     chunk.push(observation)
   }
   if (chunk.length > 0) yield chunk
@@ -56,7 +59,7 @@ async function* hostChunks(
 export async function recordScan(
   store: Store,
   meta: ScanMeta,
-  observations: Iterable<Observation> | AsyncIterable<Observation>,
+  observations: ScanObservations,
   options: RecordScanOptions = {},
 ): Promise<RecordScanResult> {
   const chunkSize = options.chunkSize ?? 5_000

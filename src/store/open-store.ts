@@ -89,7 +89,12 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     const { PGlite } = await import('@electric-sql/pglite')
     let pglite
     try {
-      pglite = await PGlite.create(location.dir)
+      pglite = await PGlite.create(location.dir, {
+        // PGlite's PostgreSQL keeps its buffers inside the process's WebAssembly memory, which never
+        // shrinks: PostgreSQL's default 128 MB of shared_buffers fill up during a large scan and stay
+        // in our RSS. The data directory is on disk and the OS caches it anyway; 16 MB is plenty.
+        startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'],
+      })
     } catch (e) {
       throw new OperationalError(`cannot open the embedded database ${where}: ${(e as Error).message}`, { cause: e })
     }

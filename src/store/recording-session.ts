@@ -1,11 +1,12 @@
+import { createHash } from 'node:crypto'
 import { sql, type Transaction } from 'kysely'
 import type { KeyHolders } from '../analysis/duplicate-keys.js'
 import type { LiveFinding, Reconciliation } from '../analysis/finding-lifecycle.js'
-import type { ScannedHost } from '../analysis/scanned-host.js'
-import { familyOfType, type HostKey, type KeyFamily, type KeyType, type Sha256Fingerprint } from '../domain/host-key.js'
+import type { ScannedHost, ScannedKey } from '../analysis/scanned-host.js'
+import { familyOfType, type KeyFamily, type KeyType, type Sha256Fingerprint } from '../domain/host-key.js'
 import { hashedNameMatches } from '../fingerprint/known-hosts-hash.js'
 import { hostIdentity } from '../domain/target.js'
-import { batches } from './batches.js'
+import { BLOB_BATCH_ROWS, batches } from './batches.js'
 import { digestFromSha256, sha256FromDigest, toBuffer, toLiveFinding, toSighting, type SightingRow } from './rows.js'
 import type { Database } from './schema.js'
 import type { HostWrite, RecordingSession, ScanMeta, StoredHost, StoredSighting } from './store.js'
@@ -25,17 +26,17 @@ interface HashedEntry {
   type: KeyType
 }
 
-function md5Digest(key: HostKey): Buffer {
-  return Buffer.from(key.md5.slice('MD5:'.length).replace(/:/g, ''), 'hex')
+function md5Digest(key: ScannedKey): Buffer {
+  return createHash('md5').update(key.blob).digest()
 }
 
 export function createRecordingSession(tx: Tx): RecordingSession {
   let hashed: HashedEntry[] | null = null
 
-  async function keyIds(keys: readonly HostKey[], at: Date): Promise<Map<Sha256Fingerprint, number>> {
+  async function keyIds(keys: readonly ScannedKey[], at: Date): Promise<Map<Sha256Fingerprint, number>> {
     const ids = new Map<Sha256Fingerprint, number>()
     const distinct = [...new Map(keys.map((k) => [k.sha256, k])).values()]
-    for (const batch of batches(distinct)) {
+    for (const batch of batches(distinct, BLOB_BATCH_ROWS)) {
       const found = await sql<{ id: number; sha256: Uint8Array }>`
         SELECT id, sha256 FROM keys WHERE sha256 = ANY(${batch.map((k) => digestFromSha256(k.sha256))}::bytea[])`.execute(tx)
       for (const row of found.rows) ids.set(sha256FromDigest(row.sha256), row.id)
@@ -211,7 +212,7 @@ export function createRecordingSession(tx: Tx): RecordingSession {
       const touch: { id: number; address: string | null; port: number }[] = []
       const retrust: { id: number; trust: string }[] = []
       const uncurrent: number[] = []
-      const newcomers: { host: ScannedHost; key: HostKey; trust: string }[] = []
+      const newcomers: { host: ScannedHost; key: ScannedKey; trust: string }[] = []
       for (const w of writes) {
         if (!w.scanned.reached) continue
         const bySha = new Map((w.stored?.sightings ?? []).map((s) => [s.sha256, s]))

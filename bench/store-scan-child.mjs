@@ -1,0 +1,79 @@
+// One recorded scan of a synthetic fleet, run as `hostkeys scan` would run it: compiled code from
+// dist/, node's flags from bin/hostkeys.js' shebang (bench/store.ts passes them), a fresh process per
+// scan as cron starts one per night. Plain JavaScript so no TypeScript loader (tsx keeps a loader
+// thread of ~35 MB) sits in the measured process.
+//
+// argv: DB HOSTS GENERATION CHANGED_EVERY. Hosts i with i % CHANGED_EVERY === 0 serve the ed25519 key
+// of GENERATION; every other key is the same in every generation. Prints one JSON line.
+import { createHash } from 'node:crypto'
+import { describeKey } from '../dist/fingerprint/key-blob.js'
+import { historyJudge } from '../dist/app/scan-judges.js'
+import { openStore } from '../dist/store/open-store.js'
+
+const [db, hostsText, generationText, changedEveryText] = process.argv.slice(2)
+const hosts = Number(hostsText)
+const generation = Number(generationText)
+const changedEvery = Number(changedEveryText)
+
+const sshString = (bytes) => {
+  const length = Buffer.alloc(4)
+  length.writeUInt32BE(bytes.length)
+  return Buffer.concat([length, bytes])
+}
+const text = (s) => sshString(Buffer.from(s))
+const bytesFrom = (seed, length) => createHash('shake256', { outputLength: length }).update(seed).digest()
+
+// Structurally valid blobs (RFC 4253 §6.6, RFC 5656 §3.1, RFC 8709): ed25519, ecdsa nistp256, rsa 2048.
+function blobs(i, ed25519Generation) {
+  const name = `h${i}.bench.example`
+  const modulus = bytesFrom(`${name}/rsa`, 256)
+  modulus[0] |= 0x80
+  return [
+    Buffer.concat([text('ssh-ed25519'), sshString(bytesFrom(`${name}/ed25519/${ed25519Generation}`, 32))]),
+    Buffer.concat([text('ecdsa-sha2-nistp256'), text('nistp256'), sshString(Buffer.concat([Buffer.from([4]), bytesFrom(`${name}/ecdsa`, 64)]))]),
+    Buffer.concat([text('ssh-rsa'), sshString(Buffer.from([1, 0, 1])), sshString(Buffer.concat([Buffer.from([0]), modulus]))]),
+  ]
+}
+
+const store = await openStore({ db })
+try {
+  const judge = historyJudge(store, { vantage: 'bench', request: { targets: [`${hosts} synthetic hosts`] } })
+  const before = await store.stats()
+  const startedAt = new Date()
+  let t = performance.now()
+  // What the collector hands the judge: one Observation per host, keys described from their blobs.
+  for (let i = 0; i < hosts; i++) {
+    const name = `h${i}.bench.example`
+    const address = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`
+    judge.observe({
+      target: { host: name, address: name, port: 22, aliases: [], source: 'bench' },
+      address,
+      status: 'ok',
+      error: null,
+      banner: 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u7',
+      offered: {
+        kex: ['curve25519-sha256', 'curve25519-sha256@libssh.org', 'ecdh-sha2-nistp256', 'diffie-hellman-group14-sha256'],
+        serverHostKey: ['rsa-sha2-512', 'rsa-sha2-256', 'ecdsa-sha2-nistp256', 'ssh-ed25519'],
+      },
+      keys: blobs(i, i % changedEvery === 0 ? generation : 0).map(describeKey),
+      connections: 3,
+      startedAt: new Date(),
+      durationMs: 12,
+    })
+  }
+  const observeSeconds = (performance.now() - t) / 1000
+  const finishedAt = new Date()
+  t = performance.now()
+  const findings = await judge.finish(
+    { startedAt, finishedAt, request: { families: null, timeoutMs: 5000, concurrency: 128, targets: hosts } },
+    [],
+  )
+  const recordSeconds = (performance.now() - t) / 1000
+  const after = await store.stats()
+  const changed = findings.filter((f) => f.kind === 'key_changed').map((f) => f.host)
+  process.stdout.write(
+    `${JSON.stringify({ observeSeconds, recordSeconds, findings: findings.length, keyChanged: changed, before, after })}\n`,
+  )
+} finally {
+  await store.close()
+}
