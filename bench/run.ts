@@ -1,8 +1,10 @@
 import { runDnsBench } from './dns.js'
 import { runScanBench } from './scan.js'
+import { runStoreBench } from './store.js'
 
 /* `npm run bench`: every benchmark, printing figures and ratios against the reference tools.
- * Sizes can be lowered for a quick look: BENCH_HOSTS, BENCH_ROUNDS, BENCH_LARGE, BENCH_DNS_ROUNDS. */
+ * Sizes can be lowered for a quick look: BENCH_HOSTS, BENCH_ROUNDS, BENCH_LARGE, BENCH_DNS_ROUNDS,
+ * BENCH_STORE_HOSTS (BENCH_STORE_BACKENDS=postgres or embedded for one). */
 
 function numberFromEnv(name: string, fallback: number): number {
   const value = process.env[name]
@@ -22,3 +24,7 @@ const dnsLines = await runDnsBench({
   rounds: numberFromEnv('BENCH_DNS_ROUNDS', 5),
 })
 for (const line of dnsLines) console.log(line)
+
+// The history store: a 100,000-host scan and a second one with 1% changed keys, per backend.
+const storeBackends = (process.env['BENCH_STORE_BACKENDS']?.split(',') ?? ['postgres', 'embedded']) as ('postgres' | 'embedded')[]
+await runStoreBench({ hosts: numberFromEnv('BENCH_STORE_HOSTS', 100_000), backends: storeBackends, log: (line) => console.log(line) })
