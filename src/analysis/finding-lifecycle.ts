@@ -5,8 +5,8 @@ import { familyOfType, type KeyFamily, type KeyType } from '../domain/host-key.j
  * identity  : kind|host|fingerprint. While a finding with that identity is open or accepted, the same
  *             condition seen again updates it rather than adding a row; an accepted one is not reported
  *             again. A condition kind is resolved by a scan that reached the host, asked for the key's
- *             family and no longer saw it; an event kind (key_added, key_removed, interception) stays
- *             open until accepted; new_host is informational and recorded resolved. An accepted finding stays
+ *             family (for SSHFP kinds and dns_error: that checked DNS) and no longer saw it; an event
+ *             kind (key_added, key_removed, interception) stays open until accepted; new_host is informational and recorded resolved. An accepted finding stays
  *             accepted. */
 
 export type LiveStatus = 'open' | 'accepted'
@@ -23,6 +23,9 @@ export interface LiveFinding {
 }
 
 const CONDITIONS: ReadonlySet<FindingKind> = new Set(['key_changed', 'weak_key', 'duplicate_key', 'host_unreachable'])
+/* What DNS says is a condition too, but only a scan that looked at DNS (not --no-dns) can see it gone:
+ * records fixed after a rebuild, a resolver that answers again. */
+const DNS_CONDITIONS: ReadonlySet<FindingKind> = new Set(['sshfp_mismatch', 'sshfp_missing', 'sshfp_stale', 'sshfp_insecure', 'dns_error'])
 const RESOLVED_AT_BIRTH: ReadonlySet<FindingKind> = new Set(['new_host'])
 
 export function findingIdentity(f: Pick<Finding, 'kind' | 'host' | 'fingerprint'>): string {
@@ -32,6 +35,8 @@ export function findingIdentity(f: Pick<Finding, 'kind' | 'host' | 'fingerprint'
 export interface ReconcileScope {
   readonly reachedHosts: ReadonlySet<string>
   readonly askedFamilies: ReadonlySet<KeyFamily>
+  /** The scan checked SSHFP records (scan without --no-dns); default false. */
+  readonly dnsChecked?: boolean
 }
 
 export interface Reconciliation {
@@ -45,7 +50,10 @@ export interface Reconciliation {
 
 function conditionGone(live: LiveFinding, scope: ReconcileScope): boolean {
   // An accepted finding keeps its status: it is the record of who accepted what, and why.
-  if (live.status !== 'open' || !CONDITIONS.has(live.kind)) return false
+  if (live.status !== 'open') return false
+  if (DNS_CONDITIONS.has(live.kind)) {
+    if (!scope.dnsChecked) return false
+  } else if (!CONDITIONS.has(live.kind)) return false
   if (live.kind === 'host_unreachable') return scope.reachedHosts.has(live.host)
   if (live.keyType && !scope.askedFamilies.has(familyOfType(live.keyType))) return false
   const involved = live.kind === 'duplicate_key' ? live.hosts : [live.host]

@@ -98,7 +98,11 @@ export async function recordScan(
     raised.push(...findInterception(changes, groups))
     raised.push(...(options.additionalFindings ?? []).filter((f) => seen.has(f.host)))
 
-    const plan = reconcileFindings(await session.loadLiveFindings(), raised, { reachedHosts: reached, askedFamilies: asked })
+    const plan = reconcileFindings(await session.loadLiveFindings(), raised, {
+      reachedHosts: reached,
+      askedFamilies: asked,
+      dnsChecked: meta.request.dnsChecked === true,
+    })
     await session.writeFindings(scanId, at, plan)
     await session.finishScan(scanId, {
       hostsAsked: seen.size,

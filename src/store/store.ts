@@ -12,6 +12,8 @@ import type { MigrationReport } from './migrate.js'
 export interface ScanRequest {
   /** Key families asked for (`-t`); null means every family the hosts offer. */
   readonly keyFamilies: readonly KeyFamily[] | null
+  /** SSHFP records were checked (no --no-dns): only such a scan can resolve SSHFP and dns_error findings. */
+  readonly dnsChecked?: boolean
   /** What was asked, as given: targets, inventory files, options. Stored as JSON with the scan. */
   readonly [detail: string]: unknown
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { analyzeScan } from '../../src/analysis/analyze-scan.js'
-import { reconcileFindings, findingIdentity, type LiveFinding } from '../../src/analysis/finding-lifecycle.js'
+import { reconcileFindings, findingIdentity, type LiveFinding, type ReconcileScope } from '../../src/analysis/finding-lifecycle.js'
 import { mergeObservations } from '../../src/analysis/scanned-host.js'
 import { shareGroups } from '../../src/analysis/share-groups.js'
 import type { Finding } from '../../src/domain/finding.js'
@@ -225,7 +225,7 @@ describe('reconcileFindings', () => {
     ...over,
   })
   const scope = { reachedHosts: new Set(['a']), askedFamilies: new Set(KEY_FAMILIES) }
-  const table: { name: string; live: LiveFinding[]; raised: Finding[]; scope?: typeof scope; expect: { report: number; insert: number; touch: number; resolve: number[] } }[] = [
+  const table: { name: string; live: LiveFinding[]; raised: Finding[]; scope?: ReconcileScope; expect: { report: number; insert: number; touch: number; resolve: number[] } }[] = [
     { name: 'new condition is inserted and reported', live: [], raised: [changed], expect: { report: 1, insert: 1, touch: 0, resolve: [] } },
     { name: 'open condition seen again is touched and reported', live: [live({})], raised: [changed], expect: { report: 1, insert: 0, touch: 1, resolve: [] } },
     { name: 'accepted condition seen again is touched, not reported', live: [live({ status: 'accepted' })], raised: [changed], expect: { report: 0, insert: 0, touch: 1, resolve: [] } },
@@ -233,6 +233,14 @@ describe('reconcileFindings', () => {
     { name: 'condition on a host not reached stays', live: [live({})], raised: [], scope: { reachedHosts: new Set(), askedFamilies: new Set(KEY_FAMILIES) }, expect: { report: 0, insert: 0, touch: 0, resolve: [] } },
     { name: 'condition of a family not asked stays', live: [live({})], raised: [], scope: { reachedHosts: new Set(['a']), askedFamilies: new Set(['rsa'] as const) }, expect: { report: 0, insert: 0, touch: 0, resolve: [] } },
     { name: 'an event (key_added) is never resolved by a scan', live: [live({ kind: 'key_added', identity: 'key_added|a|x' })], raised: [], expect: { report: 0, insert: 0, touch: 0, resolve: [] } },
+    // SSHFP and dns_error findings are conditions of DNS: a scan that checked DNS sees them gone
+    // (records fixed, resolver back); a --no-dns scan cannot tell.
+    ...(['sshfp_mismatch', 'sshfp_missing', 'sshfp_stale', 'sshfp_insecure', 'dns_error'] as const).flatMap((kind) => [
+      { name: `${kind} gone in a scan that checked DNS is resolved`, live: [live({ kind, identity: `${kind}|a|x`, keyType: null })], raised: [], scope: { ...scope, dnsChecked: true }, expect: { report: 0, insert: 0, touch: 0, resolve: [1] } },
+      { name: `${kind} stays open through a --no-dns scan`, live: [live({ kind, identity: `${kind}|a|x`, keyType: null })], raised: [], scope: { ...scope, dnsChecked: false }, expect: { report: 0, insert: 0, touch: 0, resolve: [] } },
+    ]),
+    { name: 'sshfp_mismatch of a family not asked stays', live: [live({ kind: 'sshfp_mismatch', identity: 'sshfp_mismatch|a|x' })], raised: [], scope: { reachedHosts: new Set(['a']), askedFamilies: new Set(['rsa'] as const), dnsChecked: true }, expect: { report: 0, insert: 0, touch: 0, resolve: [] } },
+    { name: 'dns_error on a host not reached stays', live: [live({ kind: 'dns_error', identity: 'dns_error|a|', keyType: null })], raised: [], scope: { reachedHosts: new Set(), askedFamilies: new Set(KEY_FAMILIES), dnsChecked: true }, expect: { report: 0, insert: 0, touch: 0, resolve: [] } },
   ]
   for (const t of table) {
     it(t.name, () => {

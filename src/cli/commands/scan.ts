@@ -131,7 +131,7 @@ async function runScan(specs: string[], flags: ScanFlags, context: CommandContex
       collect: (targets, options) => scanTargets(targets, options),
       // A database scan keeps its observations for recordScan; a --no-store scan keeps none.
       judge: store
-        ? historyJudge(store, { vantage: flags.vantage ?? hostname(), request: { specs, files: flags.file ?? [] } })
+        ? historyJudge(store, { vantage: flags.vantage ?? hostname(), request: { specs, files: flags.file ?? [], dnsChecked: flags.dns } })
         : standaloneJudge(),
       checkDns,
       now: () => new Date(),
