@@ -3,7 +3,9 @@ import type { Observation } from '../domain/observation.js'
 import { parseIdentity, type Target } from '../domain/target.js'
 import { isDnsName } from '../dns/dns-name.js'
 import { createSshfpResolver, DEFAULT_DNS_ATTEMPTS, DEFAULT_DNS_TIMEOUT_MS } from '../dns/sshfp-resolver.js'
-import type { SshfpResolver } from '../dns/sshfp-answer.js'
+import type { SshfpAnswer, SshfpResolver } from '../dns/sshfp-answer.js'
+import type { SshfpAlgorithm } from '../dns/sshfp-record.js'
+import type { KeyFamily } from '../domain/host-key.js'
 import { compareSshfp } from '../dns/sshfp.js'
 import { parseNameserver, readResolvConf } from '../dns/nameserver.js'
 
@@ -14,15 +16,30 @@ import { parseNameserver, readResolvConf } from '../dns/nameserver.js'
 
 export type DnsCheck = (observation: Observation) => Promise<readonly Finding[]>
 
-/** The scan's `checkDns` dependency over a resolver. */
-export function sshfpCheckFor(resolver: SshfpResolver): (target: Target) => DnsCheck | null {
+const SSHFP_ALGORITHM_OF_FAMILY: Record<KeyFamily, SshfpAlgorithm> = { rsa: 1, dsa: 2, ecdsa: 3, ed25519: 4 }
+
+/**
+ * Only the records a scan can judge: with `-t ed25519`, the host's RSA and ECDSA records are neither
+ * right nor stale, since the scan never asked for those keys.
+ */
+export function recordsForFamilies(answer: SshfpAnswer, families: readonly KeyFamily[] | null): SshfpAnswer {
+  if (answer.kind !== 'records' || families === null || families.length === 0) return answer
+  const algorithms = new Set(families.map((f) => SSHFP_ALGORITHM_OF_FAMILY[f]))
+  return { ...answer, records: answer.records.filter((r) => algorithms.has(r.algorithm)) }
+}
+
+/** The scan's `checkDns` dependency over a resolver, for a scan of these key families (null: all). */
+export function sshfpCheckFor(
+  resolver: SshfpResolver,
+  families: readonly KeyFamily[] | null,
+): (target: Target) => DnsCheck | null {
   return (target) => {
     const { name } = parseIdentity(target.host)
     if (!isDnsName(name)) return null
     const answer = resolver.lookupSshfp(name)
     return async (observation) => {
       if (observation.status !== 'ok' || observation.keys.length === 0) return []
-      return compareSshfp(target.host, observation.keys, await answer)
+      return compareSshfp(target.host, observation.keys, recordsForFamilies(await answer, families))
     }
   }
 }

@@ -123,7 +123,7 @@ async function runScan(specs: string[], flags: ScanFlags, context: CommandContex
     defaultPort: flags.port,
     stdin: context.stdin,
   })
-  const checkDns = flags.dns ? sshfpCheckFor(await resolverFromSettings(flags.resolver ?? [])) : null
+  const checkDns = flags.dns ? sshfpCheckFor(await resolverFromSettings(flags.resolver ?? []), flags.types ?? null) : null
   // Opened before the first connection: a database that is down stops the scan before it starts.
   const store = flags.store ? await openHistory(flags.db, context) : null
   try {
