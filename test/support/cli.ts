@@ -23,7 +23,8 @@ export function runCli(
   }
   const started = Date.now()
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HOSTKEYS_BIN, ...args], {
+    // Run through its shebang, as a user runs it: that line carries Node flags too.
+    const child = spawn(HOSTKEYS_BIN, [...args], {
       env: { ...process.env, HOSTKEYS_DB: '', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     })
