@@ -45,7 +45,8 @@ export function skipUnlessBind(): string | false {
 function addLoopbackAddress(address: string): () => void {
   const result = spawnSync('/usr/sbin/ip', ['addr', 'add', `${address}/32`, 'dev', 'lo'], { encoding: 'utf8' })
   if (result.status === 0) return () => void spawnSync('/usr/sbin/ip', ['addr', 'del', `${address}/32`, 'dev', 'lo'])
-  if (/File exists/.test(result.stderr)) return () => {}
+  // Already there (another run, or one that died): use it, and leave it for whoever added it.
+  if (/File exists|already assigned/i.test(result.stderr)) return () => {}
   throw new Error(`cannot add ${address} to lo: ${result.stderr.trim()}`)
 }
 
