@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { runDemo, type DemoEvent } from '../../app/run-demo.js'
+import { renderLookupText } from '../../report/lookup-report.js'
 import { renderTextFinding, renderTextHeader, renderTextHost, renderTextSummary } from '../../report/scan-text.js'
 import { writeLine, type CommandContext } from '../context.js'
 
@@ -23,14 +24,7 @@ function renderDemoEvent(event: DemoEvent): string[] {
     case 'rebuilt':
       return [`(${event.host} was reinstalled: it now serves new host keys)`, '']
     case 'lookup':
-      return [
-        `== hostkeys lookup ${event.query}`,
-        ...event.matches.map(
-          (m) =>
-            `  ${m.host.padEnd(28)} ${m.type.padEnd(20)} first seen ${m.firstSeen.toISOString()}  ${m.current ? 'serves it now' : 'no longer serves it'}`,
-        ),
-        '',
-      ]
+      return [`== hostkeys lookup ${event.query}`, ...renderLookupText(event.matches), '']
     case 'sshfp':
       return [`== hostkeys sshfp ${event.host}: the records to publish in DNS`, event.zone.trimEnd(), '']
   }
