@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { runCli } from '../support/cli.js'
+import { HOSTKEYS_BIN, runCli } from '../support/cli.js'
 import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
 
 /* `hostkeys scan` end to end: the real executable against real sshd on 127.4.0.0/16. */
@@ -113,6 +113,15 @@ describe('hostkeys scan (CLI, real sshd)', { skip: skipUnlessSshd() }, () => {
     assert.match(result.stdout, /127\.4\.9\.9:\d+ +- +- +refused/)
     assert.match(result.stdout, /2 host\(s\) scanned in [\d.]+ s: 1 reached, 1 failed, 3 key\(s\), 0 finding\(s\)/)
     assert.equal(result.stderr, '', 'no progress display when stderr is not a terminal')
+  })
+
+  it('shows progress on a terminal, never with --quiet or when stderr is not a terminal', async () => {
+    // script(1) gives the command a pseudo-terminal; stdout goes to /dev/null, so what comes back is stderr.
+    const onTerminal = (args: string) =>
+      execFileSync('script', ['-qec', `${HOSTKEYS_BIN} ${args} >/dev/null`, '/dev/null'], { encoding: 'utf8', env: { ...process.env, HOSTKEYS_DB: '' } })
+    const targets = `127.4.1.1:${web.port} 127.4.9.9:${web.port}`
+    assert.match(onTerminal(`scan --no-store --no-dns -T 1 ${targets}`), /scanning: 2\/2 hosts \(100%\), 3 keys, 1 failed/)
+    assert.doesNotMatch(onTerminal(`scan --no-store --no-dns -T 1 --quiet ${targets}`), /scanning/)
   })
 
   it('stops with exit 2 and file:line on a malformed inventory, before any connection', async () => {
