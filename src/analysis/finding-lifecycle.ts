@@ -29,7 +29,8 @@ const DNS_CONDITIONS: ReadonlySet<FindingKind> = new Set(['sshfp_mismatch', 'ssh
 const RESOLVED_AT_BIRTH: ReadonlySet<FindingKind> = new Set(['new_host'])
 
 export function findingIdentity(f: Pick<Finding, 'kind' | 'host' | 'fingerprint'>): string {
-  return `${f.kind}|${f.host}|${f.fingerprint ?? ''}`
+  // One flat string (a template would be a tree of concatenation nodes): a scan holds one per finding.
+  return [f.kind, f.host, f.fingerprint ?? ''].join('|')
 }
 
 export interface ReconcileScope {

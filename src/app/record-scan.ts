@@ -95,7 +95,9 @@ export async function recordScan(
         const stored = history.get(host.host)
         const comparison = compareHost(stored ?? null, host, repeat ? noFamilies : asked)
         raised.push(...comparison.findings)
-        for (const key of comparison.changed) changes.push({ host: host.host, key })
+        // Type and fingerprint only: the key's blob is a view into the kept observations' slab, which
+        // this would keep alive until the scan ends.
+        for (const key of comparison.changed) changes.push({ host: host.host, key: { type: key.type, sha256: key.sha256 } })
         writes.push({ scanned: host, stored, trust: comparison.trust })
       }
       await session.writeHosts(scanId, at, asked, writes)

@@ -303,24 +303,25 @@ export function createRecordingSession(tx: Tx): RecordingSession {
     },
 
     async writeFindings(scanId: number, at: Date, plan: Reconciliation): Promise<void> {
-      const ids = await hostIds(plan.insert.map((i) => i.finding.host))
-      const insert = plan.insert.filter((i) => ids.has(i.finding.host))
-      for (const batch of batches(insert, 2_000)) {
+      // Findings name their host; the join finds its id (and drops a finding about a host never recorded)
+      // without reading 100,000 ids back after a first scan. ORDER BY keeps ids in the report's order.
+      for (const batch of batches(plan.insert, 2_000)) {
         // hosts goes in as one JSON document: arrays of arrays do not unnest into text[] rows.
         await sql`
           INSERT INTO findings (identity, kind, severity, host_id, hosts, key_type, fingerprint, previous, message, status,
                                 first_scan_id, last_scan_id, first_seen, last_seen, resolved_at)
-          SELECT v.identity, v.kind, v.severity, v.host_id,
+          SELECT v.identity, v.kind, v.severity, h.id,
                  ARRAY(SELECT jsonb_array_elements_text(v.hosts)), v.key_type, v.fingerprint, v.previous, v.message,
                  CASE WHEN v.resolved THEN 'resolved' ELSE 'open' END,
                  ${scanId}::int, ${scanId}::int, ${at}::timestamptz, ${at}::timestamptz,
                  CASE WHEN v.resolved THEN ${at}::timestamptz END
           FROM jsonb_to_recordset(${JSON.stringify(
-            batch.map((i) => ({
+            batch.map((i, n) => ({
+              n,
               identity: i.identity,
               kind: i.finding.kind,
               severity: i.finding.severity,
-              host_id: ids.get(i.finding.host)!,
+              host: i.finding.host,
               hosts: i.finding.hosts,
               key_type: i.finding.keyType,
               fingerprint: i.finding.fingerprint,
@@ -328,8 +329,10 @@ export function createRecordingSession(tx: Tx): RecordingSession {
               message: i.finding.message,
               resolved: i.resolved,
             })),
-          )}::jsonb) AS v(identity text, kind text, severity text, host_id int, hosts jsonb, key_type text,
-                          fingerprint text, previous text, message text, resolved boolean)`.execute(tx)
+          )}::jsonb) AS v(n int, identity text, kind text, severity text, host text, hosts jsonb, key_type text,
+                          fingerprint text, previous text, message text, resolved boolean)
+          JOIN hosts h ON h.name = v.host
+          ORDER BY v.n`.execute(tx)
       }
       for (const batch of batches(plan.touch, 2_000)) {
         await sql`
