@@ -1,4 +1,5 @@
-import { compareSeverity, type Finding } from '../domain/finding.js'
+import { compareFindings } from '../analysis/analyze-scan.js'
+import type { Finding } from '../domain/finding.js'
 import type { KeyFamily } from '../domain/host-key.js'
 import type { Observation } from '../domain/observation.js'
 import type { Target } from '../domain/target.js'
@@ -110,7 +111,7 @@ export async function scanFleet(request: ScanRequest, deps: ScanDependencies, ev
     request: { families: request.families, timeoutMs: request.timeoutMs, concurrency: request.concurrency, targets: done },
   }
   const findings = [...(await deps.judge.finish(meta, (await Promise.all(dnsFindings)).flat()))]
-  findings.sort((a, b) => compareSeverity(b.severity, a.severity) || a.host.localeCompare(b.host) || a.kind.localeCompare(b.kind))
+  findings.sort(compareFindings)
   return {
     targets: done,
     reached,
