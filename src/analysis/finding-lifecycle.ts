@@ -88,3 +88,19 @@ export function reconcileFindings(
   const resolve = live.filter((l) => !seen.has(l.identity) && conditionGone(l, scope)).map((l) => l.id)
   return { report, insert, touch, resolve }
 }
+
+/** The findings of hosts the history has no row for: no live finding can share their identity (it
+ * names the host), so each is inserted (new_host resolved at birth) and reported. */
+export function firstFindings(raised: readonly Finding[]): Reconciliation {
+  const report: Finding[] = []
+  const insert: { finding: Finding; identity: string; resolved: boolean }[] = []
+  const seen = new Set<string>()
+  for (const finding of raised) {
+    const identity = findingIdentity(finding)
+    if (seen.has(identity)) continue
+    seen.add(identity)
+    insert.push({ finding, identity, resolved: RESOLVED_AT_BIRTH.has(finding.kind) })
+    report.push(finding)
+  }
+  return { report, insert, touch: [], resolve: [] }
+}

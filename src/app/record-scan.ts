@@ -1,7 +1,7 @@
 import { compareFindings } from '../analysis/analyze-scan.js'
 import { compareHost } from '../analysis/compare-host.js'
 import { findDuplicateKeys } from '../analysis/duplicate-keys.js'
-import { reconcileFindings } from '../analysis/finding-lifecycle.js'
+import { firstFindings, reconcileFindings } from '../analysis/finding-lifecycle.js'
 import { findInterception, type KeyChange } from '../analysis/interception.js'
 import { askedFamilies, mergeObservations, type KeptObservation } from '../analysis/scanned-host.js'
 import { shareGroups } from '../analysis/share-groups.js'
@@ -77,6 +77,10 @@ export async function recordScan(
   return store.recording(async (session) => {
     const scanId = await session.insertScan(meta)
     const raised: Finding[] = []
+    // Findings about hosts the history had no row for (new_host, weak_key): nothing live can match
+    // them, so they are written with their chunk and only kept for the report. On a first scan of
+    // 100,000 hosts that spares the end 100,000 identities, plan entries and JSON rows.
+    const reported: Finding[] = []
     const changes: KeyChange[] = []
     const seen = new Set<string>()
     const reached = new Set<string>()
@@ -86,6 +90,7 @@ export async function recordScan(
       await session.adoptHashedEntries(chunk.filter((h) => !seen.has(h.host)))
       const history = await session.loadHosts(chunk.map((h) => h.host))
       const writes: HostWrite[] = []
+      const first: Finding[] = []
       for (const host of chunk) {
         const repeat = seen.has(host.host)
         seen.add(host.host)
@@ -94,20 +99,27 @@ export async function recordScan(
         keysSeen += host.keys.length
         const stored = history.get(host.host)
         const comparison = compareHost(stored ?? null, host, repeat ? noFamilies : asked)
-        raised.push(...comparison.findings)
+        if (stored === undefined && !repeat) first.push(...comparison.findings)
+        else raised.push(...comparison.findings)
         // Type and fingerprint only: the key's blob is a view into the kept observations' slab, which
         // this would keep alive until the scan ends.
         for (const key of comparison.changed) changes.push({ host: host.host, key: { type: key.type, sha256: key.sha256 } })
         writes.push({ scanned: host, stored, trust: comparison.trust })
       }
       await session.writeHosts(scanId, at, asked, writes)
+      if (first.length > 0) {
+        const plan = firstFindings(first)
+        await session.writeFindings(scanId, at, plan)
+        reported.push(...plan.report)
+      }
     }
     const groups = shareGroups(await session.loadShareGroups())
     raised.push(...findDuplicateKeys(await session.loadSharedKeys(scanId), groups))
     raised.push(...findInterception(changes, groups))
     raised.push(...(options.additionalFindings ?? []).filter((f) => seen.has(f.host)))
 
-    const plan = reconcileFindings(await session.loadLiveFindings(), raised, {
+    // Live findings as they were before this scan: not the ones its chunks just wrote.
+    const plan = reconcileFindings(await session.loadLiveFindings(scanId), raised, {
       reachedHosts: reached,
       askedFamilies: asked,
       dnsChecked: meta.request.dnsChecked === true,
@@ -117,8 +129,9 @@ export async function recordScan(
       hostsAsked: seen.size,
       hostsReached: reached.size,
       keysSeen,
-      findings: plan.report.length,
+      findings: reported.length + plan.report.length,
     })
-    return { scanId, findings: [...plan.report].sort(compareFindings) }
+    for (const finding of plan.report) reported.push(finding)
+    return { scanId, findings: reported.sort(compareFindings) }
   })
 }

@@ -292,12 +292,14 @@ export function createRecordingSession(tx: Tx): RecordingSession {
       return loadShareGroups(tx)
     },
 
-    async loadLiveFindings(): Promise<LiveFinding[]> {
+    async loadLiveFindings(scanId: number): Promise<LiveFinding[]> {
       const rows = await tx
         .selectFrom('findings as f')
         .innerJoin('hosts as h', 'h.id', 'f.host_id')
         .select(['f.id', 'f.identity', 'f.kind', 'f.status', 'h.name as host', 'f.hosts', 'f.key_type'])
         .where('f.status', '<>', 'resolved')
+        // Pruning a scan sets its findings' first_scan_id to null; those are live too.
+        .where((eb) => eb.or([eb('f.first_scan_id', 'is', null), eb('f.first_scan_id', '<>', scanId)]))
         .execute()
       return rows.map(toLiveFinding)
     },

@@ -58,7 +58,8 @@ export interface RecordingSession {
   /** Every current holder of each key this scan saw that more than one host currently serves. */
   loadSharedKeys(scanId: number): Promise<KeyHolders[]>
   loadShareGroups(): Promise<string[][]>
-  loadLiveFindings(): Promise<LiveFinding[]>
+  /** Open and accepted findings, but not those this scan (scanId) has already written. */
+  loadLiveFindings(scanId: number): Promise<LiveFinding[]>
   writeFindings(scanId: number, at: Date, plan: Reconciliation): Promise<void>
   finishScan(scanId: number, counts: { hostsAsked: number; hostsReached: number; keysSeen: number; findings: number }): Promise<void>
 }
