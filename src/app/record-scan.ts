@@ -1,12 +1,12 @@
 import { compareFindings } from '../analysis/analyze-scan.js'
-import { compareHost } from '../analysis/compare-host.js'
+import { compareHost, NewHostFindings } from '../analysis/compare-host.js'
 import { findDuplicateKeys } from '../analysis/duplicate-keys.js'
 import { firstFindings, reconcileFindings } from '../analysis/finding-lifecycle.js'
 import { findInterception, type KeyChange } from '../analysis/interception.js'
 import { askedFamilies, mergeObservations, type KeptObservation } from '../analysis/scanned-host.js'
 import { shareGroups } from '../analysis/share-groups.js'
 import type { Finding } from '../domain/finding.js'
-import { KEY_FAMILIES, type KeyFamily } from '../domain/host-key.js'
+import { KEY_FAMILIES, type KeyFamily, type KeyType } from '../domain/host-key.js'
 import type { Observation } from '../domain/observation.js'
 import type { HostWrite, ScanMeta, Store } from '../store/store.js'
 
@@ -78,9 +78,11 @@ export async function recordScan(
     const scanId = await session.insertScan(meta)
     const raised: Finding[] = []
     // Findings about hosts the history had no row for (new_host, weak_key): nothing live can match
-    // them, so they are written with their chunk and only kept for the report. On a first scan of
-    // 100,000 hosts that spares the end 100,000 identities, plan entries and JSON rows.
+    // them, so they are written with their chunk and only kept for the report, new_host as its host
+    // and key types (NewHostFindings). On a first scan of 100,000 hosts that spares the end 100,000
+    // identities, plan entries and JSON rows, and the recording 100,000 Finding objects.
     const reported: Finding[] = []
+    const newHosts = new NewHostFindings()
     const changes: KeyChange[] = []
     const seen = new Set<string>()
     const reached = new Set<string>()
@@ -91,6 +93,7 @@ export async function recordScan(
       const history = await session.loadHosts(chunk.map((h) => h.host))
       const writes: HostWrite[] = []
       const first: Finding[] = []
+      const chunkTypes = new Map<string, readonly KeyType[]>()
       for (const host of chunk) {
         const repeat = seen.has(host.host)
         seen.add(host.host)
@@ -99,7 +102,10 @@ export async function recordScan(
         keysSeen += host.keys.length
         const stored = history.get(host.host)
         const comparison = compareHost(stored ?? null, host, repeat ? noFamilies : asked)
-        if (stored === undefined && !repeat) first.push(...comparison.findings)
+        if (stored === undefined && !repeat) {
+          first.push(...comparison.findings)
+          chunkTypes.set(host.host, host.keys.map((k) => k.type))
+        }
         else raised.push(...comparison.findings)
         // Type and fingerprint only: the key's blob is a view into the kept observations' slab, which
         // this would keep alive until the scan ends.
@@ -110,7 +116,10 @@ export async function recordScan(
       if (first.length > 0) {
         const plan = firstFindings(first)
         await session.writeFindings(scanId, at, plan)
-        reported.push(...plan.report)
+        for (const finding of plan.report) {
+          if (finding.kind === 'new_host') newHosts.add(finding.host, chunkTypes.get(finding.host)!)
+          else reported.push(finding)
+        }
       }
     }
     const groups = shareGroups(await session.loadShareGroups())
@@ -129,9 +138,10 @@ export async function recordScan(
       hostsAsked: seen.size,
       hostsReached: reached.size,
       keysSeen,
-      findings: reported.length + plan.report.length,
+      findings: reported.length + newHosts.size + plan.report.length,
     })
     for (const finding of plan.report) reported.push(finding)
+    for (const finding of newHosts.findings()) reported.push(finding)
     return { scanId, findings: reported.sort(compareFindings) }
   })
 }
