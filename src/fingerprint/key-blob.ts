@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import {
   familyOfType,
   KEY_TYPES,
@@ -85,13 +85,13 @@ export function readKeyTypeAndBits(blob: Buffer): { type: KeyType; bits: number 
 
 /** `SHA256:` + unpadded base64, as `ssh-keygen -l -E sha256` prints. */
 export function sha256Fingerprint(blob: Buffer): Sha256Fingerprint {
-  const b64 = createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')
+  const b64 = hash('sha256', blob, 'base64').replace(/=+$/, '')
   return `SHA256:${b64}` as Sha256Fingerprint
 }
 
 /** `MD5:` + colon hex, as `ssh-keygen -l -E md5` prints. */
 export function md5Fingerprint(blob: Buffer): Md5Fingerprint {
-  const hex = createHash('md5').update(blob).digest('hex')
+  const hex = hash('md5', blob, 'hex')
   return `MD5:${hex.match(/../g)!.join(':')}` as Md5Fingerprint
 }
 
@@ -99,15 +99,18 @@ export function md5Fingerprint(blob: Buffer): Md5Fingerprint {
 export function describeKey(blob: Buffer): HostKey {
   const { type, bits } = readKeyTypeAndBits(blob)
   const copy = Buffer.from(blob) // never keep a slice of a socket buffer alive
+  // One-shot crypto.hash (Node 20.12+): no Hash object per digest, four digests per key. SHA-256 is
+  // computed once for both of its forms.
+  const sha256 = hash('sha256', copy, 'buffer')
   return {
     type,
     family: familyOfType(type),
     bits,
     blob: copy,
-    sha256: sha256Fingerprint(copy),
+    sha256: `SHA256:${sha256.toString('base64').replace(/=+$/, '')}` as Sha256Fingerprint,
     md5: md5Fingerprint(copy),
-    sha1Hex: createHash('sha1').update(copy).digest('hex'),
-    sha256Hex: createHash('sha256').update(copy).digest('hex'),
+    sha1Hex: hash('sha1', copy, 'hex'),
+    sha256Hex: sha256.toString('hex'),
   }
 }
 
