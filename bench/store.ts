@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { StoreStats } from '../src/store/store.js'
+import { adminQuery } from '../test/support/test-store.js'
 import { measure, requireGnuTime } from './measure.js'
 
 /* Store benchmark (issue 3): record a scan of HOSTS hosts x 3 keys (ed25519, ecdsa nistp256,
@@ -102,17 +103,6 @@ export async function benchStore(backend: string, db: string, hosts: number, log
     exact,
     sightingRowsAfterFirst: first.report.after.sightings,
     sightingRowsAfterSecond: second.report.after.sightings,
-  }
-}
-
-async function adminQuery(adminUrl: string, statement: string): Promise<void> {
-  const { default: pg } = await import('pg')
-  const client = new pg.Client({ connectionString: adminUrl })
-  await client.connect()
-  try {
-    await client.query(statement)
-  } finally {
-    await client.end()
   }
 }
 

@@ -57,17 +57,20 @@ const embedded: TestBackend = {
   },
 }
 
-function postgres(adminUrl: string): TestBackend {
-  async function admin(statement: string): Promise<void> {
-    const { default: pg } = await import('pg')
-    const client = new pg.Client({ connectionString: adminUrl })
-    await client.connect()
-    try {
-      await client.query(statement)
-    } finally {
-      await client.end()
-    }
+/** Runs one statement (CREATE/DROP DATABASE) on the admin connection of a PostgreSQL server. */
+export async function adminQuery(adminUrl: string, statement: string): Promise<void> {
+  const { default: pg } = await import('pg')
+  const client = new pg.Client({ connectionString: adminUrl })
+  await client.connect()
+  try {
+    await client.query(statement)
+  } finally {
+    await client.end()
   }
+}
+
+function postgres(adminUrl: string): TestBackend {
+  const admin = (statement: string) => adminQuery(adminUrl, statement)
   async function fresh() {
     const name = `hostkeys_t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`
     await admin(`CREATE DATABASE ${name}`)
