@@ -44,15 +44,18 @@ export function sshfpCheckFor(
   }
 }
 
-/** A resolver over `--resolver` addresses, else the system's resolv.conf nameservers and options. */
-export async function resolverFromSettings(resolvers: readonly string[]): Promise<SshfpResolver> {
+/**
+ * A resolver over `--resolver` addresses, else the system's resolv.conf nameservers and options;
+ * `timeoutMs` (`--dns-timeout`) overrides resolv.conf's `options timeout:` when given.
+ */
+export async function resolverFromSettings(resolvers: readonly string[], timeoutMs: number | null = null): Promise<SshfpResolver> {
   if (resolvers.length > 0) {
-    return createSshfpResolver({ nameservers: resolvers.map(parseNameserver) })
+    return createSshfpResolver({ nameservers: resolvers.map(parseNameserver), timeoutMs: timeoutMs ?? DEFAULT_DNS_TIMEOUT_MS })
   }
   const conf = await readResolvConf()
   return createSshfpResolver({
     nameservers: conf.nameservers,
-    timeoutMs: conf.timeoutMs ?? DEFAULT_DNS_TIMEOUT_MS,
+    timeoutMs: timeoutMs ?? conf.timeoutMs ?? DEFAULT_DNS_TIMEOUT_MS,
     attempts: conf.attempts ?? DEFAULT_DNS_ATTEMPTS,
   })
 }

@@ -218,15 +218,15 @@ describe('SSHFP checks and hostkeys sshfp (CLI, real sshd and BIND)', { skip: sk
 
   it('turns a silent DNS server into dns_error without slowing the scan past the DNS timeout', async () => {
     const [quiet, withoutDns] = await Promise.all([
-      scan('--no-store', '--resolver', `${SILENT_DNS_ADDRESS}:${silentPort}`),
+      scan('--no-store', '--resolver', `${SILENT_DNS_ADDRESS}:${silentPort}`, '--dns-timeout', '0.5'),
       scan('--no-store', '--no-dns'),
     ])
     const findings = sshfpFindings(quiet)
     assert.equal(findings.length, 4)
     assert.ok(findings.every((f) => f.kind === 'dns_error'), JSON.stringify(findings))
     assert.deepEqual(sshfpFindings(withoutDns), [])
-    // --resolver uses the default 2 s per query and 2 attempts: at most 4 s of DNS waiting, in parallel
-    // with the probes; 1.5 s of slack for process start and a loaded machine.
-    assert.ok(quiet.ms - withoutDns.ms < 4000 + 1500, `silent DNS took ${quiet.ms} ms, --no-dns ${withoutDns.ms} ms`)
+    // --dns-timeout 0.5 and the default 2 attempts: at most 1 s of DNS waiting, in parallel with the
+    // probes; 1.5 s of slack for process start and a loaded machine.
+    assert.ok(quiet.ms - withoutDns.ms < 1000 + 1500, `silent DNS took ${quiet.ms} ms, --no-dns ${withoutDns.ms} ms`)
   })
 })

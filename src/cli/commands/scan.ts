@@ -48,6 +48,7 @@ interface ScanFlags {
   vantage?: string
   metricsFile?: string
   resolver?: string[]
+  dnsTimeout?: number
 }
 
 /** Renders a scan to stdout as it runs, in one of the three formats. */
@@ -123,7 +124,10 @@ async function runScan(specs: string[], flags: ScanFlags, context: CommandContex
     defaultPort: flags.port,
     stdin: context.stdin,
   })
-  const checkDns = flags.dns ? sshfpCheckFor(await resolverFromSettings(flags.resolver ?? []), flags.types ?? null) : null
+  const dnsTimeoutMs = flags.dnsTimeout ? flags.dnsTimeout * 1000 : null
+  const checkDns = flags.dns
+    ? sshfpCheckFor(await resolverFromSettings(flags.resolver ?? [], dnsTimeoutMs), flags.types ?? null)
+    : null
   // Opened before the first connection: a database that is down stops the scan before it starts.
   const store = flags.store ? await openHistory(flags.db, context) : null
   try {
@@ -186,6 +190,7 @@ export function registerScan(program: Command, context: CommandContext): void {
     .option('--vantage <name>', 'where this scan runs from, recorded with the scan', hostname())
     .option('--metrics-file <path>', 'write Prometheus metrics for node_exporter textfile collector')
     .option('--resolver <addr[:port]>', 'DNS resolver for SSHFP checks (repeatable; default /etc/resolv.conf)', collect)
+    .option('--dns-timeout <seconds>', 'deadline per SSHFP query (default: resolv.conf timeout, else 2)', parseSeconds)
   addDbOption(command).action(async (specs: string[], flags: ScanFlags) => {
       if (specs.length === 0 && !flags.file?.length) {
         throw new UserError('scan needs at least one target, or --file')
