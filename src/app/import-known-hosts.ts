@@ -31,7 +31,8 @@ export function knownHostsImportEntries(text: string, source: string): { entries
       entries.push({ kind: 'hashed', salt: entry.hashed.salt, hmac: entry.hashed.hmac, blob: entry.key.blob })
       return
     }
-    const names = entry.names.filter((n) => !/[*?!]/.test(n))
+    // OpenSSH compares known_hosts names case-insensitively; the history keeps them lowercase.
+    const names = entry.names.filter((n) => !/[*?!]/.test(n)).map((n) => n.toLowerCase())
     if (names.length < entry.names.length) skipped.push(`${where}: wildcard or negated names skipped`)
     if (names.length === 0) return
     // The first name is the identity, as scans name hosts (`[name]:port` off port 22).

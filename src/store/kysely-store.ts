@@ -116,7 +116,9 @@ export class KyselyStore implements Store {
     })
   }
 
-  private hostIdByName(name: string, db: Kysely<Database> = this.db) {
+  /** Host names are case-insensitive (RFC 4343) and kept lowercase, as the inventory writes them. */
+  private hostIdByName(given: string, db: Kysely<Database> = this.db) {
+    const name = given.toLowerCase()
     return db
       .selectFrom('hosts')
       .select(['id', 'name'])
@@ -286,7 +288,7 @@ export class KyselyStore implements Store {
           .executeTakeFirstOrThrow()
         await tx
           .insertInto('share_group_members')
-          .values([...new Set(hosts)].map((host_name) => ({ group_id: group.id, host_name })))
+          .values([...new Set(hosts.map((h) => h.toLowerCase()))].map((host_name) => ({ group_id: group.id, host_name })))
           .execute()
       }),
     )

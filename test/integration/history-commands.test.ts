@@ -59,6 +59,13 @@ describe('history commands', () => {
     assert.equal(json.matches[0]!['current'], false)
   })
 
+  it('lookup by host name ignores case, as DNS and known_hosts do', async () => {
+    const r = await run(['lookup', 'WEB1', '--format', 'json', '--db', db])
+    assert.equal(r.code, 0, r.stderr)
+    const json = JSON.parse(r.stdout) as { matches: { host: string; current: boolean }[] }
+    assert.deepEqual(json.matches.map((m) => [m.host, m.current]), [['web1', true], ['web1', false]])
+  })
+
   it('lookup exits 1 when nothing matches', async () => {
     const r = await run(['lookup', syntheticKey('ed25519', 'nobody').sha256, '--db', db])
     assert.equal(r.code, 1)
