@@ -50,6 +50,7 @@ try {
       address,
       status: 'ok',
       error: null,
+      failedFamilies: [],
       banner: 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u7',
       offered: {
         kex: ['curve25519-sha256', 'curve25519-sha256@libssh.org', 'ecdh-sha2-nistp256', 'diffie-hellman-group14-sha256'],

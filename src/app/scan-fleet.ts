@@ -1,7 +1,7 @@
 import { compareFindings } from '../analysis/analyze-scan.js'
 import type { Finding } from '../domain/finding.js'
 import type { KeyFamily } from '../domain/host-key.js'
-import type { Observation } from '../domain/observation.js'
+import { isReached, type Observation } from '../domain/observation.js'
 import type { Target } from '../domain/target.js'
 import type { Inventory } from '../inventory/inventory.js'
 
@@ -91,7 +91,7 @@ export async function scanFleet(request: ScanRequest, deps: ScanDependencies, ev
   let keys = 0
   for await (const observation of deps.collect(taken(), request)) {
     done++
-    if (observation.status === 'ok') reached++
+    if (isReached(observation.status)) reached++
     else failed++
     keys += observation.keys.length
     const check = dnsChecks.get(observation.target)

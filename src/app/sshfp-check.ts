@@ -1,11 +1,11 @@
 import type { Finding } from '../domain/finding.js'
-import type { Observation } from '../domain/observation.js'
+import { isReached, type Observation } from '../domain/observation.js'
 import { parseIdentity, type Target } from '../domain/target.js'
 import { isDnsName } from '../dns/dns-name.js'
 import { createSshfpResolver, DEFAULT_DNS_ATTEMPTS, DEFAULT_DNS_TIMEOUT_MS } from '../dns/sshfp-resolver.js'
 import type { SshfpAnswer, SshfpResolver } from '../dns/sshfp-answer.js'
 import type { SshfpAlgorithm } from '../dns/sshfp-record.js'
-import type { KeyFamily } from '../domain/host-key.js'
+import { KEY_FAMILIES, type KeyFamily } from '../domain/host-key.js'
 import { compareSshfp } from '../dns/sshfp.js'
 import { parseNameserver, readResolvConf } from '../dns/nameserver.js'
 
@@ -38,8 +38,11 @@ export function sshfpCheckFor(
     if (!isDnsName(name)) return null
     const answer = resolver.lookupSshfp(name)
     return async (observation) => {
-      if (observation.status !== 'ok' || observation.keys.length === 0) return []
-      return compareSshfp(target.host, observation.keys, recordsForFamilies(await answer, families))
+      if (!isReached(observation.status) || observation.keys.length === 0) return []
+      // A family whose probe failed (partial) is not judged: its records are neither stale nor matched.
+      const judged = observation.failedFamilies.length === 0 ? families
+        : (families ?? KEY_FAMILIES).filter((f) => !observation.failedFamilies.includes(f))
+      return compareSshfp(target.host, observation.keys, recordsForFamilies(await answer, judged))
     }
   }
 }

@@ -1,11 +1,20 @@
-import type { HostKey } from './host-key.js'
+import type { HostKey, KeyFamily } from './host-key.js'
 import type { Target } from './target.js'
 
 /* observation : what one scan saw at one target: a status, the banner, what the server offered,
  *               and the keys it served. A failure at a host is an observation too, never an exception. */
 
-export const HOST_STATUSES = ['ok', 'refused', 'timeout', 'unreachable', 'protocol-error', 'dns-error'] as const
+/* partial : the host answered and gave some keys, but the probe of at least one key family failed
+ *           (timeout, reset, a different server behind the address). Its collected keys are judged
+ *           like any others; the failed families are neither removed nor resolved. An interceptor
+ *           that stalls one family must not hide the keys it substituted for the others. */
+export const HOST_STATUSES = ['ok', 'partial', 'refused', 'timeout', 'unreachable', 'protocol-error', 'dns-error'] as const
 export type HostStatus = (typeof HOST_STATUSES)[number]
+
+/** True when the host answered SSH: every key asked for came back (ok), or some did (partial). */
+export function isReached(status: HostStatus): boolean {
+  return status === 'ok' || status === 'partial'
+}
 
 /** The server's clear-text KEXINIT name-lists (RFC 4253 §7.1), as far as a key scan cares. */
 export interface OfferedAlgorithms {
@@ -18,8 +27,10 @@ export interface Observation {
   /** The IP address actually connected to (after resolution); null when resolution failed. */
   readonly address: string | null
   readonly status: HostStatus
-  /** Why the host failed, in words; null when status is ok. */
+  /** Why the host failed, in words (for partial: which families failed and why); null when status is ok. */
   readonly error: string | null
+  /** Families whose probe failed on a host that otherwise answered (status partial); else empty. */
+  readonly failedFamilies: readonly KeyFamily[]
   /** The server's identification line (RFC 4253 §4.2) without CR LF, when one was read. */
   readonly banner: string | null
   readonly offered: OfferedAlgorithms | null

@@ -23,6 +23,8 @@ export function observationToJson(observation: Observation): object {
       publicKey: publicKeyLine(key),
     })),
     aliases: observation.target.aliases,
+    /** Families whose probe failed on a host that otherwise answered (status partial). */
+    failedFamilies: observation.failedFamilies,
     offered: observation.offered
       ? { kex: observation.offered.kex, serverHostKey: observation.offered.serverHostKey }
       : null,

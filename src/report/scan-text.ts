@@ -27,8 +27,13 @@ export function renderTextHeader(): string {
 export function renderTextHost(observation: Observation): string[] {
   const { target } = observation
   const address = formatEndpoint(observation.address ?? target.address, target.port)
-  if (observation.status !== 'ok') {
+  if (observation.status !== 'ok' && observation.status !== 'partial') {
     return [row([target.host, address, '-', '-'], `${observation.status}: ${observation.error ?? ''}`.trimEnd())]
+  }
+  if (observation.status === 'partial') {
+    // The keys that came back are shown (and judged); the failed families say why they are missing.
+    const keys = observation.keys.map((key) => row([target.host, address, key.type, String(key.bits)], key.sha256))
+    return [...keys, row([target.host, address, '-', '-'], `partial: ${observation.error ?? ''}`.trimEnd())]
   }
   if (observation.keys.length === 0) {
     return [row([target.host, address, '-', '-'], 'ok: no host key of the requested types offered')]

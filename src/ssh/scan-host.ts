@@ -48,7 +48,7 @@ export async function scanHost(target: Target, options: ScanOptions, context: Sc
   try {
     resolution = await resolveAddress(target.address, options.lookup ?? systemLookup, options.timeoutMs)
     if (!resolution.ok) {
-      return { ...base, address: null, status: 'dns-error', error: resolution.error, banner: null, offered: null, keys: [], connections: 0, durationMs: elapsed() }
+      return { ...base, address: null, status: 'dns-error', error: resolution.error, failedFamilies: [], banner: null, offered: null, keys: [], connections: 0, durationMs: elapsed() }
     }
     first = await probeHostKey(probeRequest(resolution.address, target.port, groups, options))
   } finally {
@@ -57,12 +57,13 @@ export async function scanHost(target: Target, options: ScanOptions, context: Sc
   const address = resolution.address
   const banner = first.hello.banner
   const offered: OfferedAlgorithms | null = first.hello.kind === 'kexinit' ? first.hello.offered : null
-  const observe = (rest: { status: HostStatus; error: string | null; keys: HostKey[]; connections: number }): Observation => ({
+  const observe = (rest: { status: HostStatus; error: string | null; keys: HostKey[]; connections: number; failedFamilies?: KeyFamily[] }): Observation => ({
     ...base,
     address,
     banner,
     offered,
     ...rest,
+    failedFamilies: rest.failedFamilies ?? [],
     keys: [...rest.keys].sort(compareKeys),
     durationMs: elapsed(),
   })
@@ -84,22 +85,31 @@ export async function scanHost(target: Target, options: ScanOptions, context: Sc
     }),
   )
 
-  // A key that could not be fetched fails the host even when others came back: an 'ok' with a key
-  // missing would read as that key having been removed.
-  let failure: { status: HostStatus; error: string } | null = null
+  // A key that could not be fetched makes the host partial, never failed: the keys that did come back
+  // are judged (an interceptor that stalls one family must not hide the keys it substituted for the
+  // others), and the failed families are neither removed nor resolved in the history.
+  const failures: string[] = []
+  const failedFamilies = new Set<KeyFamily>()
   for (const { group, result } of results) {
-    if (result.kind === 'key') keys.push(result.key)
-    else if (failure === null) {
-      failure =
-        result.kind === 'failed'
-          ? { status: result.status, error: `${group.keyType}: ${result.detail}` }
-          : {
-              status: 'protocol-error',
-              error: `${group.keyType}: offered in the first KEXINIT but not on a later connection (different servers behind one address?)`,
-            }
+    if (result.kind === 'key') {
+      keys.push(result.key)
+      continue
     }
+    failedFamilies.add(group.family)
+    failures.push(
+      result.kind === 'failed'
+        ? `${group.keyType}: ${result.status}: ${result.detail}`
+        : `${group.keyType}: offered in the first KEXINIT but not on a later connection (different servers behind one address?)`,
+    )
   }
-  return observe({ status: failure?.status ?? 'ok', error: failure?.error ?? null, keys, connections: 1 + remaining.length })
+  if (failures.length === 0) return observe({ status: 'ok', error: null, keys, connections: 1 + remaining.length })
+  return observe({
+    status: 'partial',
+    error: failures.join('; '),
+    keys,
+    connections: 1 + remaining.length,
+    failedFamilies: [...failedFamilies],
+  })
 }
 
 function probeRequest(address: string, port: number, groups: readonly ProbeGroup[], options: ScanOptions) {

@@ -98,6 +98,7 @@ export async function* scanTargets(
               banner: null,
               offered: null,
               keys: [],
+              failedFamilies: [],
               connections: 0,
               startedAt: new Date(),
               durationMs: 0,

@@ -24,6 +24,7 @@ function observation(overrides: Partial<Observation> = {}): Observation {
     banner: 'SSH-2.0-OpenSSH_9.2p1',
     offered: { kex: ['curve25519-sha256'], serverHostKey: ['ssh-ed25519'] },
     keys: [key],
+    failedFamilies: [],
     connections: 1,
     startedAt: new Date(0),
     durationMs: 12.4,

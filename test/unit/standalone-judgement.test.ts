@@ -20,6 +20,7 @@ function seen(host: string, address: string, keys: HostKey[], status: HostStatus
     banner: null,
     offered: null,
     keys,
+    failedFamilies: [],
     connections: 1,
     startedAt: new Date(0),
     durationMs: 1,
