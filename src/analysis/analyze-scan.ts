@@ -2,7 +2,7 @@ import { compareSeverity, type Finding } from '../domain/finding.js'
 import type { KeyFamily, KeyType, Sha256Fingerprint } from '../domain/host-key.js'
 import type { HostHistory } from '../domain/sighting.js'
 import { compareHost, type HostComparison } from './compare-host.js'
-import { findDuplicateKeys, type KeyHolders } from './duplicate-keys.js'
+import { endpointOf, findDuplicateKeys, type KeyHolder, type KeyHolders } from './duplicate-keys.js'
 import { findInterception, type KeyChange } from './interception.js'
 import type { ScannedHost } from './scanned-host.js'
 import type { ShareGroups } from './share-groups.js'
@@ -35,16 +35,19 @@ export function keyHoldersAfterScan(
   scanned: readonly ScannedHost[],
   otherHolders: ReadonlyMap<Sha256Fingerprint, readonly string[]>,
 ): KeyHolders[] {
-  const byKey = new Map<Sha256Fingerprint, { keyType: KeyType; hosts: string[] }>()
+  const byKey = new Map<Sha256Fingerprint, { keyType: KeyType; holders: KeyHolder[] }>()
   for (const host of scanned) {
     if (!host.reached) continue
     for (const key of host.keys) {
       let entry = byKey.get(key.sha256)
-      if (!entry) byKey.set(key.sha256, (entry = { keyType: key.type, hosts: [...(otherHolders.get(key.sha256) ?? [])] }))
-      entry.hosts.push(host.host)
+      if (!entry) {
+        const others = (otherHolders.get(key.sha256) ?? []).map((h) => ({ host: h, endpoint: null }))
+        byKey.set(key.sha256, (entry = { keyType: key.type, holders: others }))
+      }
+      entry.holders.push({ host: host.host, endpoint: endpointOf(host.address, host.port) })
     }
   }
-  return [...byKey].map(([fingerprint, { keyType, hosts }]) => ({ fingerprint, keyType, hosts }))
+  return [...byKey].map(([fingerprint, { keyType, holders }]) => ({ fingerprint, keyType, holders }))
 }
 
 /**

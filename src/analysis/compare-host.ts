@@ -96,14 +96,61 @@ function replacedKey(trusted: readonly Sighting[], key: ScannedKey): Sighting {
   return sameType[0] ?? [...trusted].sort(recent)[0]!
 }
 
+/** How a host that did not answer is judged. */
+export interface UnreachablePolicy {
+  /** Consecutive failed scans after which host_unreachable is a warning, not info (`--unreachable-after`). */
+  readonly unreachableAfter: number
+}
+
+export const DEFAULT_UNREACHABLE_AFTER = 7
+
+/** The finding for a host this scan did not reach: why it matters depends on what the history knows. */
+function notReachedFinding(history: HostHistory | null, scanned: ScannedHost, policy: UnreachablePolicy): Finding {
+  const host = scanned.host
+  const why = scanned.error ? `${scanned.status}: ${scanned.error}` : scanned.status
+  const base = { host, keyType: null, fingerprint: null, previous: null }
+  if (scanned.status === 'dns-error') {
+    return finding({
+      ...base,
+      kind: 'host_unresolvable',
+      severity: 'warning',
+      message:
+        `${host} cannot be resolved (${scanned.error ?? 'no address'}), so it was not scanned. ` +
+        `Fix the name in the inventory or in DNS, or remove the host from the inventory if it was retired.`,
+    })
+  }
+  if (!history?.everReached) {
+    return finding({
+      ...base,
+      kind: 'never_reached',
+      severity: 'warning',
+      message:
+        `${host} has never answered since it entered the inventory (${why}). ` +
+        `Check its address and port (${scanned.port}) in the inventory and that sshd runs there; until a scan reaches it, nothing protects it.`,
+    })
+  }
+  const failures = history.failedScans + 1
+  const long = failures >= policy.unreachableAfter
+  return finding({
+    ...base,
+    kind: 'host_unreachable',
+    severity: long ? 'warning' : 'info',
+    message:
+      `${host} did not answer (${why})${failures > 1 ? `, ${failures} scans in a row` : ''}; its recorded keys are kept unchanged. ` +
+      `Check that it is up and reachable on port ${scanned.port}, or remove it from the inventory if it was retired.`,
+  })
+}
+
 /**
  * What one host's scan result means against its history: new_host, key_added, key_changed,
- * key_removed (only for families this scan asked for), host_unreachable (never a removal), weak_key.
+ * key_removed (only for families this scan asked for and collected), weak_key; for a host not
+ * reached, host_unresolvable, never_reached or host_unreachable (never a removal).
  */
 export function compareHost(
   history: HostHistory | null,
   scanned: ScannedHost,
   asked: ReadonlySet<KeyFamily>,
+  policy: UnreachablePolicy = { unreachableAfter: DEFAULT_UNREACHABLE_AFTER },
 ): HostComparison {
   const host = scanned.host
   const findings: Finding[] = []
@@ -112,22 +159,7 @@ export function compareHost(
   const sightings = history?.sightings ?? []
 
   if (!scanned.reached) {
-    if (sightings.length > 0) {
-      const why = scanned.error ? `${scanned.status}: ${scanned.error}` : scanned.status
-      findings.push(
-        finding({
-          kind: 'host_unreachable',
-          severity: 'info',
-          host,
-          keyType: null,
-          fingerprint: null,
-          previous: null,
-          message:
-            `${host} did not answer (${why}); its recorded keys are kept unchanged. ` +
-            `Check that it is up and reachable on port ${scanned.port}, or remove it from the inventory if it was retired.`,
-        }),
-      )
-    }
+    findings.push(notReachedFinding(history, scanned, policy))
     return { findings, trust, changed }
   }
 
@@ -189,7 +221,8 @@ export function compareHost(
         }),
       )
     }
-    if (newcomers.length === 0 && asked.has(family)) {
+    // A family whose probe failed this time (status partial) says nothing about what the host serves.
+    if (newcomers.length === 0 && asked.has(family) && !scanned.failedFamilies.has(family)) {
       const servedTypes = new Set(served.map((k) => k.type))
       for (const gone of trusted.filter((t) => t.current && !servedTypes.has(t.type))) {
         findings.push(

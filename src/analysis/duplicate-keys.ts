@@ -3,22 +3,57 @@ import type { KeyType, Sha256Fingerprint } from '../domain/host-key.js'
 import { listHosts } from './host-list.js'
 import type { ShareGroups } from './share-groups.js'
 
+/* server   : what answers on one endpoint (address and port). Several names of one endpoint are one
+ *            server, whatever the inventory calls them: `[10.0.0.5]:2222` and `[web1]:2222` resolving
+ *            to 10.0.0.5 are the same sshd, and SSH has no name-based virtual hosting.
+ * duplicate: one key served by different servers: different addresses or ports. */
+
+/** One host serving the key, and the endpoint (`address port`) it served it on; null when unknown. */
+export interface KeyHolder {
+  readonly host: string
+  readonly endpoint: string | null
+}
+
 /** Every host of the whole inventory that currently serves one key (after this scan). */
 export interface KeyHolders {
   readonly fingerprint: Sha256Fingerprint
   readonly keyType: KeyType
-  readonly hosts: readonly string[]
+  readonly holders: readonly KeyHolder[]
+}
+
+/** The endpoint key of an address and port, as KeyHolder.endpoint holds it. */
+export function endpointOf(address: string | null, port: number): string | null {
+  return address === null ? null : `${address} ${port}`
+}
+
+/** How many different servers the holders are: hosts sharing an endpoint count once (union-find). */
+function serverCount(holders: readonly KeyHolder[]): number {
+  const parent = new Map<string, string>()
+  const find = (x: string): string => {
+    let root = x
+    while (parent.get(root) !== root) root = parent.get(root)!
+    parent.set(x, root)
+    return root
+  }
+  const union = (a: string, b: string) => parent.set(find(a), find(b))
+  for (const { host, endpoint } of holders) {
+    if (!parent.has(`h:${host}`)) parent.set(`h:${host}`, `h:${host}`)
+    if (endpoint === null) continue
+    if (!parent.has(`e:${endpoint}`)) parent.set(`e:${endpoint}`, `e:${endpoint}`)
+    union(`h:${host}`, `e:${endpoint}`)
+  }
+  return new Set([...parent.keys()].filter((k) => k.startsWith('h:')).map(find)).size
 }
 
 /**
- * duplicate_key for each key served by more than one host, unless every pair of them may share it.
- * One finding per key, about its first host in name order, naming all of them.
+ * duplicate_key for each key served by more than one server, unless every pair of its hosts may
+ * share it. One finding per key, about its first host in name order, naming all of them.
  */
-export function findDuplicateKeys(holders: Iterable<KeyHolders>, groups: ShareGroups): Finding[] {
+export function findDuplicateKeys(keys: Iterable<KeyHolders>, groups: ShareGroups): Finding[] {
   const findings: Finding[] = []
-  for (const { fingerprint, keyType, hosts } of holders) {
-    const distinct = [...new Set(hosts)].sort()
-    if (distinct.length < 2 || groups.allMayShare(distinct)) continue
+  for (const { fingerprint, keyType, holders } of keys) {
+    const distinct = [...new Set(holders.map((h) => h.host))].sort()
+    if (distinct.length < 2 || serverCount(holders) < 2 || groups.allMayShare(distinct)) continue
     findings.push({
       kind: 'duplicate_key',
       severity: 'warning',
@@ -28,7 +63,7 @@ export function findDuplicateKeys(holders: Iterable<KeyHolders>, groups: ShareGr
       fingerprint,
       previous: null,
       message:
-        `${distinct.length} hosts serve the same ${keyType} key ${fingerprint}: ${listHosts(distinct)}. ` +
+        `${distinct.length} hosts on different addresses or ports serve the same ${keyType} key ${fingerprint}: ${listHosts(distinct)}. ` +
         `Cloned machines need their own host keys (delete /etc/ssh/ssh_host_* and run ssh-keygen -A); ` +
         `if they legitimately share it, run 'hostkeys allow-shared ${distinct.join(' ')}'.`,
     })

@@ -22,7 +22,17 @@ export interface LiveFinding {
   readonly keyType: KeyType | null
 }
 
-const CONDITIONS: ReadonlySet<FindingKind> = new Set(['key_changed', 'weak_key', 'duplicate_key', 'host_unreachable'])
+const CONDITIONS: ReadonlySet<FindingKind> = new Set([
+  'key_changed',
+  'weak_key',
+  'duplicate_key',
+  'revoked_key',
+  'host_unreachable',
+  'host_unresolvable',
+  'never_reached',
+])
+/** Conditions about the host as a whole, gone once a scan reaches it. */
+const HOST_CONDITIONS: ReadonlySet<FindingKind> = new Set(['host_unreachable', 'never_reached'])
 /* What DNS says is a condition too, but only a scan that looked at DNS (not --no-dns) can see it gone:
  * records fixed after a rebuild, a resolver that answers again. */
 const DNS_CONDITIONS: ReadonlySet<FindingKind> = new Set(['sshfp_mismatch', 'sshfp_missing', 'sshfp_stale', 'sshfp_insecure', 'dns_error'])
@@ -35,7 +45,11 @@ export function findingIdentity(f: Pick<Finding, 'kind' | 'host' | 'fingerprint'
 
 export interface ReconcileScope {
   readonly reachedHosts: ReadonlySet<string>
+  /** Hosts whose name resolved this scan (reached or not): host_unresolvable is gone for them. */
+  readonly resolvedHosts?: ReadonlySet<string>
   readonly askedFamilies: ReadonlySet<KeyFamily>
+  /** Per host, families whose probe failed this scan (status partial): nothing about them is resolved. */
+  readonly failedFamilies?: ReadonlyMap<string, ReadonlySet<KeyFamily>>
   /** The scan checked SSHFP records (scan without --no-dns); default false. */
   readonly dnsChecked?: boolean
 }
@@ -44,7 +58,8 @@ export interface Reconciliation {
   /** What this scan reports: everything raised except what was accepted before. */
   readonly report: readonly Finding[]
   readonly insert: readonly { readonly finding: Finding; readonly identity: string; readonly resolved: boolean }[]
-  /** Live findings raised again: their last-seen moves on. */
+  /** Live findings raised again: their last-seen moves on, and their severity and message follow the
+   * condition (host_unreachable becomes a warning after --unreachable-after failed scans). */
   readonly touch: readonly { readonly id: number; readonly finding: Finding }[]
   readonly resolve: readonly number[]
 }
@@ -55,8 +70,12 @@ function conditionGone(live: LiveFinding, scope: ReconcileScope): boolean {
   if (DNS_CONDITIONS.has(live.kind)) {
     if (!scope.dnsChecked) return false
   } else if (!CONDITIONS.has(live.kind)) return false
-  if (live.kind === 'host_unreachable') return scope.reachedHosts.has(live.host)
-  if (live.keyType && !scope.askedFamilies.has(familyOfType(live.keyType))) return false
+  if (HOST_CONDITIONS.has(live.kind)) return scope.reachedHosts.has(live.host)
+  if (live.kind === 'host_unresolvable') return scope.resolvedHosts?.has(live.host) ?? scope.reachedHosts.has(live.host)
+  if (live.keyType) {
+    const family = familyOfType(live.keyType)
+    if (!scope.askedFamilies.has(family) || scope.failedFamilies?.get(live.host)?.has(family)) return false
+  }
   const involved = live.kind === 'duplicate_key' ? live.hosts : [live.host]
   return involved.some((h) => scope.reachedHosts.has(h))
 }

@@ -1,8 +1,8 @@
 import type { Finding } from '../domain/finding.js'
 import type { KeyType, Sha256Fingerprint } from '../domain/host-key.js'
-import type { Observation } from '../domain/observation.js'
+import { isReached, type Observation } from '../domain/observation.js'
 import { compareFindings } from './analyze-scan.js'
-import { findDuplicateKeys } from './duplicate-keys.js'
+import { endpointOf, findDuplicateKeys, type KeyHolder } from './duplicate-keys.js'
 import { shareGroups } from './share-groups.js'
 import { findWeakKeys } from './weak-keys.js'
 
@@ -12,25 +12,27 @@ import { findWeakKeys } from './weak-keys.js'
  *
  * It takes observations one at a time and keeps only which hosts hold which fingerprint, so a
  * 100,000-host scan without a database holds no observation in memory. An identity seen on several
- * addresses is one host, as in the history.
+ * addresses is one host, as in the history; several identities on one address and port are one
+ * server, never duplicates of each other.
  */
 export class StandaloneJudgement {
-  private readonly holders = new Map<Sha256Fingerprint, { keyType: KeyType; hosts: Set<string> }>()
+  private readonly holders = new Map<Sha256Fingerprint, { keyType: KeyType; holders: Map<string, KeyHolder> }>()
   private readonly weak = new Map<string, Finding>()
 
   observe(observation: Observation): void {
-    if (observation.status !== 'ok') return
+    if (!isReached(observation.status)) return
     const host = observation.target.host
+    const holder = { host, endpoint: endpointOf(observation.address, observation.target.port) }
     for (const finding of findWeakKeys(host, observation.keys)) this.weak.set(`${host} ${finding.fingerprint}`, finding)
     for (const key of observation.keys) {
-      const entry = this.holders.get(key.sha256)
-      if (entry) entry.hosts.add(host)
-      else this.holders.set(key.sha256, { keyType: key.type, hosts: new Set([host]) })
+      let entry = this.holders.get(key.sha256)
+      if (!entry) this.holders.set(key.sha256, (entry = { keyType: key.type, holders: new Map() }))
+      entry.holders.set(`${host} ${holder.endpoint}`, holder)
     }
   }
 
   findings(): Finding[] {
-    const holders = [...this.holders].map(([fingerprint, { keyType, hosts }]) => ({ fingerprint, keyType, hosts: [...hosts] }))
+    const holders = [...this.holders].map(([fingerprint, { keyType, holders }]) => ({ fingerprint, keyType, holders: [...holders.values()] }))
     return [...this.weak.values(), ...findDuplicateKeys(holders, shareGroups([]))].sort(compareFindings)
   }
 }

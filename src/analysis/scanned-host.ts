@@ -1,5 +1,5 @@
 import { familyOfType, KEY_TYPES, type HostKey, type KeyFamily, type KeyType, type Sha256Fingerprint } from '../domain/host-key.js'
-import type { HostStatus, Observation } from '../domain/observation.js'
+import { isReached, type HostStatus, type Observation } from '../domain/observation.js'
 
 /* scanned host   : everything one scan saw of one identity, merged over its observations. A host that
  *                  answers on several addresses of its own (v4 and v6, two inventory lines) is one host:
@@ -15,9 +15,12 @@ export type ScannedKey = Pick<HostKey, 'type' | 'family' | 'bits' | 'blob' | 'sh
 
 export interface ScannedHost {
   readonly host: string
+  /** Answered SSH (ok or partial) on some address. */
   readonly reached: boolean
-  /** `ok` if any observation was; else the first failure's status. */
+  /** `ok` if any observation was, else `partial` if any was; else the first failure's status. */
   readonly status: HostStatus
+  /** Families whose probe failed on every address that answered: not judged absent this scan. */
+  readonly failedFamilies: ReadonlySet<KeyFamily>
   readonly error: string | null
   /** The address that answered (or was tried), and its port. */
   readonly address: string | null
@@ -35,6 +38,7 @@ export interface KeptObservation {
   readonly host: string
   readonly status: HostStatus
   readonly error: string | null
+  readonly failedFamilies: readonly KeyFamily[]
   /** The address connected to (Observation.address), null when resolution failed. */
   readonly address: string | null
   /** The target's address as the inventory gave it. */
@@ -47,6 +51,7 @@ export interface KeptObservation {
 }
 
 const NO_NAMES: readonly string[] = Object.freeze([])
+const NO_FAMILIES: readonly KeyFamily[] = Object.freeze([])
 const KEY_HEADER = 1 + 2 + 32 + 4
 
 /**
@@ -119,6 +124,7 @@ export class ObservationKeeper {
       host: o.target.host,
       status: o.status,
       error: this.interner.intern(o.error),
+      failedFamilies: o.failedFamilies,
       address: o.address,
       targetAddress: o.target.address,
       port: o.target.port,
@@ -150,7 +156,7 @@ export class KeptScan {
   private banners: (string | null)[] = []
   private ports: number[] = []
   /** Null for an observation with status ok and no error, the common case. */
-  private failures: ({ readonly status: HostStatus; readonly error: string | null } | null)[] = []
+  private failures: ({ readonly status: HostStatus; readonly error: string | null; readonly failedFamilies: readonly KeyFamily[] } | null)[] = []
   private aliases: (readonly string[])[] = []
   /** Per observation: slab index, start and end of its packed keys. */
   private keyPlaces: number[] = []
@@ -175,7 +181,11 @@ export class KeptScan {
     this.targetAddresses.push(o.target.address === o.target.host ? null : o.target.address)
     this.banners.push(this.interner.intern(o.banner))
     this.ports.push(o.target.port)
-    this.failures.push(o.status === 'ok' && o.error === null ? null : { status: o.status, error: this.interner.intern(o.error) })
+    this.failures.push(
+      o.status === 'ok' && o.error === null
+        ? null
+        : { status: o.status, error: this.interner.intern(o.error), failedFamilies: o.failedFamilies },
+    )
     this.aliases.push(o.target.aliases.length > 0 ? o.target.aliases : NO_NAMES)
   }
 
@@ -193,6 +203,7 @@ export class KeptScan {
         host,
         status: failure ? failure.status : 'ok',
         error: failure ? failure.error : null,
+        failedFamilies: failure ? failure.failedFamilies : NO_FAMILIES,
         address: this.addresses[i]!,
         targetAddress: this.targetAddresses[i] ?? host,
         port: this.ports[i]!,
@@ -254,10 +265,13 @@ export function mergeObservations(observations: Iterable<Observation | KeptObser
   }
   const hosts: ScannedHost[] = []
   for (const [host, list] of byHost) {
-    const ok = list.filter((o) => o.status === 'ok')
-    const main = ok[0] ?? list[0]!
+    const answered = list.filter((o) => isReached(o.status))
+    const complete = answered.filter((o) => o.status === 'ok')
+    const main = complete[0] ?? answered[0] ?? list[0]!
     const keys = new Map<Sha256Fingerprint, ScannedKey>()
-    for (const o of ok) for (const k of keptKeys(o)) if (!keys.has(k.sha256)) keys.set(k.sha256, k)
+    for (const o of answered) for (const k of keptKeys(o)) if (!keys.has(k.sha256)) keys.set(k.sha256, k)
+    // A family counts as failed only if no address that answered gave it completely.
+    const failedFamilies = new Set<KeyFamily>(complete.length > 0 ? [] : answered.flatMap((o) => o.failedFamilies))
     const aliases = new Set<string>()
     const addresses = new Set<string>()
     for (const o of list) {
@@ -267,8 +281,9 @@ export function mergeObservations(observations: Iterable<Observation | KeptObser
     }
     hosts.push({
       host,
-      reached: ok.length > 0,
+      reached: answered.length > 0,
       status: main.status,
+      failedFamilies,
       error: main.error,
       address: main.address ?? main.targetAddress,
       port: main.port,

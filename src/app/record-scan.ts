@@ -1,14 +1,17 @@
 import { compareFindings } from '../analysis/analyze-scan.js'
-import { compareHost, NewHostFindings } from '../analysis/compare-host.js'
 import { findDuplicateKeys } from '../analysis/duplicate-keys.js'
 import { firstFindings, reconcileFindings } from '../analysis/finding-lifecycle.js'
 import { findInterception, type KeyChange } from '../analysis/interception.js'
-import { askedFamilies, mergeObservations, type KeptObservation } from '../analysis/scanned-host.js'
+import { compareHost, NewHostFindings, type UnreachablePolicy, DEFAULT_UNREACHABLE_AFTER } from '../analysis/compare-host.js'
+import { revokedKeyFindings } from '../analysis/revoked-keys.js'
+import { mergeSameServer, namesAndAddresses } from '../analysis/same-server.js'
+import { askedFamilies, mergeObservations, type KeptObservation, type ScannedHost } from '../analysis/scanned-host.js'
 import { shareGroups } from '../analysis/share-groups.js'
 import type { Finding } from '../domain/finding.js'
 import { KEY_FAMILIES, type KeyFamily, type KeyType } from '../domain/host-key.js'
 import type { Observation } from '../domain/observation.js'
-import type { HostWrite, ScanMeta, Store } from '../store/store.js'
+import { isAddressIdentity } from '../domain/target.js'
+import type { HostWrite, RecordingSession, ScanMeta, Store, StoredHost } from '../store/store.js'
 
 export interface RecordScanResult {
   readonly scanId: number
@@ -21,6 +24,8 @@ export interface RecordScanOptions {
   readonly chunkSize?: number
   /** Findings computed elsewhere (e.g. SSHFP checks) to keep with the scan's, about scanned hosts. */
   readonly additionalFindings?: readonly Finding[]
+  /** How hosts that do not answer are judged (`--unreachable-after`). */
+  readonly unreachable?: UnreachablePolicy
 }
 
 /* Hosts per chunk. Everything a chunk holds (its history, comparisons, column arrays, the statements'
@@ -73,6 +78,7 @@ export async function recordScan(
   const asked = askedFamilies(meta.request.keyFamilies, KEY_FAMILIES)
   const noFamilies: ReadonlySet<KeyFamily> = new Set()
   const at = meta.finishedAt
+  const policy: UnreachablePolicy = options.unreachable ?? { unreachableAfter: DEFAULT_UNREACHABLE_AFTER }
 
   return store.recording(async (session) => {
     const scanId = await session.insertScan(meta)
@@ -84,35 +90,54 @@ export async function recordScan(
     const reported: Finding[] = []
     const newHosts = new NewHostFindings()
     const changes: KeyChange[] = []
+    /** Hosts of the history this scan has judged, by id, and the name each scanned identity is judged under. */
+    const seenIds = new Set<number>()
     const seen = new Set<string>()
+    const judgedAs = new Map<string, string>()
     const reached = new Set<string>()
+    const resolvedNames = new Set<string>()
+    const failedFamilies = new Map<string, ReadonlySet<KeyFamily>>()
     let keysSeen = 0
     for await (const observationChunk of hostChunks(observations, chunkSize)) {
-      const chunk = mergeObservations(observationChunk)
-      await session.adoptHashedEntries(chunk.filter((h) => !seen.has(h.host)))
-      const history = await session.loadHosts(chunk.map((h) => h.host))
+      const { servers, history } = await identifyServers(session, mergeObservations(observationChunk))
+      const revoked = await session.revokedKeys(servers.flatMap((s) => s.host.keys.map((k) => k.sha256)))
       const writes: HostWrite[] = []
       const first: Finding[] = []
       const chunkTypes = new Map<string, readonly KeyType[]>()
-      for (const host of chunk) {
-        const repeat = seen.has(host.host)
+      for (const server of servers) {
+        let stored = server.id === null ? undefined : history.get(server.id)
+        let host = server.host
+        if (stored && stored.host !== host.host) {
+          if (isAddressIdentity(stored.host) && !isAddressIdentity(host.host)) {
+            // Known by address until now: the inventory's name becomes its identity.
+            await session.renameHost(stored.id, stored.host, host.host, at)
+            stored = { ...stored, host: host.host }
+          } else {
+            host = mergeSameServer([host], stored.host)
+          }
+        }
+        for (const identity of server.identities) judgedAs.set(identity, host.host)
+        const repeat = stored !== undefined && seenIds.has(stored.id)
+        if (stored) seenIds.add(stored.id)
         seen.add(host.host)
         if (repeat && !host.reached) continue // an earlier address of this host already spoke for it
         if (host.reached) reached.add(host.host)
+        if (host.status !== 'dns-error') resolvedNames.add(host.host)
+        if (host.failedFamilies.size > 0) failedFamilies.set(host.host, host.failedFamilies)
         keysSeen += host.keys.length
-        const stored = history.get(host.host)
-        const comparison = compareHost(stored ?? null, host, repeat ? noFamilies : asked)
-        if (stored === undefined && !repeat) {
-          first.push(...comparison.findings)
+        const comparison = compareHost(stored ?? null, host, repeat ? noFamilies : withoutFailed(asked, host), policy)
+        const findings = [...comparison.findings, ...revokedKeyFindings(host, revoked)]
+        if (stored === undefined) {
+          first.push(...findings)
           chunkTypes.set(host.host, host.keys.map((k) => k.type))
-        }
-        else raised.push(...comparison.findings)
+        } else raised.push(...findings)
         // Type and fingerprint only: the key's blob is a view into the kept observations' slab, which
         // this would keep alive until the scan ends.
         for (const key of comparison.changed) changes.push({ host: host.host, key: { type: key.type, sha256: key.sha256 } })
         writes.push({ scanned: host, stored, trust: comparison.trust })
       }
-      await session.writeHosts(scanId, at, asked, writes)
+      const written = await session.writeHosts(scanId, at, asked, writes)
+      for (const id of written.values()) seenIds.add(id)
       if (first.length > 0) {
         const plan = firstFindings(first)
         await session.writeFindings(scanId, at, plan)
@@ -125,12 +150,18 @@ export async function recordScan(
     const groups = shareGroups(await session.loadShareGroups())
     raised.push(...findDuplicateKeys(await session.loadSharedKeys(scanId), groups))
     raised.push(...findInterception(changes, groups))
-    raised.push(...(options.additionalFindings ?? []).filter((f) => seen.has(f.host)))
+    // Findings made elsewhere (SSHFP) name the target as scanned: judge them under its host's name.
+    for (const finding of options.additionalFindings ?? []) {
+      const host = judgedAs.get(finding.host)
+      if (host !== undefined) raised.push(host === finding.host ? finding : { ...finding, host, hosts: finding.hosts.map((h) => judgedAs.get(h) ?? h) })
+    }
 
     // Live findings as they were before this scan: not the ones its chunks just wrote.
     const plan = reconcileFindings(await session.loadLiveFindings(scanId), raised, {
       reachedHosts: reached,
+      resolvedHosts: resolvedNames,
       askedFamilies: asked,
+      failedFamilies,
       dnsChecked: meta.request.dnsChecked === true,
     })
     await session.writeFindings(scanId, at, plan)
@@ -144,4 +175,75 @@ export async function recordScan(
     for (const finding of newHosts.findings()) reported.push(finding)
     return { scanId, findings: reported.sort(compareFindings) }
   })
+}
+
+/** The families asked for that this host's probes actually collected. */
+function withoutFailed(asked: ReadonlySet<KeyFamily>, host: ScannedHost): ReadonlySet<KeyFamily> {
+  if (host.failedFamilies.size === 0) return asked
+  return new Set([...asked].filter((f) => !host.failedFamilies.has(f)))
+}
+
+/** One server of a chunk: its scanned identities merged, and its host in the history (null if new). */
+interface Server {
+  readonly host: ScannedHost
+  readonly id: number | null
+  /** The identities the inventory used for it in this chunk. */
+  readonly identities: readonly string[]
+}
+
+/**
+ * Finds which host of the history each scanned host is (README "History": identity rules), merges the
+ * scanned hosts that are one server, and adopts hashed known_hosts entries for hosts without keys.
+ * Within the chunk, a new name and a new address identity on the same endpoint are one server too.
+ */
+async function identifyServers(
+  session: RecordingSession,
+  scanned: readonly ScannedHost[],
+): Promise<{ servers: Server[]; history: Map<number, StoredHost> }> {
+  const claims = scanned.map((host) => ({ identity: host.host, port: host.port, ...namesAndAddresses(host) }))
+  const ids = await session.resolveHosts(claims)
+  let history = await session.loadHosts([...new Set(ids.values())])
+  // A host with no keys yet takes the hashed known_hosts entries that name it as its baseline.
+  const candidates = scanned.flatMap((host, i) => {
+    const id = ids.get(i) ?? null
+    if (id !== null && history.get(id)!.sightings.length > 0) return []
+    const { names, addresses } = claims[i]!
+    return [{ identity: host.host, port: host.port, names: [...names, ...addresses], id }]
+  })
+  const adopted = await session.adoptHashedEntries(candidates)
+  if (adopted.size > 0) {
+    scanned.forEach((host, i) => {
+      const id = adopted.get(host.host)
+      if (id !== undefined) ids.set(i, id)
+    })
+    history = await session.loadHosts([...new Set(ids.values())])
+  }
+
+  const byId = new Map<number, ScannedHost[]>()
+  const fresh: ScannedHost[] = []
+  scanned.forEach((host, i) => {
+    const id = ids.get(i)
+    if (id === undefined) fresh.push(host)
+    else byId.set(id, [...(byId.get(id) ?? []), host])
+  })
+  const servers: Server[] = [...byId].map(([id, hosts]) => ({ host: mergeSameServer(hosts), id, identities: hosts.map((h) => h.host) }))
+  // New hosts: an address identity joins a new name on the same endpoint.
+  const byEndpoint = new Map<string, ScannedHost[]>()
+  const alone: ScannedHost[] = []
+  for (const host of fresh) {
+    if (!host.address) alone.push(host)
+    else byEndpoint.set(`${host.address} ${host.port}`, [...(byEndpoint.get(`${host.address} ${host.port}`) ?? []), host])
+  }
+  for (const hosts of byEndpoint.values()) {
+    const named = hosts.filter((h) => !isAddressIdentity(h.host))
+    const byAddress = hosts.filter((h) => isAddressIdentity(h.host))
+    if (named.length === 0 || byAddress.length === 0) {
+      alone.push(...hosts)
+      continue
+    }
+    servers.push({ host: mergeSameServer([named[0]!, ...byAddress]), id: null, identities: [named[0]!, ...byAddress].map((h) => h.host) })
+    alone.push(...named.slice(1))
+  }
+  for (const host of alone) servers.push({ host, id: null, identities: [host.host] })
+  return { servers, history }
 }

@@ -9,7 +9,10 @@ import type { ScanJudge, ScanMeta } from './scan-fleet.js'
  * keeps each observation packed (KeptScan: ~0.6 KB a host instead of ~5 KB), so a 100,000-host
  * scan holds tens of megabytes, not half a gigabyte.
  */
-export function historyJudge(store: Store, scan: { vantage: string; request: Record<string, unknown> }): ScanJudge {
+export function historyJudge(
+  store: Store,
+  scan: { vantage: string; request: Record<string, unknown>; unreachableAfter?: number },
+): ScanJudge {
   const kept = new KeptScan()
   return {
     observe: (observation) => kept.keep(observation),
@@ -19,7 +22,10 @@ export function historyJudge(store: Store, scan: { vantage: string; request: Rec
         store,
         { startedAt: meta.startedAt, finishedAt: meta.finishedAt, vantage: scan.vantage, request },
         kept.handOver(),
-        { additionalFindings: dnsFindings },
+        {
+          additionalFindings: dnsFindings,
+          ...(scan.unreachableAfter ? { unreachable: { unreachableAfter: scan.unreachableAfter } } : {}),
+        },
       )
       return recorded.findings
     },

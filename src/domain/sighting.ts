@@ -29,5 +29,7 @@ export interface HostHistory {
   readonly host: string
   /** Some earlier scan reached it. */
   readonly everReached: boolean
+  /** Consecutive scans before this one that asked for it and did not reach it. */
+  readonly failedScans: number
   readonly sightings: readonly Sighting[]
 }

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net'
+
 /* target      : what the inventory names: an identity (host), where to connect (address), and a port
  * identity    : the name findings and history are about; the first NAME of an inventory line, else
  *               the target as written
@@ -29,4 +31,14 @@ export function hostIdentity(name: string, port: number): string {
 export function parseIdentity(identity: string): { name: string; port: number } {
   const match = /^\[(.+)\]:(\d{1,5})$/.exec(identity)
   return match ? { name: match[1]!, port: Number(match[2]) } : { name: identity, port: DEFAULT_SSH_PORT }
+}
+
+/** True for an IPv4 or IPv6 literal (no brackets, no zone index). */
+export function isIpLiteral(text: string): boolean {
+  return isIP(text) !== 0
+}
+
+/** True when an identity names its server by address (`10.0.0.5`, `[10.0.0.5]:2222`), not by a name. */
+export function isAddressIdentity(identity: string): boolean {
+  return isIpLiteral(parseIdentity(identity).name)
 }

@@ -10,10 +10,7 @@ export function isHostName(text: string): boolean {
   return name.split('.').every((label) => LABEL.test(label))
 }
 
-/** True for an IPv4 or IPv6 literal (no brackets, no zone index). */
-export function isIpLiteral(text: string): boolean {
-  return isIP(text) !== 0
-}
+export { isIpLiteral } from '../domain/target.js'
 
 /** `[::1]:22` style for v6, `host:port` otherwise; how people and OpenSSH write an endpoint. */
 export function formatEndpoint(address: string, port: number): string {

@@ -1,9 +1,11 @@
 import { sql, type Kysely } from 'kysely'
 import { OperationalError, UserError } from '../domain/errors.js'
 import { familyOfType, type Sha256Fingerprint } from '../domain/host-key.js'
+import { hostIdentity } from '../domain/target.js'
 import { readKeyTypeAndBits, md5Fingerprint, sha256Fingerprint } from '../fingerprint/key-blob.js'
 import { batches } from './batches.js'
 import type { MigrationReport } from './migrate.js'
+import { resolveHostIds } from './host-identity.js'
 import { createRecordingSession, loadShareGroups } from './recording-session.js'
 import {
   digestFromSha256,
@@ -103,6 +105,26 @@ export class KyselyStore implements Store {
         's.trust',
         's.source',
       ])
+  }
+
+  matchHosts(name: string, port: number | null): Promise<string[]> {
+    return this.guard('finding the host', async () => {
+      const bare = name.toLowerCase()
+      const rows = await sql<{ name: string }>`
+        SELECT DISTINCT h.name FROM hosts h
+        WHERE (${port}::int IS NULL OR h.port = ${port}::int)
+          AND (h.name = ${bare} OR h.name = '[' || ${bare} || ']:' || h.port
+               OR EXISTS (SELECT 1 FROM host_names n WHERE n.host_id = h.id AND n.name = ${bare}))
+        ORDER BY h.name`.execute(this.db)
+      return rows.rows.map((r) => r.name)
+    })
+  }
+
+  hostNames(): Promise<string[]> {
+    return this.guard('listing hosts', async () => {
+      const rows = await sql<{ name: string }>`SELECT name FROM hosts UNION SELECT name FROM host_names`.execute(this.db)
+      return rows.rows.map((r) => r.name)
+    })
   }
 
   lookupKey(selector: KeySelector): Promise<KeyRecord[]> {
@@ -351,20 +373,36 @@ export class KyselyStore implements Store {
         }
         const plain = entries.filter((e): e is Extract<ImportEntry, { kind: 'plain' }> => e.kind === 'plain')
         const hashed = entries.filter((e): e is Extract<ImportEntry, { kind: 'hashed' }> => e.kind === 'hashed')
-        const hostNames = [...new Set(plain.map((e) => e.host))]
+        const revoked = entries.filter((e) => e.kind === 'revoked')
+        const authorities = entries.filter((e): e is Extract<ImportEntry, { kind: 'cert-authority' }> => e.kind === 'cert-authority')
+        // Each line seeds the host its names are, however that host was scanned or imported before.
+        const identities = [...new Map(plain.map((e) => [e.host, e])).values()]
+        const resolved = await resolveHostIds(
+          tx,
+          identities.map((e) => ({ identity: e.host, port: e.port, names: e.aliases, addresses: e.addresses })),
+        )
         const hostId = new Map<string, number>()
-        for (const batch of batches(hostNames)) {
-          await sql`INSERT INTO hosts (name, first_seen) SELECT n, ${at}::timestamptz FROM unnest(${batch}::text[]) AS v(n)
-                    ON CONFLICT (name) DO NOTHING`.execute(tx)
-          const rows = await tx.selectFrom('hosts').select(['id', 'name']).where('name', 'in', batch).execute()
-          for (const r of rows) hostId.set(r.name, r.id)
+        identities.forEach((e, i) => {
+          const id = resolved.get(i)
+          if (id !== undefined) hostId.set(e.host, id)
+        })
+        const fresh = identities.filter((e) => !hostId.has(e.host))
+        for (const batch of batches(fresh)) {
+          const rows = await sql<{ id: number; name: string }>`
+            INSERT INTO hosts (name, port, first_seen)
+            SELECT n, p, ${at}::timestamptz FROM unnest(${batch.map((e) => e.host)}::text[], ${batch.map((e) => e.port)}::int[]) AS v(n, p)
+            RETURNING id, name`.execute(tx)
+          for (const r of rows.rows) hostId.set(r.name, r.id)
         }
-        const aliases = plain.flatMap((e) => e.aliases.filter((a) => a !== e.host).map((a) => ({ id: hostId.get(e.host)!, name: a })))
-        for (const batch of batches(aliases)) {
+        const names = plain.flatMap((e) => [
+          ...e.aliases.map((name) => ({ id: hostId.get(e.host)!, name, kind: 'alias' })),
+          ...e.addresses.filter((a) => hostIdentity(a, e.port) !== e.host).map((name) => ({ id: hostId.get(e.host)!, name, kind: 'address' })),
+        ])
+        for (const batch of batches(names)) {
           await sql`
             INSERT INTO host_names (host_id, name, kind, first_seen)
-            SELECT h, n, CASE WHEN n ~ '^[0-9.]+$' OR n LIKE '%:%' THEN 'address' ELSE 'alias' END, ${at}::timestamptz
-            FROM unnest(${batch.map((a) => a.id)}::int[], ${batch.map((a) => a.name)}::text[]) AS v(h, n)
+            SELECT h, n, k, ${at}::timestamptz
+            FROM unnest(${batch.map((a) => a.id)}::int[], ${batch.map((a) => a.name)}::text[], ${batch.map((a) => a.kind)}::text[]) AS v(h, n, k)
             ON CONFLICT DO NOTHING`.execute(tx)
         }
         let keys = 0
@@ -385,7 +423,19 @@ export class KyselyStore implements Store {
                         ${batch.map((e) => keyId.get(sha256Fingerprint(e.blob))!)}::int[]) AS v(s, m, k)
             WHERE NOT EXISTS (SELECT 1 FROM imported_hashed i WHERE i.salt = v.s AND i.hmac = v.m AND i.key_id = v.k)`.execute(tx)
         }
-        return { hosts: hostNames.length, keys, hashed: hashed.length }
+        for (const batch of batches(revoked)) {
+          await sql`
+            INSERT INTO revoked_keys (key_id, imported_at, source)
+            SELECT DISTINCT k, ${at}::timestamptz, ${by.source}::text FROM unnest(${batch.map((e) => keyId.get(sha256Fingerprint(e.blob))!)}::int[]) AS v(k)
+            ON CONFLICT (key_id) DO NOTHING`.execute(tx)
+        }
+        for (const authority of authorities) {
+          await sql`
+            INSERT INTO cert_authorities (key_id, patterns, imported_at, source)
+            VALUES (${keyId.get(sha256Fingerprint(authority.blob))!}, ${[...authority.patterns]}::text[], ${at}::timestamptz, ${by.source})
+            ON CONFLICT (key_id, patterns) DO NOTHING`.execute(tx)
+        }
+        return { hosts: identities.length, keys, hashed: hashed.length, revoked: revoked.length, authorities: authorities.length }
       }),
     )
   }

@@ -7,9 +7,10 @@ import { familyOfType, type KeyFamily, type KeyType, type Sha256Fingerprint } fr
 import { hashedNameMatches } from '../fingerprint/known-hosts-hash.js'
 import { hostIdentity } from '../domain/target.js'
 import { BLOB_BATCH_ROWS, batches } from './batches.js'
-import { sha256FromDigest, toBuffer, toLiveFinding, toSighting, type SightingRow } from './rows.js'
+import { sha256FromDigest, toBuffer, toLiveFinding } from './rows.js'
 import type { Database } from './schema.js'
-import type { HostWrite, RecordingSession, ScanMeta, StoredHost, StoredSighting } from './store.js'
+import { loadStoredHosts, renameHost, resolveHostIds } from './host-identity.js'
+import type { HashedCandidate, HostWrite, RecordingSession, ScanMeta } from './store.js'
 
 /* A scan's writes, batched: every statement below takes whole columns as array parameters
  * (INSERT ... SELECT FROM unnest(...), UPDATE ... FROM unnest(...), WHERE id = ANY(...)), so a chunk
@@ -44,6 +45,7 @@ const ANALYZE_AFTER_NEW_HOSTS = 1_000
 
 export function createRecordingSession(tx: Tx): RecordingSession {
   let hashed: HashedEntry[] | null = null
+  let revokedCount: number | null = null
   let newHosts = 0
   let knownHosts = 0
 
@@ -69,16 +71,6 @@ export function createRecordingSession(tx: Tx): RecordingSession {
     return ids
   }
 
-  async function hostIds(names: readonly string[]): Promise<Map<string, number>> {
-    const ids = new Map<string, number>()
-    for (const batch of batches([...new Set(names)])) {
-      const rows = await sql<{ id: number; name: string }>`
-        SELECT id, name FROM hosts WHERE name = ANY(${batch}::text[])`.execute(tx)
-      for (const r of rows.rows) ids.set(r.name, r.id)
-    }
-    return ids
-  }
-
   return {
     async insertScan(meta: ScanMeta): Promise<number> {
       const row = await tx
@@ -98,7 +90,8 @@ export function createRecordingSession(tx: Tx): RecordingSession {
       return row.id
     },
 
-    async adoptHashedEntries(hosts: readonly ScannedHost[]): Promise<number> {
+    async adoptHashedEntries(hosts: readonly HashedCandidate[]): Promise<Map<string, number>> {
+      const adoptedIds = new Map<string, number>()
       if (hashed === null) {
         const rows = await sql<{ id: number; salt: Uint8Array; hmac: Uint8Array; key_id: number; type: string }>`
           SELECT i.id, i.salt, i.hmac, i.key_id, k.type FROM imported_hashed i JOIN keys k ON k.id = i.key_id`.execute(tx)
@@ -110,79 +103,71 @@ export function createRecordingSession(tx: Tx): RecordingSession {
           type: r.type as KeyType,
         }))
       }
-      if (hashed.length === 0 || hosts.length === 0) return 0
-      // Only hosts without any history can take an imported baseline.
-      const known = await hostIds(hosts.map((h) => h.host))
-      const withKeys = new Set<string>()
-      if (known.size > 0) {
-        const rows = await sql<{ name: string }>`
-          SELECT DISTINCT h.name FROM hosts h JOIN sightings s ON s.host_id = h.id
-          WHERE h.id = ANY(${[...known.values()]}::int[])`.execute(tx)
-        for (const r of rows.rows) withKeys.add(r.name)
-      }
-      const adopted: { host: ScannedHost; entry: HashedEntry }[] = []
+      if (hashed.length === 0 || hosts.length === 0) return adoptedIds
+      const adopted: { host: HashedCandidate; entry: HashedEntry }[] = []
       for (const host of hosts) {
-        if (withKeys.has(host.host)) continue
-        // The identity is already a known_hosts name (`[name]:port` off port 22); the others are bare.
-        const names = [host.host, ...[...host.aliases, ...host.addresses].map((n) => hostIdentity(n, host.port))]
+        // Every name the host goes by, as known_hosts would write it (`[name]:port` off port 22).
+        const names = [host.identity, ...host.names.map((n) => hostIdentity(n, host.port))]
         for (const entry of hashed) {
           if (names.some((n) => hashedNameMatches(entry.salt, entry.hmac, n))) adopted.push({ host, entry })
         }
       }
-      if (adopted.length === 0) return 0
+      if (adopted.length === 0) return adoptedIds
       const at = new Date()
-      const names = [...new Set(adopted.map((a) => a.host.host))]
-      await sql`INSERT INTO hosts (name, first_seen) SELECT n, ${at}::timestamptz FROM unnest(${names}::text[]) AS v(n)
-                ON CONFLICT (name) DO NOTHING`.execute(tx)
-      const ids = await hostIds(names)
-      const pairs = [...new Map(adopted.map((a) => [`${a.host.host}|${a.entry.keyId}`, a])).values()]
+      const fresh = [...new Map(adopted.filter((a) => a.host.id === null).map((a) => [a.host.identity, a.host])).values()]
+      if (fresh.length > 0) {
+        const rows = await sql<{ id: number; name: string }>`
+          INSERT INTO hosts (name, port, first_seen)
+          SELECT n, p, ${at}::timestamptz FROM unnest(${fresh.map((h) => h.identity)}::text[], ${fresh.map((h) => h.port)}::int[]) AS v(n, p)
+          RETURNING id, name`.execute(tx)
+        for (const r of rows.rows) adoptedIds.set(r.name, r.id)
+      }
+      for (const a of adopted) if (a.host.id !== null) adoptedIds.set(a.host.identity, a.host.id)
+      const idOf = (h: HashedCandidate) => adoptedIds.get(h.identity)!
+      const pairs = [...new Map(adopted.map((a) => [`${idOf(a.host)}|${a.entry.keyId}`, a])).values()]
       await sql`
         INSERT INTO sightings (host_id, key_id, family, trust, current, source, first_seen, port)
         SELECT h, k, f, 'trusted', false, 'import', ${at}::timestamptz, p
-        FROM unnest(${pairs.map((a) => ids.get(a.host.host)!)}::int[], ${pairs.map((a) => a.entry.keyId)}::int[],
+        FROM unnest(${pairs.map((a) => idOf(a.host))}::int[], ${pairs.map((a) => a.entry.keyId)}::int[],
                     ${pairs.map((a) => familyOfType(a.entry.type))}::text[], ${pairs.map((a) => a.host.port)}::int[]) AS v(h, k, f, p)
         ON CONFLICT (host_id, key_id) DO NOTHING`.execute(tx)
       const used = new Set(adopted.map((a) => a.entry.id))
       await sql`DELETE FROM imported_hashed WHERE id = ANY(${[...used]}::int[])`.execute(tx)
       hashed = hashed.filter((e) => !used.has(e.id))
-      return used.size
+      return adoptedIds
     },
 
-    async loadHosts(names: readonly string[]): Promise<Map<string, StoredHost>> {
-      const hosts = new Map<string, StoredHost & { sightings: StoredSighting[]; names: Set<string> }>()
-      const byId = new Map<number, StoredHost & { sightings: StoredSighting[]; names: Set<string> }>()
-      for (const batch of batches(names)) {
-        const rows = await sql<{ id: number; name: string; last_reached: Date | null }>`
-          SELECT id, name, last_reached FROM hosts WHERE name = ANY(${batch}::text[])`.execute(tx)
-        for (const r of rows.rows) {
-          const host = { id: r.id, host: r.name, everReached: r.last_reached !== null, sightings: [], names: new Set<string>() }
-          hosts.set(r.name, host)
-          byId.set(r.id, host)
-        }
+    resolveHosts: (claims) => resolveHostIds(tx, claims),
+
+    loadHosts: (ids) => loadStoredHosts(tx, ids),
+
+    renameHost: (id, from, to, at) => renameHost(tx, id, from, to, at),
+
+    async revokedKeys(fingerprints: readonly Sha256Fingerprint[]): Promise<Map<Sha256Fingerprint, string>> {
+      const revoked = new Map<Sha256Fingerprint, string>()
+      if (revokedCount === null) {
+        const row = await sql<{ n: number }>`SELECT count(*)::int AS n FROM revoked_keys`.execute(tx)
+        revokedCount = row.rows[0]!.n
       }
-      for (const batch of batches([...byId.keys()])) {
-        const sightings = await sql<SightingRow & { host_id: number }>`
-          SELECT s.id, s.host_id, s.key_id, s.family, s.trust, s.current, s.source, s.first_seen, s.last_seen,
-                 k.sha256, k.type, k.bits
-          FROM sightings s JOIN keys k ON k.id = s.key_id
-          WHERE s.host_id = ANY(${batch}::int[])`.execute(tx)
-        for (const row of sightings.rows) byId.get(row.host_id)!.sightings.push(toSighting(row))
-        const names = await sql<{ host_id: number; name: string }>`
-          SELECT host_id, name FROM host_names WHERE host_id = ANY(${batch}::int[])`.execute(tx)
-        for (const row of names.rows) byId.get(row.host_id)!.names.add(row.name)
+      if (revokedCount === 0) return revoked
+      for (const batch of batches([...new Set(fingerprints)])) {
+        const rows = await sql<{ sha256: Uint8Array; source: string }>`
+          SELECT k.sha256, r.source FROM revoked_keys r JOIN keys k ON k.id = r.key_id
+          WHERE k.sha256 = ANY(ARRAY(SELECT decode(d, 'base64') FROM unnest(${batch.map(sha256Base64)}::text[]) AS v(d)))`.execute(tx)
+        for (const row of rows.rows) revoked.set(sha256FromDigest(row.sha256), row.source)
       }
-      return hosts
+      return revoked
     },
 
-    async writeHosts(scanId, at, asked: ReadonlySet<KeyFamily>, writes: readonly HostWrite[]): Promise<void> {
+    async writeHosts(scanId, at, asked: ReadonlySet<KeyFamily>, writes: readonly HostWrite[]): Promise<Map<string, number>> {
       // Hosts: insert the new, update the known with this scan's state.
       const fresh = writes.filter((w) => !w.stored).map((w) => w.scanned)
       const ids = new Map<string, number>(writes.filter((w) => w.stored).map((w) => [w.scanned.host, w.stored!.id]))
       newHosts += fresh.length
       knownHosts += ids.size
       const hostColumns = (list: readonly ScannedHost[]) => ({
-        status: list.map((h) => (h.reached ? 'ok' : h.status)),
-        error: list.map((h) => (h.reached ? null : h.error)),
+        status: list.map((h) => h.status),
+        error: list.map((h) => h.error),
         address: list.map((h) => h.address),
         port: list.map((h) => h.port),
         banner: list.map((h) => h.banner),
@@ -190,8 +175,10 @@ export function createRecordingSession(tx: Tx): RecordingSession {
       if (fresh.length > 0) {
         const c = hostColumns(fresh)
         const inserted = await sql<{ id: number; name: string }>`
-          INSERT INTO hosts (name, first_seen, last_scan_id, last_status, last_error, last_reached, last_address, last_port, last_banner)
-          SELECT n, ${at}::timestamptz, ${scanId}::int, s, e, CASE WHEN s = 'ok' THEN ${at}::timestamptz END, a, p, b
+          INSERT INTO hosts (name, port, first_seen, last_scan_id, last_status, last_error, last_reached, last_address, last_port,
+                             last_banner, failed_scans)
+          SELECT n, p, ${at}::timestamptz, ${scanId}::int, s, e, CASE WHEN s IN ('ok', 'partial') THEN ${at}::timestamptz END, a, p, b,
+                 CASE WHEN s IN ('ok', 'partial') THEN 0 ELSE 1 END
           FROM unnest(${fresh.map((h) => h.host)}::text[], ${c.status}::text[], ${c.error}::text[], ${c.address}::text[],
                       ${c.port}::int[], ${c.banner}::text[]) AS v(n, s, e, a, p, b)
           RETURNING id, name`.execute(tx)
@@ -202,8 +189,10 @@ export function createRecordingSession(tx: Tx): RecordingSession {
         const c = hostColumns(known.map((w) => w.scanned))
         await sql`
           UPDATE hosts SET last_scan_id = ${scanId}::int, last_status = v.s, last_error = v.e,
-                 last_reached = CASE WHEN v.s = 'ok' THEN ${at}::timestamptz ELSE hosts.last_reached END,
-                 last_address = v.a, last_port = v.p, last_banner = coalesce(v.b, hosts.last_banner)
+                 last_reached = CASE WHEN v.s IN ('ok', 'partial') THEN ${at}::timestamptz ELSE hosts.last_reached END,
+                 failed_scans = CASE WHEN v.s IN ('ok', 'partial') THEN 0 ELSE hosts.failed_scans + 1 END,
+                 last_address = CASE WHEN v.s = 'dns-error' THEN hosts.last_address ELSE v.a END,
+                 last_port = v.p, last_banner = coalesce(v.b, hosts.last_banner)
           FROM unnest(${known.map((w) => w.stored!.id)}::int[], ${c.status}::text[], ${c.error}::text[],
                       ${c.address}::text[], ${c.port}::int[], ${c.banner}::text[]) AS v(id, s, e, a, p, b)
           WHERE hosts.id = v.id`.execute(tx)
@@ -246,7 +235,8 @@ export function createRecordingSession(tx: Tx): RecordingSession {
           }
         }
         for (const s of w.stored?.sightings ?? []) {
-          if (s.current && !served.has(s.sha256) && asked.has(s.family)) uncurrent.push(s.id)
+          const collected = asked.has(s.family) && !w.scanned.failedFamilies.has(s.family)
+          if (s.current && !served.has(s.sha256) && collected) uncurrent.push(s.id)
         }
       }
       for (const batch of batches(touch)) {
@@ -286,15 +276,22 @@ export function createRecordingSession(tx: Tx): RecordingSession {
                  ${failed.map((w) => w.scanned.address)}::text[]) AS v(h, s, e, a)
           ON CONFLICT DO NOTHING`.execute(tx)
       }
+      return ids
     },
 
     async loadSharedKeys(scanId: number): Promise<KeyHolders[]> {
-      const rows = await sql<{ sha256: Uint8Array; type: string; hosts: string[] }>`
-        SELECT k.sha256, k.type, array_agg(h.name ORDER BY h.name) AS hosts
+      // Endpoints travel as `address port` (endpointOf's form), so hosts on one endpoint count as one server.
+      const rows = await sql<{ sha256: Uint8Array; type: string; hosts: string[]; endpoints: (string | null)[] }>`
+        SELECT k.sha256, k.type, array_agg(h.name ORDER BY h.name) AS hosts,
+               array_agg(CASE WHEN s.address IS NULL THEN NULL ELSE s.address || ' ' || coalesce(s.port, h.port) END ORDER BY h.name) AS endpoints
         FROM sightings s JOIN hosts h ON h.id = s.host_id JOIN keys k ON k.id = s.key_id
         WHERE s.current AND s.key_id IN (SELECT key_id FROM sightings WHERE last_scan_id = ${scanId}::int AND current)
         GROUP BY k.id HAVING count(*) > 1`.execute(tx)
-      return rows.rows.map((r) => ({ fingerprint: sha256FromDigest(r.sha256), keyType: r.type as KeyType, hosts: r.hosts }))
+      return rows.rows.map((r) => ({
+        fingerprint: sha256FromDigest(r.sha256),
+        keyType: r.type as KeyType,
+        holders: r.hosts.map((host, i) => ({ host, endpoint: r.endpoints[i] ?? null })),
+      }))
     },
 
     async loadShareGroups(): Promise<string[][]> {
@@ -348,10 +345,10 @@ export function createRecordingSession(tx: Tx): RecordingSession {
       for (const batch of batches(plan.touch, 2_000)) {
         await sql`
           UPDATE findings SET last_scan_id = ${scanId}::int, last_seen = ${at}::timestamptz, message = v.message,
-                 hosts = ARRAY(SELECT jsonb_array_elements_text(v.hosts))
+                 severity = v.severity, hosts = ARRAY(SELECT jsonb_array_elements_text(v.hosts))
           FROM jsonb_to_recordset(${JSON.stringify(
-            batch.map((t) => ({ id: t.id, message: t.finding.message, hosts: t.finding.hosts })),
-          )}::jsonb) AS v(id int, message text, hosts jsonb)
+            batch.map((t) => ({ id: t.id, message: t.finding.message, severity: t.finding.severity, hosts: t.finding.hosts })),
+          )}::jsonb) AS v(id int, message text, severity text, hosts jsonb)
           WHERE findings.id = v.id`.execute(tx)
       }
       for (const batch of batches(plan.resolve)) {

@@ -20,6 +20,10 @@ export interface HostsTable {
   last_address: string | null
   last_port: number | null
   last_banner: string | null
+  /** The identity's port (0002). */
+  port: number
+  /** Consecutive scans that asked for the host and did not reach it (0002). */
+  failed_scans: ColumnType<number, number | undefined, number>
 }
 
 export interface HostNamesTable {
@@ -137,6 +141,20 @@ export interface SchemaMigrationsTable {
   applied_at: Timestamp
 }
 
+export interface RevokedKeysTable {
+  key_id: number
+  imported_at: Timestamp
+  source: string
+}
+
+export interface CertAuthoritiesTable {
+  id: Generated<number>
+  key_id: number
+  patterns: string[]
+  imported_at: Timestamp
+  source: string
+}
+
 export interface Database {
   hosts: HostsTable
   host_names: HostNamesTable
@@ -149,5 +167,7 @@ export interface Database {
   share_groups: ShareGroupsTable
   share_group_members: ShareGroupMembersTable
   imported_hashed: ImportedHashedTable
+  revoked_keys: RevokedKeysTable
+  cert_authorities: CertAuthoritiesTable
   schema_migrations: SchemaMigrationsTable
 }

@@ -4,6 +4,7 @@ import type { ScannedHost } from '../analysis/scanned-host.js'
 import type { Finding, FindingKind } from '../domain/finding.js'
 import type { KeyFamily, KeyType, Md5Fingerprint, Sha256Fingerprint } from '../domain/host-key.js'
 import type { HostHistory, Sighting, SightingTrust } from '../domain/sighting.js'
+import type { IdentityClaim } from './host-identity.js'
 import type { MigrationReport } from './migrate.js'
 
 /* Store : the history behind one `--db`: PostgreSQL or an embedded PGlite directory, same schema.
@@ -33,6 +34,8 @@ export interface StoredSighting extends Sighting {
 
 export interface StoredHost extends HostHistory {
   readonly id: number
+  /** The identity's port. */
+  readonly port: number
   /** Aliases and addresses already recorded. */
   readonly names: ReadonlySet<string>
   readonly sightings: readonly StoredSighting[]
@@ -46,15 +49,35 @@ export interface HostWrite {
   readonly trust: ReadonlyMap<Sha256Fingerprint, SightingTrust>
 }
 
+/** A host that may take hashed known_hosts entries as its baseline: it has no sightings yet. */
+export interface HashedCandidate {
+  readonly identity: string
+  readonly port: number
+  /** Every other name and address it goes by, bare. */
+  readonly names: readonly string[]
+  /** Its stored host, or null when it is new to the history. */
+  readonly id: number | null
+}
+
 /** The recording half of the store: only valid inside `Store.recording`, which is one transaction. */
 export interface RecordingSession {
   /** Inserts the scan's row; its counts are filled in by finishScan. */
   insertScan(meta: ScanMeta): Promise<number>
-  /** Turns hashed known_hosts entries that match one of these hosts' names into its imported baseline. */
-  adoptHashedEntries(hosts: readonly ScannedHost[]): Promise<number>
-  loadHosts(names: readonly string[]): Promise<Map<string, StoredHost>>
-  /** Writes hosts, names, keys, sightings and failures of one chunk: a bounded number of statements. */
-  writeHosts(scanId: number, at: Date, asked: ReadonlySet<KeyFamily>, writes: readonly HostWrite[]): Promise<void>
+  /** Which stored host each claim is (by index), under the identity rules of README "History". */
+  resolveHosts(claims: readonly IdentityClaim[]): Promise<Map<number, number>>
+  /**
+   * Turns hashed known_hosts entries that match one of these hosts' names into its imported baseline,
+   * creating the host when it is new; returns the id of every host that took some, by identity.
+   */
+  adoptHashedEntries(hosts: readonly HashedCandidate[]): Promise<Map<string, number>>
+  loadHosts(ids: readonly number[]): Promise<Map<number, StoredHost>>
+  /** Gives a host known by address the name the inventory now gives it. */
+  renameHost(id: number, from: string, to: string, at: Date): Promise<void>
+  /** The keys among these that an imported `@revoked` line names, with the file that named them. */
+  revokedKeys(fingerprints: readonly Sha256Fingerprint[]): Promise<Map<Sha256Fingerprint, string>>
+  /** Writes hosts, names, keys, sightings and failures of one chunk: a bounded number of statements.
+   * Returns the id of every host written, by name. */
+  writeHosts(scanId: number, at: Date, asked: ReadonlySet<KeyFamily>, writes: readonly HostWrite[]): Promise<Map<string, number>>
   /** Every current holder of each key this scan saw that more than one host currently serves. */
   loadSharedKeys(scanId: number): Promise<KeyHolders[]>
   loadShareGroups(): Promise<string[][]>
@@ -141,15 +164,28 @@ export interface TrustedKey {
   readonly blob: Buffer
 }
 
-/** A known_hosts entry to import: plain names, or a hashed name waiting for a scan. */
+/** A known_hosts entry to import: plain names, a hashed name waiting for a scan, a revoked key, a CA. */
 export type ImportEntry =
-  | { readonly kind: 'plain'; readonly host: string; readonly aliases: readonly string[]; readonly port: number; readonly blob: Buffer }
+  | {
+      readonly kind: 'plain'
+      /** The identity its first name gives (`name`, `[name]:port`). */
+      readonly host: string
+      /** Its other names, bare, and its addresses. */
+      readonly aliases: readonly string[]
+      readonly addresses: readonly string[]
+      readonly port: number
+      readonly blob: Buffer
+    }
   | { readonly kind: 'hashed'; readonly salt: Buffer; readonly hmac: Buffer; readonly blob: Buffer }
+  | { readonly kind: 'revoked'; readonly blob: Buffer }
+  | { readonly kind: 'cert-authority'; readonly patterns: readonly string[]; readonly blob: Buffer }
 
 export interface ImportReport {
   readonly hosts: number
   readonly keys: number
   readonly hashed: number
+  readonly revoked: number
+  readonly authorities: number
 }
 
 export interface PruneReport {
@@ -175,6 +211,13 @@ export interface Store {
   readonly migrations: MigrationReport
   /** Runs fn in one transaction holding the recording lock: all of it lands, or none. */
   recording<T>(fn: (session: RecordingSession) => Promise<T>): Promise<T>
+  /**
+   * Identities of the hosts a name or address names, by identity, alias or address; on that port,
+   * or on any port when null.
+   */
+  matchHosts(name: string, port: number | null): Promise<string[]>
+  /** Every host identity and alias, for suggestions. */
+  hostNames(): Promise<string[]>
   lookupKey(selector: KeySelector): Promise<KeyRecord[]>
   /** By host name, alias or address. */
   lookupHost(name: string): Promise<KeyRecord[]>

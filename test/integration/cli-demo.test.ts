@@ -11,7 +11,7 @@ describe('hostkeys demo', () => {
     assert.equal(result.code, 0, result.stderr)
     const out = result.stdout
     assert.match(out, /CRITICAL key_changed +\[db1\.demo\.test\]:\d+: .*serves a different ssh-ed25519 key/)
-    assert.match(out, /WARNING +duplicate_key +\[app1\.demo\.test\]:\d+: 2 hosts serve the same ssh-ed25519 key/)
+    assert.match(out, /WARNING +duplicate_key +\[app1\.demo\.test\]:\d+: 2 hosts on different addresses or ports serve the same ssh-ed25519 key/)
     assert.doesNotMatch(out, /key_changed +\[(web1|web2|app1|app2)/, 'only the rebuilt host changed keys')
     const lookup = out.slice(out.indexOf('== hostkeys lookup'))
     assert.match(lookup, /^\[app1\.demo\.test\]:\d+ .*ssh-ed25519 .*, current/m)

@@ -93,7 +93,7 @@ describe('history commands', () => {
 
   it('db migrate says the database is up to date', async () => {
     const r = await run(['db', 'migrate', '--db', db])
-    assert.match(r.stdout, /up to date at schema version 1/)
+    assert.match(r.stdout, /up to date at schema version 2/)
   })
 
   it('allow-shared needs two hosts; prune takes a duration', async () => {

@@ -63,7 +63,7 @@ describe('opening PostgreSQL', () => {
     try {
       const [a, b] = await Promise.all([openStore({ db }), openStore({ db })])
       try {
-        assert.deepEqual([...a.migrations.applied, ...b.migrations.applied], ['0001_initial'])
+        assert.deepEqual([...a.migrations.applied, ...b.migrations.applied], ['0001_initial', '0002_identity'])
         const meta = () => ({ startedAt: new Date(), finishedAt: new Date(), vantage: 'x', request: { keyFamilies: null } })
         const fleet = (seed: string) => ['s1', 's2', 's3'].map((h) => observationOf(h, [syntheticKey('ed25519', `${h}${seed}`)]))
         const [ra, rb] = await Promise.all([recordScan(a, meta(), fleet('')), recordScan(b, meta(), fleet(''))])

@@ -56,6 +56,15 @@ export function syntheticKey(type: SyntheticType, seed: string, bits?: number): 
   return describeKey(syntheticBlob(type, seed, bits))
 }
 
+const addresses = new Map<string, string>()
+
+/** A TEST-NET-1 address of its own for each host name. */
+function syntheticAddress(host: string): string {
+  let address = addresses.get(host)
+  if (!address) addresses.set(host, (address = `192.0.2.${(addresses.size % 254) + 1}`))
+  return address
+}
+
 export function observationOf(
   host: string,
   keys: readonly HostKey[],
@@ -70,12 +79,15 @@ export function observationOf(
       aliases: options.aliases ?? [],
       source: 'test',
     },
-    address: options.address ?? '192.0.2.1',
+    // One documentation address per host name (never connected to): different hosts are different
+    // servers unless a test puts them on one address.
+    address: options.address ?? syntheticAddress(host),
     status,
     error: status === 'ok' ? null : 'synthetic failure',
     banner: status === 'ok' ? 'SSH-2.0-OpenSSH_9.2p1' : null,
     offered: null,
     keys: status === 'ok' ? keys : [],
+    failedFamilies: [],
     connections: 1,
     startedAt: options.at ?? new Date(),
     durationMs: 1,

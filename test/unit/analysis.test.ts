@@ -32,7 +32,7 @@ function sighting(key: HostKey, trust: SightingTrust = 'trusted', current = true
 interface Case {
   name: string
   history?: Record<string, { sightings: Sighting[]; everReached?: boolean }>
-  scan: { host: string; keys: HostKey[]; status?: 'ok' | 'timeout'; address?: string }[]
+  scan: { host: string; keys: HostKey[]; status?: 'ok' | 'timeout' | 'dns-error'; address?: string }[]
   asked?: KeyFamily[]
   others?: Record<string, string[]>
   groups?: string[][]
@@ -77,7 +77,8 @@ const cases: Case[] = [
     scan: [{ host: 'web1', keys: [], status: 'timeout' }],
     expect: ['host_unreachable web1'],
   },
-  { name: 'an unreachable unknown host raises nothing', scan: [{ host: 'new', keys: [], status: 'timeout' }], expect: [] },
+  { name: 'an unknown host that does not answer is never_reached', scan: [{ host: 'new', keys: [], status: 'timeout' }], expect: ['never_reached new'] },
+  { name: 'a name that does not resolve is host_unresolvable', scan: [{ host: 'web3.example.invalid', keys: [], status: 'dns-error' }], expect: ['host_unresolvable web3.example.invalid'] },
   {
     name: 'ECDSA curves are one family: nistp256 replaced by nistp384 is key_changed, not removed+added',
     history: { web1: { sightings: [sighting(p256('e'))], everReached: true } },
@@ -178,7 +179,7 @@ describe('analyzeScan', () => {
   for (const c of cases) {
     it(c.name, () => {
       const history = new Map<string, HostHistory>(
-        Object.entries(c.history ?? {}).map(([host, h]) => [host, { host, everReached: h.everReached ?? true, sightings: h.sightings }]),
+        Object.entries(c.history ?? {}).map(([host, h]) => [host, { host, everReached: h.everReached ?? true, failedScans: 0, sightings: h.sightings }]),
       )
       const scanned = mergeObservations(
         c.scan.map((s) => observationOf(s.host, s.keys, { status: s.status ?? 'ok', ...(s.address ? { address: s.address } : {}) })),
@@ -199,7 +200,7 @@ describe('analyzeScan', () => {
   }
 
   it('severities are the issue\'s', () => {
-    const history = new Map<string, HostHistory>([['a', { host: 'a', everReached: true, sightings: [sighting(A)] }]])
+    const history = new Map<string, HostHistory>([['a', { host: 'a', everReached: true, failedScans: 0, sightings: [sighting(A)] }]])
     const { findings } = analyzeScan({
       history,
       scanned: mergeObservations([observationOf('a', [MITM, dsa('x')]), observationOf('b', [MITM])]),

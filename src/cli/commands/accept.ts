@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { resolveHostArgument } from '../../app/host-argument.js'
 import { UserError } from '../../domain/errors.js'
 import { writeLine, type CommandContext } from '../context.js'
 import { actorOf, addDbOption, withStore } from '../with-store.js'
@@ -8,12 +9,12 @@ export function registerAccept(program: Command, context: CommandContext): void 
     program
       .command('accept')
       .description('trust the keys a host serves now (after a legitimate rebuild); the history keeps who, when and why')
-      .argument('<host>', 'host identity, alias or address')
+      .argument('<host>', 'host: name, address, [name]:port or name:port (a bare name on one port is enough)')
       .option('--reason <text>', 'why, kept with the acceptance'),
   ).action(async (host: string, flags: { reason?: string; db?: string }) => {
     const actor = actorOf(context)
-    const acceptance = await withStore(flags.db, context, (store) =>
-      store.acceptHost(host, { actor, reason: flags.reason ?? null, at: new Date() }),
+    const acceptance = await withStore(flags.db, context, async (store) =>
+      store.acceptHost(await resolveHostArgument(store, host), { actor, reason: flags.reason ?? null, at: new Date() }),
     )
     if (!acceptance) throw new UserError(`${host} is not in the history`)
     writeLine(

@@ -17,7 +17,9 @@ export function registerImport(program: Command, context: CommandContext): void 
     for (const line of report.skipped) writeLine(context.stderr, `hostkeys: skipped ${line}`)
     writeLine(
       context.stdout,
-      `imported ${report.keys} key(s) for ${report.hosts} host(s); ${report.hashed} hashed entr${report.hashed === 1 ? 'y waits' : 'ies wait'} for a scan to name their host`,
+      `imported ${report.keys} key(s) for ${report.hosts} host(s); ${report.hashed} hashed entr${report.hashed === 1 ? 'y waits' : 'ies wait'} for a scan to name their host` +
+        (report.revoked > 0 ? `; ${report.revoked} revoked key(s)` : '') +
+        (report.authorities > 0 ? `; ${report.authorities} certificate authorit${report.authorities === 1 ? 'y' : 'ies'} kept` : ''),
     )
   })
 }

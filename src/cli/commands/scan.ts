@@ -49,6 +49,7 @@ interface ScanFlags {
   metricsFile?: string
   resolver?: string[]
   dnsTimeout?: number
+  unreachableAfter: number
 }
 
 /** Renders a scan to stdout as it runs, in one of the three formats. */
@@ -135,7 +136,11 @@ async function runScan(specs: string[], flags: ScanFlags, context: CommandContex
       collect: (targets, options) => scanTargets(targets, options),
       // A database scan keeps its observations for recordScan; a --no-store scan keeps none.
       judge: store
-        ? historyJudge(store, { vantage: flags.vantage ?? hostname(), request: { specs, files: flags.file ?? [], dnsChecked: flags.dns } })
+        ? historyJudge(store, {
+            vantage: flags.vantage ?? hostname(),
+            request: { specs, files: flags.file ?? [], dnsChecked: flags.dns },
+            unreachableAfter: flags.unreachableAfter,
+          })
         : standaloneJudge(),
       checkDns,
       now: () => new Date(),
@@ -191,6 +196,7 @@ export function registerScan(program: Command, context: CommandContext): void {
     .option('--metrics-file <path>', 'write Prometheus metrics for node_exporter textfile collector')
     .option('--resolver <addr[:port]>', 'DNS resolver for SSHFP checks (repeatable; default /etc/resolv.conf)', collect)
     .option('--dns-timeout <seconds>', 'deadline per SSHFP query (default: resolv.conf timeout, else 2)', parseSeconds)
+    .option('--unreachable-after <n>', 'consecutive failed scans after which a known host that stops answering is a warning, not info', parsePositiveInteger, 7)
   addDbOption(command).action(async (specs: string[], flags: ScanFlags) => {
       if (specs.length === 0 && !flags.file?.length) {
         throw new UserError('scan needs at least one target, or --file')

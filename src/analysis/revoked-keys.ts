@@ -1,0 +1,29 @@
+import type { Finding } from '../domain/finding.js'
+import type { Sha256Fingerprint } from '../domain/host-key.js'
+import type { ScannedHost } from './scanned-host.js'
+
+/**
+ * revoked_key (critical) for each key the host serves that an imported `@revoked` line names
+ * (sshd(8): ssh refuses such a key outright). Raised at every scan until the host stops serving it.
+ */
+export function revokedKeyFindings(host: ScannedHost, revoked: ReadonlyMap<Sha256Fingerprint, string>): Finding[] {
+  if (revoked.size === 0) return []
+  return host.keys.flatMap((key) => {
+    const source = revoked.get(key.sha256)
+    if (source === undefined) return []
+    return [
+      {
+        kind: 'revoked_key' as const,
+        severity: 'critical' as const,
+        host: host.host,
+        hosts: [host.host],
+        keyType: key.type,
+        fingerprint: key.sha256,
+        previous: null,
+        message:
+          `${host.host} serves the ${key.type} key ${key.sha256}, which ${source} marks @revoked: ssh refuses it. ` +
+          `Replace the host's key (ssh-keygen -A after removing it) unless the host itself is not what it claims to be.`,
+      },
+    ]
+  })
+}

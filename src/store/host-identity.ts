@@ -1,0 +1,138 @@
+import { sql, type Kysely, type Transaction } from 'kysely'
+import { hostIdentity, isIpLiteral, parseIdentity } from '../domain/target.js'
+import { batches } from './batches.js'
+import { toSighting, type SightingRow } from './rows.js'
+import type { Database } from './schema.js'
+import type { StoredHost, StoredSighting } from './store.js'
+
+/* Which stored host a scanned or imported identity is: the identity rules of README "History".
+ *
+ *   host     : one SSH server, one key history. Its identity is the name the inventory first gave it
+ *              (`web1`, `[web1]:2222`, or an address); its other names and addresses are aliases.
+ *   by name  : a name (identity or alias) on the same port is the same host, wherever it resolves
+ *              now. A name whose address moves keeps its history: other keys at the new address are
+ *              key_changed, which is exactly what DNS spoofing looks like.
+ *   by address : an identity that is an address, or a name the history does not know yet, joins a
+ *              host known by that address on that port: a host whose identity is that address (a
+ *              scan or known_hosts line by address), or, for an address identity only, a host that
+ *              has the address among its names and has not been seen at another address since.
+ *              A name never joins a host known by another name just because they share an address:
+ *              when the name later resolves elsewhere that would turn into a false key_changed.
+ * Names compare case-insensitively (RFC 4343) and are kept lowercase. */
+
+type Db = Transaction<Database> | Kysely<Database>
+
+/** What one scanned host or known_hosts line says about who it is. */
+export interface IdentityClaim {
+  /** As hostIdentity writes it: `name` on port 22, `[name]:port` otherwise. */
+  readonly identity: string
+  readonly port: number
+  /** Bare DNS names it is also known by (not addresses). */
+  readonly names: readonly string[]
+  /** IP literals it was reached at or listed with. */
+  readonly addresses: readonly string[]
+}
+
+/** How strongly a stored host matched a claim: lower wins. */
+const BY_IDENTITY = 0
+const BY_NAME = 1
+const BY_ADDRESS = 2
+
+/** The stored host id each claim resolves to (by index in `claims`); claims with no host are absent. */
+export async function resolveHostIds(db: Db, claims: readonly IdentityClaim[]): Promise<Map<number, number>> {
+  // Identity probes compare a full identity with hosts.name; name probes a bare name with host_names.
+  const identityProbes: { claim: number; rank: number; identity: string }[] = []
+  const nameProbes: { claim: number; rank: number; name: string; port: number; addressOnly: boolean }[] = []
+  claims.forEach((claim, index) => {
+    const own = parseIdentity(claim.identity).name
+    const byAddress = isIpLiteral(own)
+    identityProbes.push({ claim: index, rank: BY_IDENTITY, identity: claim.identity })
+    for (const name of claim.names) {
+      if (name === own) continue
+      identityProbes.push({ claim: index, rank: BY_NAME, identity: hostIdentity(name, claim.port) })
+      nameProbes.push({ claim: index, rank: BY_NAME, name, port: claim.port, addressOnly: false })
+    }
+    if (!byAddress) nameProbes.push({ claim: index, rank: BY_NAME, name: own, port: claim.port, addressOnly: false })
+    for (const address of claim.addresses) {
+      if (address !== own) identityProbes.push({ claim: index, rank: BY_ADDRESS, identity: hostIdentity(address, claim.port) })
+      if (byAddress) nameProbes.push({ claim: index, rank: BY_ADDRESS, name: address, port: claim.port, addressOnly: true })
+    }
+    if (byAddress) nameProbes.push({ claim: index, rank: BY_ADDRESS, name: own, port: claim.port, addressOnly: true })
+  })
+
+  const best = new Map<number, { rank: number; id: number }>()
+  const consider = (claim: number, rank: number, id: number) => {
+    const current = best.get(claim)
+    if (!current || rank < current.rank || (rank === current.rank && id < current.id)) best.set(claim, { rank, id })
+  }
+  for (const batch of batches(identityProbes)) {
+    const rows = await sql<{ c: number; r: number; id: number }>`
+      SELECT v.c, v.r, h.id FROM unnest(${batch.map((p) => p.claim)}::int[], ${batch.map((p) => p.rank)}::int[],
+                                        ${batch.map((p) => p.identity)}::text[]) AS v(c, r, n)
+      JOIN hosts h ON h.name = v.n`.execute(db)
+    for (const row of rows.rows) consider(row.c, row.r, row.id)
+  }
+  for (const batch of batches(nameProbes)) {
+    // An address alias counts only while the host has not been seen at another address since.
+    const rows = await sql<{ c: number; r: number; id: number }>`
+      SELECT v.c, v.r, h.id FROM unnest(${batch.map((p) => p.claim)}::int[], ${batch.map((p) => p.rank)}::int[],
+                                        ${batch.map((p) => p.name)}::text[], ${batch.map((p) => p.port)}::int[],
+                                        ${batch.map((p) => p.addressOnly)}::bool[]) AS v(c, r, n, p, a)
+      JOIN host_names hn ON hn.name = v.n
+      JOIN hosts h ON h.id = hn.host_id AND h.port = v.p
+      WHERE (NOT v.a AND hn.kind = 'alias')
+         OR (v.a AND hn.kind = 'address' AND (h.last_address IS NULL OR h.last_address = v.n))`.execute(db)
+    for (const row of rows.rows) consider(row.c, row.r, row.id)
+  }
+  return new Map([...best].map(([claim, { id }]) => [claim, id]))
+}
+
+/** The history of each host, by id: its identity, names, sightings and failure count. */
+export async function loadStoredHosts(db: Db, ids: readonly number[]): Promise<Map<number, StoredHost>> {
+  type Loading = StoredHost & { sightings: StoredSighting[]; names: Set<string> }
+  const byId = new Map<number, Loading>()
+  for (const batch of batches([...new Set(ids)])) {
+    const rows = await sql<{ id: number; name: string; port: number; last_reached: Date | null; failed_scans: number }>`
+      SELECT id, name, port, last_reached, failed_scans FROM hosts WHERE id = ANY(${batch}::int[])`.execute(db)
+    for (const r of rows.rows) {
+      byId.set(r.id, {
+        id: r.id,
+        host: r.name,
+        port: r.port,
+        everReached: r.last_reached !== null,
+        failedScans: r.failed_scans,
+        sightings: [],
+        names: new Set<string>(),
+      })
+    }
+  }
+  for (const batch of batches([...byId.keys()])) {
+    const sightings = await sql<SightingRow & { host_id: number }>`
+      SELECT s.id, s.host_id, s.key_id, s.family, s.trust, s.current, s.source, s.first_seen, s.last_seen,
+             k.sha256, k.type, k.bits
+      FROM sightings s JOIN keys k ON k.id = s.key_id
+      WHERE s.host_id = ANY(${batch}::int[])`.execute(db)
+    for (const row of sightings.rows) byId.get(row.host_id)!.sightings.push(toSighting(row))
+    const names = await sql<{ host_id: number; name: string }>`
+      SELECT host_id, name FROM host_names WHERE host_id = ANY(${batch}::int[])`.execute(db)
+    for (const row of names.rows) byId.get(row.host_id)!.names.add(row.name)
+  }
+  return byId
+}
+
+/**
+ * Gives a host known by address the name the inventory now gives it. The old identity's address stays
+ * an address alias; live findings, other findings' host lists and share groups follow the new name.
+ */
+export async function renameHost(db: Db, id: number, from: string, to: string, at: Date): Promise<void> {
+  await sql`UPDATE hosts SET name = ${to} WHERE id = ${id}`.execute(db)
+  const { name } = parseIdentity(from)
+  await sql`INSERT INTO host_names (host_id, name, kind, first_seen)
+            VALUES (${id}, ${name}, ${isIpLiteral(name) ? 'address' : 'alias'}, ${at}::timestamptz)
+            ON CONFLICT DO NOTHING`.execute(db)
+  await sql`UPDATE findings SET identity = kind || '|' || ${to}::text || '|' || coalesce(fingerprint, '')
+            WHERE host_id = ${id} AND status <> 'resolved'`.execute(db)
+  await sql`UPDATE findings SET hosts = array_replace(hosts, ${from}::text, ${to}::text) WHERE ${from}::text = ANY(hosts)`.execute(db)
+  await sql`UPDATE share_group_members SET host_name = ${to} WHERE host_name = ${from}
+            AND NOT EXISTS (SELECT 1 FROM share_group_members m WHERE m.group_id = share_group_members.group_id AND m.host_name = ${to})`.execute(db)
+}

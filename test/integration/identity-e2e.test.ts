@@ -1,0 +1,241 @@
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { connect, createServer, type Server, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { openStore } from '../../src/store/open-store.js'
+import { runCli, type CliResult } from '../support/cli.js'
+import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
+import { testBackends } from '../support/test-store.js'
+
+/* Issue 7's situations, end to end: the real executable, real sshd on 127.91.0.0/16 (each scenario a
+ * /24 of its own: 127.91.<backend*100 + n>.0/24), the embedded store and PostgreSQL. Every scan passes
+ * --no-dns; unresolvable names are under .invalid (RFC 6761: answered without a query). */
+
+interface Finding {
+  kind: string
+  severity: string
+  host: string
+  hosts: string[]
+}
+interface ScanDocument {
+  hosts: { host: string; status: string; error: string | null; keys: { type: string; sha256: string }[] }[]
+  findings: Finding[]
+}
+
+// Generous: the suite must pass on a loaded 2-core machine.
+const TIMEOUT = ['-T', '8']
+const work = mkdtempSync(join(tmpdir(), 'hostkeys-identity-e2e-'))
+let template: string | null = null
+
+async function embeddedDatabase(): Promise<{ db: string; cleanup(): Promise<void> }> {
+  if (!template) {
+    template = join(work, 'template')
+    await (await openStore({ db: template })).close()
+  }
+  const db = mkdtempSync(join(work, 'db-'))
+  cpSync(template, db, { recursive: true })
+  return { db, cleanup: async () => rmSync(db, { recursive: true, force: true }) }
+}
+
+const postgres = testBackends().find((b) => b.name === 'postgres')
+const backends = [
+  { name: 'embedded', database: embeddedDatabase },
+  ...(postgres ? [{ name: 'postgres', database: () => postgres.fresh() }] : []),
+]
+
+function json(result: CliResult): ScanDocument {
+  assert.ok(result.code === 0 || result.code === 1, `scan exited ${result.code}: ${result.stderr}`)
+  return JSON.parse(result.stdout) as ScanDocument
+}
+
+const kinds = (doc: ScanDocument) => doc.findings.map((f) => `${f.kind} ${f.host}`).sort()
+
+/**
+ * A TCP proxy in front of an sshd. With `stallRsa`, it stalls the connections whose client KEXINIT
+ * asks only for RSA host keys: an interceptor hiding one key family (the KEXINIT travels in clear,
+ * RFC 4253 §7.1).
+ */
+async function proxy(address: string, port: number, backend: SshdServer, stallRsa: boolean): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>()
+  const server: Server = createServer((client) => {
+    const upstream = connect(backend.port, backend.addresses[0]!)
+    for (const socket of [client, upstream]) {
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+    }
+    client.on('error', () => upstream.destroy())
+    upstream.on('error', () => client.destroy())
+    upstream.pipe(client)
+    let pending = Buffer.alloc(0)
+    let decided = !stallRsa
+    client.on('data', (chunk: Buffer) => {
+      if (decided) return void upstream.write(chunk)
+      pending = Buffer.concat([pending, chunk])
+      const text = pending.toString('latin1')
+      if (text.includes('ssh-ed25519') || text.includes('ecdsa-sha2-nistp')) {
+        decided = true
+        upstream.write(pending)
+      } else if (text.includes('rsa-sha2-512')) {
+        decided = true
+        upstream.destroy() // the client waits for a key exchange reply that never comes
+      }
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(port, address, resolve))
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        sockets.forEach((s) => s.destroy())
+        server.close(() => resolve())
+      }),
+  }
+}
+
+describe('identity and trust end to end (CLI, real sshd)', { skip: skipUnlessSshd() }, () => {
+  const servers = new Set<SshdServer>()
+  const closers: (() => void)[] = []
+  async function sshd(address: string, options: { keyDir?: string; port?: number } = {}): Promise<SshdServer> {
+    const server = await startSshd({ addresses: [address], keyTypes: ['ed25519', 'ecdsa-256', 'rsa'], ...options })
+    servers.add(server)
+    return server
+  }
+  async function rebuild(server: SshdServer): Promise<SshdServer> {
+    await server.stop()
+    servers.delete(server)
+    return sshd(server.addresses[0]!, { port: server.port, keyDir: mkdtempSync(join(work, 'keys-')) })
+  }
+  after(async () => {
+    await Promise.all([...servers].map((s) => s.stop()))
+    closers.forEach((c) => c())
+    rmSync(work, { recursive: true, force: true })
+  })
+
+  for (const [index, backend] of backends.entries()) {
+    const net = (n: number) => `127.91.${index * 100 + n}`
+    describe(backend.name, { concurrency: 3 }, () => {
+      const cleanups: (() => Promise<void>)[] = []
+      before(async () => {
+        if (index === 0) await embeddedDatabase().then((d) => d.cleanup())
+      })
+      after(async () => {
+        await Promise.all(cleanups.map((c) => c()))
+      })
+      async function database(): Promise<string> {
+        const d = await backend.database()
+        cleanups.push(d.cleanup)
+        return d.db
+      }
+      const scan = (db: string, ...args: string[]) => runCli(['scan', '--no-dns', ...TIMEOUT, '--format', 'json', '--db', db, ...args])
+
+      it('a baseline imported by address is compared when the rebuilt server is scanned by name: key_changed, not new_host', async () => {
+        const db = await database()
+        const address = `${net(1)}.12`
+        const original = await sshd(address)
+        const knownHosts = join(work, `kh-${index}`)
+        writeFileSync(knownHosts, execFileSync('ssh-keyscan', ['-p', String(original.port), address], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))
+        const imported = await runCli(['import', 'known_hosts', knownHosts, '--db', db])
+        assert.equal(imported.code, 0, imported.stderr)
+        const rebuilt = await rebuild(original)
+        const inventory = join(work, `inv-${index}-1`)
+        writeFileSync(inventory, `${address} web2.example.test\n`)
+        const doc = json(await scan(db, '-f', inventory, '-p', String(rebuilt.port)))
+        const host = `[web2.example.test]:${rebuilt.port}`
+        assert.deepEqual(kinds(doc), [`key_changed ${host}`, `key_changed ${host}`, `key_changed ${host}`])
+        // The export still trusts only the imported keys, under the name and the address.
+        const exported = await runCli(['known-hosts', '--db', db])
+        assert.equal(exported.code, 0, exported.stderr)
+        for (const type of ['ed25519', 'ecdsa-256', 'rsa'] as const) {
+          const blob = rebuilt.publicKeys[type]!.split(' ')[1]!
+          assert.ok(!exported.stdout.includes(blob), `the untrusted new ${type} key is not exported`)
+          assert.ok(exported.stdout.includes(original.publicKeys[type]!.split(' ')[1]!), `the imported ${type} key is exported`)
+        }
+        assert.match(exported.stdout, new RegExp(`\\[web2\\.example\\.test\\]:${rebuilt.port},\\[${address.replace(/\./g, '\\.')}\\]:${rebuilt.port} `))
+        // A bare name off port 22 is enough for accept and history.
+        const accepted = await runCli(['accept', 'web2.example.test', '--reason', 'rebuilt', '--db', db])
+        assert.equal(accepted.code, 0, accepted.stderr)
+        const history = await runCli(['history', 'web2.example.test', '--db', db])
+        assert.equal(history.code, 0, history.stderr)
+      })
+
+      it('one server scanned by address, then by name: one history, no duplicate_key, no new_host', async () => {
+        const db = await database()
+        const address = `${net(2)}.11`
+        const server = await sshd(address)
+        const first = json(await scan(db, `[${address}]:${server.port}`))
+        assert.deepEqual(kinds(first), [`new_host [${address}]:${server.port}`])
+        const inventory = join(work, `inv-${index}-2`)
+        writeFileSync(inventory, `${address} web1.example.test\n`)
+        const second = await scan(db, '-f', inventory, '-p', String(server.port))
+        assert.equal(second.code, 0, second.stdout)
+        assert.deepEqual(kinds(json(second)), [])
+        // Both in one scan: still one server.
+        const both = await scan(db, '-f', inventory, '-p', String(server.port), `[${address}]:${server.port}`)
+        assert.deepEqual(kinds(json(both)), [])
+        const lookup = await runCli(['lookup', address, '--db', db])
+        assert.equal(lookup.code, 0, lookup.stderr)
+        assert.match(lookup.stdout, /web1\.example\.test/)
+      })
+
+      it('a name that never resolves is host_unresolvable and a host never reached is never_reached (warnings, printed by -q)', async () => {
+        const db = await database()
+        const refused = `${net(3)}.1:1` // nothing listens on port 1 of a fresh loopback address: refused
+        const quiet = await runCli(['scan', '--no-dns', ...TIMEOUT, '-q', '--db', db, 'web3.example.invalid', refused])
+        assert.equal(quiet.code, 1, quiet.stderr)
+        assert.match(quiet.stdout, /host_unresolvable\s+web3\.example\.invalid/)
+        assert.match(quiet.stdout, /never_reached\s+\[127\.91\.\d+\.1\]:1/)
+      })
+
+      it('host arguments: a bare name on two ports is ambiguous, a typo names the closest host, allow-shared refuses unknown hosts', async () => {
+        const db = await database()
+        const address = `${net(4)}.1`
+        const a = await sshd(address)
+        const b = await sshd(address)
+        const inventory = join(work, `inv-${index}-4`)
+        writeFileSync(inventory, `${address}:${a.port} api.example.test\n${address}:${b.port} api.example.test\n`)
+        json(await scan(db, '-f', inventory))
+        const ambiguous = await runCli(['history', 'api.example.test', '--db', db])
+        assert.equal(ambiguous.code, 2)
+        assert.match(ambiguous.stderr, new RegExp(`\\[api\\.example\\.test\\]:${a.port}`))
+        assert.match(ambiguous.stderr, new RegExp(`\\[api\\.example\\.test\\]:${b.port}`))
+        const exact = await runCli(['history', `api.example.test:${a.port}`, '--db', db])
+        assert.equal(exact.code, 0, exact.stderr)
+        const typo = await runCli(['accept', 'apj.example.test', '--db', db])
+        assert.equal(typo.code, 2)
+        assert.match(typo.stderr, /not in the history; closest known: .*api\.example\.test/)
+        const shared = await runCli(['allow-shared', `api.example.test:${a.port}`, 'nosuch.example.test', '--db', db])
+        assert.equal(shared.code, 2)
+        assert.match(shared.stderr, /nosuch\.example\.test/)
+      })
+
+      it('an interceptor that stalls one key family cannot hide the keys it substituted: partial, key_changed', async () => {
+        const db = await database()
+        const address = `${net(5)}.13`
+        const real = await sshd(`${net(5)}.1`)
+        const impostor = await sshd(`${net(5)}.2`)
+        // The baseline through an honest path, then the same address and port re-keyed by an interceptor.
+        const honest = await proxy(address, 0, real, false)
+        const baseline = json(await scan(db, `${address}:${honest.port}`))
+        assert.equal(baseline.hosts[0]!.status, 'ok')
+        await honest.close()
+        const mitm = await proxy(address, honest.port, impostor, true)
+        closers.push(() => void mitm.close())
+        const result = await runCli(['scan', '--no-dns', '-T', '3', '--format', 'json', '--db', db, `${address}:${honest.port}`])
+        const doc = json(result)
+        assert.equal(result.code, 1)
+        assert.equal(doc.hosts[0]!.status, 'partial')
+        assert.match(doc.hosts[0]!.error ?? '', /ssh-rsa: timeout/)
+        const id = `[${address}]:${honest.port}`
+        assert.deepEqual(kinds(doc), [`key_changed ${id}`, `key_changed ${id}`])
+        assert.ok(doc.findings.every((f) => f.severity === 'critical'))
+        // The text table shows the substituted keys too.
+        const text = await runCli(['scan', '--no-dns', '-T', '3', '--no-store', `${address}:${honest.port}`])
+        assert.match(text.stdout, /ssh-ed25519/)
+        assert.match(text.stdout, /partial: ssh-rsa: timeout/)
+      })
+    })
+  }
+})
