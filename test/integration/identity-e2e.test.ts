@@ -211,6 +211,32 @@ describe('identity and trust end to end (CLI, real sshd)', { skip: skipUnlessSsh
         assert.match(shared.stderr, /nosuch\.example\.test/)
       })
 
+      it('known_hosts @revoked raises revoked_key at every scan; a hashed line seeds the host it names', async () => {
+        const db = await database()
+        const revoked = await sshd(`${net(6)}.1`)
+        const hashed = await sshd(`${net(6)}.2`)
+        const keyscan = (server: SshdServer, ...flags: string[]) =>
+          execFileSync('ssh-keyscan', [...flags, '-p', String(server.port), server.addresses[0]!], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+        const knownHosts = join(work, `kh-${index}-6`)
+        writeFileSync(knownHosts, `@revoked * ${revoked.publicKeys.ed25519!.split(' ').slice(0, 2).join(' ')}\n${keyscan(hashed, '-H')}*.example.test ${revoked.publicKeys.rsa!.split(' ').slice(0, 2).join(' ')}\n`)
+        const imported = await runCli(['import', 'known_hosts', knownHosts, '--db', db])
+        assert.equal(imported.code, 0, imported.stderr)
+        assert.match(imported.stdout, /1 revoked key/)
+        assert.match(imported.stderr, /kh-\d+-6:\d+: wildcard/)
+        const targets = [`${revoked.addresses[0]}:${revoked.port}`, `${hashed.addresses[0]}:${hashed.port}`]
+        for (let night = 0; night < 2; night++) {
+          const doc = json(await scan(db, ...targets))
+          const revokedId = `[${revoked.addresses[0]}]:${revoked.port}`
+          const expected = night === 0 ? [`new_host ${revokedId}`, `revoked_key ${revokedId}`] : [`revoked_key ${revokedId}`]
+          assert.deepEqual(kinds(doc), expected, `night ${night}: the hashed host is no new_host, the revoked key is reported`)
+          assert.equal(doc.findings.find((f) => f.kind === 'revoked_key')!.severity, 'critical')
+        }
+        const rebuilt = await rebuild(hashed)
+        const doc = json(await scan(db, `${rebuilt.addresses[0]}:${rebuilt.port}`))
+        const id = `[${rebuilt.addresses[0]}]:${rebuilt.port}`
+        assert.deepEqual(kinds(doc), [`key_changed ${id}`, `key_changed ${id}`, `key_changed ${id}`])
+      })
+
       it('an interceptor that stalls one key family cannot hide the keys it substituted: partial, key_changed', async () => {
         const db = await database()
         const address = `${net(5)}.13`
