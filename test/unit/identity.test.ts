@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { findDuplicateKeys } from '../../src/analysis/duplicate-keys.js'
+import { mergeSameServer, namesAndAddresses } from '../../src/analysis/same-server.js'
+import { mergeObservations } from '../../src/analysis/scanned-host.js'
+import { shareGroups } from '../../src/analysis/share-groups.js'
+import { closestHosts, parseHostArgument } from '../../src/app/host-argument.js'
+import { UserError } from '../../src/domain/errors.js'
+import { observationOf, syntheticKey } from '../support/synthetic-keys.js'
+
+const key = syntheticKey('ed25519', 'gold')
+
+describe('parseHostArgument', () => {
+  const cases: [string, { name: string; port: number | null }][] = [
+    ['web1', { name: 'web1', port: null }],
+    ['WEB1.Example.COM', { name: 'web1.example.com', port: null }],
+    ['web1:2222', { name: 'web1', port: 2222 }],
+    ['[web1]:2222', { name: 'web1', port: 2222 }],
+    ['10.0.0.5', { name: '10.0.0.5', port: null }],
+    ['10.0.0.5:22', { name: '10.0.0.5', port: 22 }],
+    ['2001:db8::1', { name: '2001:db8::1', port: null }],
+    ['[2001:db8::1]:2222', { name: '2001:db8::1', port: 2222 }],
+    ['[2001:db8::1]', { name: '2001:db8::1', port: null }],
+  ]
+  for (const [text, expected] of cases) it(text, () => assert.deepEqual(parseHostArgument(text), expected))
+  it('a port out of range is a UserError saying the range', () => {
+    assert.throws(() => parseHostArgument('web1:70000'), (e: unknown) => e instanceof UserError && /1-65535/.test(e.message))
+  })
+})
+
+describe('closestHosts', () => {
+  it('names the hosts nearest to a typo first, whatever their port', () => {
+    assert.deepEqual(closestHosts('web2.exmaple.test', ['db1.example.test', '[web2.example.test]:2222', 'web20.example.test'], 2), [
+      '[web2.example.test]:2222',
+      'web20.example.test',
+    ])
+  })
+})
+
+describe('duplicate_key only between servers', () => {
+  const holders = (...list: [string, string | null][]) => [{ fingerprint: key.sha256, keyType: key.type, holders: list.map(([host, endpoint]) => ({ host, endpoint })) }]
+  it('two names on one address and port are one server', () => {
+    assert.deepEqual(findDuplicateKeys(holders(['[10.0.0.5]:2222', '10.0.0.5 2222'], ['[web1]:2222', '10.0.0.5 2222']), shareGroups([])), [])
+  })
+  it('the same address on two ports is two servers', () => {
+    assert.equal(findDuplicateKeys(holders(['[a]:2222', '10.0.0.5 2222'], ['[b]:2223', '10.0.0.5 2223']), shareGroups([])).length, 1)
+  })
+  it('three names, two of them one server: still a duplicate naming all three', () => {
+    const [finding] = findDuplicateKeys(holders(['a', '10.0.0.1 22'], ['b', '10.0.0.1 22'], ['c', '10.0.0.2 22']), shareGroups([]))
+    assert.deepEqual(finding?.hosts, ['a', 'b', 'c'])
+  })
+})
+
+describe('mergeSameServer', () => {
+  it('a name and an address of one server: the name is the identity, the address an address', () => {
+    const [byAddress, byName] = mergeObservations([
+      observationOf('[10.0.0.5]:2222', [key], { address: '10.0.0.5', port: 2222 }),
+      observationOf('[web1]:2222', [key], { address: '10.0.0.5', port: 2222 }),
+    ])
+    const merged = mergeSameServer([byAddress!, byName!])
+    assert.equal(merged.host, '[web1]:2222')
+    assert.deepEqual(namesAndAddresses(merged), { names: [], addresses: ['10.0.0.5'] })
+    assert.equal(merged.keys.length, 1)
+  })
+  it('a stored name wins over the scanned one', () => {
+    const [host] = mergeObservations([observationOf('web1', [key])])
+    assert.equal(mergeSameServer([host!], 'www').host, 'www')
+    assert.ok(mergeSameServer([host!], 'www').aliases.includes('web1'))
+  })
+})
