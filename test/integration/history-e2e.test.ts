@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { openStore } from '../../src/store/open-store.js'
 import { HOSTKEYS_BIN, runCli, type CliResult } from '../support/cli.js'
 import { skipUnlessSshd, startSshd, type SshdKeyType, type SshdServer } from '../support/sshd.js'
-import { testBackends } from '../support/test-store.js'
+import { scenarioBackends } from '../support/test-store.js'
 
 /* The history end to end: the real executable against real sshd fleets on 127.2.0.0/16, as a user
  * (or cron) runs it night after night. Each scenario has its own database: an embedded directory
@@ -101,31 +100,9 @@ async function waitFor(condition: () => boolean, timeoutMs: number, what: string
   }
 }
 
-interface Backend {
-  readonly name: 'embedded' | 'postgres'
-  /** A database of its own for one scenario: a migrated embedded directory, or a fresh PostgreSQL database. */
-  database(): Promise<{ db: string; cleanup(): Promise<void> }>
-}
-
 const work = mkdtempSync(join(tmpdir(), 'hostkeys-history-e2e-'))
-let template: string | null = null
-
-const embedded: Backend = {
-  name: 'embedded',
-  async database() {
-    // A cold PGlite create costs seconds; a copy of a migrated directory costs milliseconds.
-    if (!template) {
-      template = join(work, 'template')
-      await (await openStore({ db: template })).close()
-    }
-    const db = mkdtempSync(join(work, 'db-'))
-    cpSync(template, db, { recursive: true })
-    return { db, cleanup: async () => rmSync(db, { recursive: true, force: true }) }
-  },
-}
-
-const postgresBackend = testBackends().find((b) => b.name === 'postgres')
-const backends: Backend[] = [embedded, ...(postgresBackend ? [{ name: 'postgres' as const, database: () => postgresBackend.fresh() }] : [])]
+const backends = scenarioBackends(work)
+const embedded = backends[0]!
 
 describe('history end to end (CLI, real sshd)', { skip: skipUnlessSshd() }, () => {
   const servers = new Set<SshdServer>()

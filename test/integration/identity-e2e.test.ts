@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { openStore } from '../../src/store/open-store.js'
 import { runCli, type CliResult } from '../support/cli.js'
 import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
-import { testBackends } from '../support/test-store.js'
+import { scenarioBackends } from '../support/test-store.js'
 
 /* Issue 7's situations, end to end: the real executable, real sshd on 127.91.0.0/16 (each scenario a
  * /24 of its own: 127.91.<backend*100 + n>.0/24), the embedded store and PostgreSQL. Every scan passes
@@ -28,23 +27,7 @@ interface ScanDocument {
 // Generous: the suite must pass on a loaded 2-core machine.
 const TIMEOUT = ['-T', '8']
 const work = mkdtempSync(join(tmpdir(), 'hostkeys-identity-e2e-'))
-let template: string | null = null
-
-async function embeddedDatabase(): Promise<{ db: string; cleanup(): Promise<void> }> {
-  if (!template) {
-    template = join(work, 'template')
-    await (await openStore({ db: template })).close()
-  }
-  const db = mkdtempSync(join(work, 'db-'))
-  cpSync(template, db, { recursive: true })
-  return { db, cleanup: async () => rmSync(db, { recursive: true, force: true }) }
-}
-
-const postgres = testBackends().find((b) => b.name === 'postgres')
-const backends = [
-  { name: 'embedded', database: embeddedDatabase },
-  ...(postgres ? [{ name: 'postgres', database: () => postgres.fresh() }] : []),
-]
+const backends = scenarioBackends(work)
 
 function json(result: CliResult): ScanDocument {
   assert.ok(result.code === 0 || result.code === 1, `scan exited ${result.code}: ${result.stderr}`)
@@ -119,7 +102,7 @@ describe('identity and trust end to end (CLI, real sshd)', { skip: skipUnlessSsh
     describe(backend.name, { concurrency: 3 }, () => {
       const cleanups: (() => Promise<void>)[] = []
       before(async () => {
-        if (index === 0) await embeddedDatabase().then((d) => d.cleanup())
+        if (index === 0) await backend.database().then((d) => d.cleanup()) // make the template first
       })
       after(async () => {
         await Promise.all(cleanups.map((c) => c()))

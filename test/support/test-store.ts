@@ -104,3 +104,31 @@ export function testBackends(): TestBackend[] {
   const url = process.env['HOSTKEYS_TEST_DATABASE_URL']
   return url ? [embedded, postgres(url)] : [embedded]
 }
+
+/** A database of its own for one CLI scenario: a migrated embedded directory, or a fresh PostgreSQL database. */
+export interface ScenarioBackend {
+  readonly name: 'embedded' | 'postgres'
+  database(): Promise<{ db: string; cleanup(): Promise<void> }>
+}
+
+/**
+ * The backends for CLI end-to-end scenarios: embedded copies of one migrated template made under
+ * `work` (a cold PGlite create costs seconds, a copy milliseconds), and PostgreSQL when configured.
+ */
+export function scenarioBackends(work: string): ScenarioBackend[] {
+  let made: string | null = null
+  const embeddedScenario: ScenarioBackend = {
+    name: 'embedded',
+    async database() {
+      if (!made) {
+        made = join(work, 'template')
+        await (await openStore({ db: made })).close()
+      }
+      const db = mkdtempSync(join(work, 'db-'))
+      cpSync(made, db, { recursive: true })
+      return { db, cleanup: async () => rmSync(db, { recursive: true, force: true }) }
+    },
+  }
+  const pg = testBackends().find((b) => b.name === 'postgres')
+  return [embeddedScenario, ...(pg ? [{ name: 'postgres' as const, database: () => pg.fresh() }] : [])]
+}
