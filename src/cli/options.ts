@@ -2,6 +2,7 @@ import { InvalidArgumentError } from 'commander'
 import { SEVERITIES, type FailOn } from '../domain/finding.js'
 import { KEY_FAMILIES, type KeyFamily } from '../domain/host-key.js'
 import { parsePort } from '../inventory/target-spec.js'
+import { FINGERPRINT_HASHES, type FingerprintHash } from '../report/scan-text.js'
 
 /* Option parsers for commander: each turns one flag's text into a value or says what was expected.
  * commander reports an InvalidArgumentError as a usage error (exit 2). */
@@ -55,6 +56,13 @@ export function parseKeyFamilies(text: string): KeyFamily[] {
 export function parseFailOn(text: string): FailOn {
   if (text === 'never' || (SEVERITIES as readonly string[]).includes(text)) return text as FailOn
   throw new InvalidArgumentError(`'${text}' is not one of ${[...SEVERITIES, 'never'].join(', ')}`)
+}
+
+/** `-E md5|sha256`, case-insensitive as `ssh-keygen -E` takes it. */
+export function parseFingerprintHash(text: string): FingerprintHash {
+  const hash = text.toLowerCase()
+  if ((FINGERPRINT_HASHES as readonly string[]).includes(hash)) return hash as FingerprintHash
+  throw new InvalidArgumentError(`'${text}' is not one of ${FINGERPRINT_HASHES.join(', ')}`)
 }
 
 export function choice<T extends string>(allowed: readonly T[]): (text: string) => T {

@@ -13,7 +13,14 @@ import { openInventory, type Inventory } from '../../inventory/inventory.js'
 import { renderKnownHostsLines } from '../../report/known-hosts.js'
 import { renderMetrics } from '../../report/metrics.js'
 import { ScanJsonWriter } from '../../report/scan-json.js'
-import { renderTextFinding, renderTextHeader, renderTextHost, renderTextSummary } from '../../report/scan-text.js'
+import {
+  FINGERPRINT_HASHES,
+  renderTextFinding,
+  renderTextHeader,
+  renderTextHostRows,
+  renderTextSummary,
+  type FingerprintHash,
+} from '../../report/scan-text.js'
 import { scanTargets } from '../../ssh/scan-targets.js'
 import { writeLine, type CommandContext } from '../context.js'
 import { addDbOption, openHistory } from '../with-store.js'
@@ -22,6 +29,7 @@ import {
   choice,
   collect,
   parseFailOn,
+  parseFingerprintHash,
   parseKeyFamilies,
   parsePortOption,
   parsePositiveInteger,
@@ -40,6 +48,7 @@ interface ScanFlags {
   concurrency: number
   format: ScanFormat
   hash?: boolean
+  fingerprintHash: FingerprintHash
   store: boolean
   dns: boolean
   failOn: FailOn
@@ -99,10 +108,26 @@ function makeRenderer(flags: ScanFlags, context: CommandContext): ScanRenderer {
       return {
         start: () => writeLine(context.stdout, renderTextHeader()),
         host: (observation) => {
-          for (const line of renderTextHost(observation)) writeLine(context.stdout, line)
+          for (const line of renderTextHostRows(observation, flags.fingerprintHash)) writeLine(context.stdout, line)
         },
         finish: (outcome) => writeLine(context.stdout, renderTextSummary(outcome, outcome.findings)),
       }
+  }
+}
+
+/**
+ * Output flags that do not fit together are usage errors (exit 2), never silently ignored: --hash changes
+ * only known_hosts lines, and -E only the text table. `given` tells a flag the user typed from one left
+ * at its default.
+ */
+function checkOutputFlags(flags: ScanFlags, given: (option: 'format' | 'fingerprintHash') => boolean): void {
+  const output = `--format ${flags.format}`
+  if (flags.hash && flags.format !== 'known_hosts') {
+    throw new UserError(`--hash hashes host names in known_hosts lines; it does not apply to ${output} (use it with --format known_hosts)`)
+  }
+  if (given('fingerprintHash') && flags.format !== 'text') {
+    const both = flags.format === 'json' ? ', which gives both sha256 and md5' : ''
+    throw new UserError(`-E chooses the fingerprint shown in text output; it does not apply to ${output}${both}`)
   }
 }
 
@@ -181,8 +206,14 @@ export function registerScan(program: Command, context: CommandContext): void {
     .option('-t, --types <list>', 'key families to collect: ed25519,ecdsa,rsa,dsa (default: every family offered)', parseKeyFamilies)
     .option('-T, --timeout <seconds>', 'deadline per connection: connect, banner and key exchange', parseSeconds, 5)
     .option('-c, --concurrency <n>', 'connections in flight at once', parsePositiveInteger, 128)
-    .addOption(new Option('--format <format>', 'output format').argParser(choice(FORMATS)).default('text'))
-    .option('--hash', 'hash host names in known_hosts output, as ssh-keygen -H does')
+    .addOption(new Option('--format <format>', 'output format').choices(FORMATS).argParser(choice(FORMATS)).default('text'))
+    .option('-H, --hash', 'hash host names in known_hosts output, as ssh-keygen -H does (only with --format known_hosts)')
+    .addOption(
+      new Option('-E, --fingerprint-hash <hash>', 'fingerprint shown in text output, as ssh-keygen -E')
+        .choices(FINGERPRINT_HASHES)
+        .argParser(parseFingerprintHash)
+        .default('sha256'),
+    )
     .option('--no-store', 'do not read or write the history database')
     .option('--no-dns', 'do not check SSHFP records')
     .option('--fail-on <severity>', 'exit 1 when a finding is at or above: info, warning, critical, never', parseFailOn, 'warning')
@@ -195,6 +226,7 @@ export function registerScan(program: Command, context: CommandContext): void {
       if (specs.length === 0 && !flags.file?.length) {
         throw new UserError('scan needs at least one target, or --file')
       }
+      checkOutputFlags(flags, (option) => command.getOptionValueSource(option) === 'cli')
       await runScan(specs, flags, context)
     })
 }
