@@ -13,6 +13,7 @@ import { openInventory, type Inventory } from '../../inventory/inventory.js'
 import { renderKnownHostsLines } from '../../report/known-hosts.js'
 import { renderMetrics } from '../../report/metrics.js'
 import { ScanJsonWriter } from '../../report/scan-json.js'
+import { renderScanSshfp } from '../../report/scan-sshfp.js'
 import {
   FINGERPRINT_HASHES,
   renderTextFinding,
@@ -48,6 +49,8 @@ interface ScanFlags {
   concurrency: number
   format: ScanFormat
   hash?: boolean
+  /** -D: SSHFP records instead of --format's output. */
+  sshfp?: boolean
   fingerprintHash: FingerprintHash
   store: boolean
   dns: boolean
@@ -77,6 +80,20 @@ function makeRenderer(flags: ScanFlags, context: CommandContext): ScanRenderer {
       host() {},
       finish(outcome) {
         for (const finding of failing(outcome.findings)) writeLine(context.stdout, renderTextFinding(finding))
+      },
+    }
+  }
+  if (flags.sshfp) {
+    // ssh-keyscan -D's split: records on stdout; on stderr, as `;` comments, why a host has none, and the findings.
+    return {
+      start() {},
+      host(observation) {
+        const { records, note } = renderScanSshfp(observation)
+        if (records) out(records)
+        if (note) writeLine(context.stderr, note)
+      },
+      finish(outcome) {
+        for (const finding of outcome.findings) writeLine(context.stderr, `; ${renderTextFinding(finding)}`)
       },
     }
   }
@@ -117,16 +134,19 @@ function makeRenderer(flags: ScanFlags, context: CommandContext): ScanRenderer {
 
 /**
  * Output flags that do not fit together are usage errors (exit 2), never silently ignored: --hash changes
- * only known_hosts lines, and -E only the text table. `given` tells a flag the user typed from one left
- * at its default.
+ * only known_hosts lines, -E only the text table, and -D is an output format of its own. `given` tells a
+ * flag the user typed from one left at its default.
  */
 function checkOutputFlags(flags: ScanFlags, given: (option: 'format' | 'fingerprintHash') => boolean): void {
-  const output = `--format ${flags.format}`
-  if (flags.hash && flags.format !== 'known_hosts') {
+  if (flags.sshfp && given('format')) {
+    throw new UserError(`-D prints SSHFP records, an output format of its own; it cannot be combined with --format ${flags.format}`)
+  }
+  const output = flags.sshfp ? '-D' : `--format ${flags.format}`
+  if (flags.hash && (flags.sshfp || flags.format !== 'known_hosts')) {
     throw new UserError(`--hash hashes host names in known_hosts lines; it does not apply to ${output} (use it with --format known_hosts)`)
   }
-  if (given('fingerprintHash') && flags.format !== 'text') {
-    const both = flags.format === 'json' ? ', which gives both sha256 and md5' : ''
+  if (given('fingerprintHash') && (flags.sshfp || flags.format !== 'text')) {
+    const both = !flags.sshfp && flags.format === 'json' ? ', which gives both sha256 and md5' : ''
     throw new UserError(`-E chooses the fingerprint shown in text output; it does not apply to ${output}${both}`)
   }
 }
@@ -183,8 +203,8 @@ async function scanAndReport(inventory: Inventory, deps: ScanDependencies, flags
     deps,
     {
       observation(observation) {
-        // Rows and the progress line share the terminal only when stdout is that terminal too.
-        if (context.stdout.isTTY) progress?.clear()
+        // Rows and the progress line share the terminal only when stdout is that terminal too (-D: its notes on stderr).
+        if (context.stdout.isTTY || flags.sshfp) progress?.clear()
         renderer.host(observation)
       },
       progress: progress ? (p) => progress.update(p) : undefined,
@@ -208,6 +228,7 @@ export function registerScan(program: Command, context: CommandContext): void {
     .option('-c, --concurrency <n>', 'connections in flight at once', parsePositiveInteger, 128)
     .addOption(new Option('--format <format>', 'output format').choices(FORMATS).argParser(choice(FORMATS)).default('text'))
     .option('-H, --hash', 'hash host names in known_hosts output, as ssh-keygen -H does (only with --format known_hosts)')
+    .option('-D, --sshfp', 'print SSHFP records of the keys collected, as ssh-keyscan -D does (an output format: not with --format)')
     .addOption(
       new Option('-E, --fingerprint-hash <hash>', 'fingerprint shown in text output, as ssh-keygen -E')
         .choices(FINGERPRINT_HASHES)
