@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { rename, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { Command, Option } from 'commander'
@@ -22,6 +23,7 @@ import {
   renderTextSummary,
   type FingerprintHash,
 } from '../../report/scan-text.js'
+import { renderTargetListHeader, renderTargetListSummary, renderTargetRow } from '../../report/target-list.js'
 import { scanTargets } from '../../ssh/scan-targets.js'
 import { writeLine, type CommandContext } from '../context.js'
 import { addDbOption, openHistory } from '../with-store.js'
@@ -52,6 +54,7 @@ interface ScanFlags {
   /** -D: SSHFP records instead of --format's output. */
   sshfp?: boolean
   fingerprintHash: FingerprintHash
+  list?: boolean
   store: boolean
   dns: boolean
   failOn: FailOn
@@ -135,7 +138,7 @@ function makeRenderer(flags: ScanFlags, context: CommandContext): ScanRenderer {
 /**
  * Output flags that do not fit together are usage errors (exit 2), never silently ignored: --hash changes
  * only known_hosts lines, -E only the text table, and -D is an output format of its own. `given` tells a
- * flag the user typed from one left at its default.
+ * flag the user typed from one left at its default. --list takes any scan command line that passes this.
  */
 function checkOutputFlags(flags: ScanFlags, given: (option: 'format' | 'fingerprintHash') => boolean): void {
   if (flags.sshfp && given('format')) {
@@ -162,13 +165,32 @@ async function writeMetricsFile(path: string, outcome: ScanOutcome, finishedAt: 
   }
 }
 
-async function runScan(specs: string[], flags: ScanFlags, context: CommandContext): Promise<void> {
-  const inventory = await openInventory({
+/** The inventory the arguments and --file name, validated whole (a bad line stops everything with its file:line). */
+function openScanInventory(specs: string[], flags: ScanFlags, context: CommandContext): Promise<Inventory> {
+  return openInventory({
     specs,
     files: flags.file ?? [],
     defaultPort: flags.port,
     stdin: context.stdin,
   })
+}
+
+/** `--list`, as `nmap -sL`: the targets a scan would take, and nothing contacted: no host, no DNS, no database. */
+async function listTargets(specs: string[], flags: ScanFlags, context: CommandContext): Promise<void> {
+  const inventory = await openScanInventory(specs, flags, context)
+  writeLine(context.stdout, renderTargetListHeader())
+  let count = 0
+  for await (const target of inventory.targets()) {
+    count++
+    // A /16 is 65,536 rows: let a slow reader (a pager) hold us back rather than buffer them all.
+    if (!context.stdout.write(`${renderTargetRow(target)}\n`)) await once(context.stdout, 'drain')
+  }
+  writeLine(context.stderr, `hostkeys: ${renderTargetListSummary(count)}`)
+  context.exitCode = EXIT_OK
+}
+
+async function runScan(specs: string[], flags: ScanFlags, context: CommandContext): Promise<void> {
+  const inventory = await openScanInventory(specs, flags, context)
   const dnsTimeoutMs = flags.dnsTimeout ? flags.dnsTimeout * 1000 : null
   const checkDns = flags.dns
     ? sshfpCheckFor(await resolverFromSettings(flags.resolver ?? [], dnsTimeoutMs), flags.types ?? null)
@@ -235,6 +257,7 @@ export function registerScan(program: Command, context: CommandContext): void {
         .argParser(parseFingerprintHash)
         .default('sha256'),
     )
+    .option('--list', 'print the targets the arguments and --file expand to, then exit: no host, DNS or database is contacted')
     .option('--no-store', 'do not read or write the history database')
     .option('--no-dns', 'do not check SSHFP records')
     .option('--fail-on <severity>', 'exit 1 when a finding is at or above: info, warning, critical, never', parseFailOn, 'warning')
@@ -248,6 +271,7 @@ export function registerScan(program: Command, context: CommandContext): void {
         throw new UserError('scan needs at least one target, or --file')
       }
       checkOutputFlags(flags, (option) => command.getOptionValueSource(option) === 'cli')
+      if (flags.list) return listTargets(specs, flags, context)
       await runScan(specs, flags, context)
     })
 }
