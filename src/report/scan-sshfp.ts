@@ -18,8 +18,8 @@ import { renderSshfpZone } from './sshfp-zone.js'
 export interface ScanSshfp {
   /** Zone lines, '' when the host has none. */
   readonly records: string
-  /** Why the host has no records (failed, no key, only IP addresses), as a `;` comment; null when it has some. */
-  readonly note: string | null
+  /** `;` comments: why the host has no records (failed, no key, only IP addresses), or why some keys may be missing. */
+  readonly notes: readonly string[]
 }
 
 /** The DNS names SSHFP records for this host live at: its identity's bare name, then its aliases. */
@@ -28,19 +28,22 @@ export function sshfpOwnerNames(observation: Observation): string[] {
   return [...new Set(names.map((n) => n.toLowerCase()))].filter(isDnsName)
 }
 
-/** The SSHFP lines for one scanned host, or a note saying why there are none. */
+/**
+ * The SSHFP lines for one scanned host, and notes. Records are printed for whatever keys came back,
+ * as ssh-keyscan -D does, even when the host's status says some probe failed; the status is then a note.
+ */
 export function renderScanSshfp(observation: Observation): ScanSshfp {
   const { target } = observation
   const where = `; ${target.host} (${formatEndpoint(observation.address ?? target.address, target.port)})`
-  if (observation.status !== 'ok') return { records: '', note: `${where}: ${observation.status}: ${observation.error ?? ''}`.trimEnd() }
-  if (observation.keys.length === 0) return { records: '', note: `${where}: no host key of the requested types offered` }
+  const failure = observation.status === 'ok' ? [] : [`${where}: ${observation.status}: ${observation.error ?? ''}`.trimEnd()]
+  if (observation.keys.length === 0) {
+    return { records: '', notes: failure.length > 0 ? failure : [`${where}: no host key of the requested types offered`] }
+  }
   const names = sshfpOwnerNames(observation)
   if (names.length === 0) {
-    return {
-      records: '',
-      note: `${where}: no SSHFP records: they live at DNS names, and this host is known only by IP address; name it in the inventory (ADDR NAME)`,
-    }
+    const unnamed = `${where}: no SSHFP records: they live at DNS names, and this host is known only by IP address; name it in the inventory (ADDR NAME)`
+    return { records: '', notes: [...failure, unnamed] }
   }
   const records = expectedRecords(observation.keys)
-  return { records: renderSshfpZone(names.map((host) => ({ host, records })), { namesAsGiven: true }), note: null }
+  return { records: renderSshfpZone(names.map((host) => ({ host, records })), { namesAsGiven: true }), notes: failure }
 }

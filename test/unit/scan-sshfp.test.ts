@@ -34,7 +34,7 @@ function golden(name: string): string {
 
 describe('scan -D: SSHFP lines for a scanned host', () => {
   it('prints what ssh-keygen -r prints for each key, SHA-1 then SHA-256, with the name as given', () => {
-    assert.deepEqual(renderScanSshfp(observation()), { records: golden('web1.example.com'), note: null })
+    assert.deepEqual(renderScanSshfp(observation()), { records: golden('web1.example.com'), notes: [] })
   })
 
   it('drops the port from the identity: SSHFP has no port', () => {
@@ -52,15 +52,22 @@ describe('scan -D: SSHFP lines for a scanned host', () => {
     for (const host of ['192.0.2.10', '[2001:db8::1]:2222']) {
       const result = renderScanSshfp(observation({}, { host, aliases: ['192.0.2.11'] }))
       assert.equal(result.records, '')
-      assert.match(result.note!, /^; .*: no SSHFP records: they live at DNS names, and this host is known only by IP address; name it in the inventory \(ADDR NAME\)$/)
+      assert.equal(result.notes.length, 1)
+      assert.match(result.notes[0]!, /^; .*: no SSHFP records: they live at DNS names, and this host is known only by IP address; name it in the inventory \(ADDR NAME\)$/)
     }
   })
 
   it('gives a failed host, or one without keys, a ; note saying why', () => {
     const failed = renderScanSshfp(observation({ status: 'timeout', error: 'no answer within 5 s', keys: [] }))
-    assert.deepEqual(failed, { records: '', note: '; web1.example.com (192.0.2.10:22): timeout: no answer within 5 s' })
+    assert.deepEqual(failed, { records: '', notes: ['; web1.example.com (192.0.2.10:22): timeout: no answer within 5 s'] })
     const keyless = renderScanSshfp(observation({ keys: [] }))
-    assert.deepEqual(keyless, { records: '', note: '; web1.example.com (192.0.2.10:22): no host key of the requested types offered' })
+    assert.deepEqual(keyless, { records: '', notes: ['; web1.example.com (192.0.2.10:22): no host key of the requested types offered'] })
+  })
+
+  it('prints the keys that came back from a host some probe failed at, and notes the failure', () => {
+    // As ssh-keyscan -D, which prints every key it got; the status (say, a stalled RSA probe) is a note.
+    const some = renderScanSshfp(observation({ status: 'timeout', error: 'rsa: no answer within 5 s', keys: keys.slice(-1) }))
+    assert.deepEqual(some, { records: fixtureText('ed25519.sshfp').replaceAll('web1.example.com. ', 'web1.example.com '), notes: ['; web1.example.com (192.0.2.10:22): timeout: rsa: no answer within 5 s'] })
   })
 
   it('renderSshfpZone: names as given still go through the name check', () => {

@@ -91,9 +91,9 @@ function makeRenderer(flags: ScanFlags, context: CommandContext): ScanRenderer {
     return {
       start() {},
       host(observation) {
-        const { records, note } = renderScanSshfp(observation)
+        const { records, notes } = renderScanSshfp(observation)
         if (records) out(records)
-        if (note) writeLine(context.stderr, note)
+        for (const note of notes) writeLine(context.stderr, note)
       },
       finish(outcome) {
         for (const finding of outcome.findings) writeLine(context.stderr, `; ${renderTextFinding(finding)}`)
