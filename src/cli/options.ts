@@ -2,6 +2,7 @@ import { InvalidArgumentError } from 'commander'
 import { SEVERITIES, type FailOn } from '../domain/finding.js'
 import { KEY_FAMILIES, type KeyFamily } from '../domain/host-key.js'
 import { parsePort } from '../inventory/target-spec.js'
+import { FINGERPRINT_HASHES, type FingerprintHash } from '../report/scan-text.js'
 
 /* Option parsers for commander: each turns one flag's text into a value or says what was expected.
  * commander reports an InvalidArgumentError as a usage error (exit 2). */
@@ -13,15 +14,17 @@ export function parsePortOption(text: string): number {
 }
 
 export function parsePositiveInteger(text: string): number {
-  if (!/^\d+$/.test(text) || Number(text) < 1) throw new InvalidArgumentError(`'${text}' is not a positive whole number`)
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw new InvalidArgumentError(`'${text}' is not a whole number of 1 or more`)
   return Number(text)
 }
 
-/** Seconds, fractions allowed (`0.5`), as ssh-keyscan's -T but finer. */
+const MAX_SECONDS = 3600
+
+/** Seconds, fractions allowed (`0.5`), as ssh-keyscan's -T but finer; 0 is refused, since a zero deadline fails every host. */
 export function parseSeconds(text: string): number {
   const seconds = Number(text)
-  if (!/^\d+(\.\d+)?$/.test(text) || seconds <= 0 || seconds > 3600) {
-    throw new InvalidArgumentError(`'${text}' is not a number of seconds between 0 and 3600`)
+  if (!/^\d+(\.\d+)?$/.test(text) || seconds <= 0 || seconds > MAX_SECONDS) {
+    throw new InvalidArgumentError(`'${text}' is not a number of seconds greater than 0 and at most ${MAX_SECONDS}`)
   }
   return seconds
 }
@@ -55,6 +58,13 @@ export function parseFailOn(text: string): FailOn {
   throw new InvalidArgumentError(`'${text}' is not one of ${[...SEVERITIES, 'never'].join(', ')}`)
 }
 
+/** `-E md5|sha256`, case-insensitive as `ssh-keygen -E` takes it. */
+export function parseFingerprintHash(text: string): FingerprintHash {
+  const hash = text.toLowerCase()
+  if ((FINGERPRINT_HASHES as readonly string[]).includes(hash)) return hash as FingerprintHash
+  throw new InvalidArgumentError(`'${text}' is not one of ${FINGERPRINT_HASHES.join(', ')}`)
+}
+
 export function choice<T extends string>(allowed: readonly T[]): (text: string) => T {
   return (text) => {
     if ((allowed as readonly string[]).includes(text)) return text as T
@@ -68,9 +78,17 @@ export function collect(value: string, previous: string[] = []): string[] {
 
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }
 
-/** `90d`, `12h`, `2w`, `30m`, `45s` → milliseconds. */
+/** The longest duration taken: 100 years. Far beyond any retention, and well inside what a Date can hold. */
+const MAX_DURATION_DAYS = 36500
+
+/** `90d`, `12h`, `2w`, `30m`, `45s` → milliseconds; from 0s to MAX_DURATION_DAYS days. */
 export function parseDuration(text: string): number {
   const match = /^(\d+)([smhdw])$/.exec(text)
-  if (!match) throw new InvalidArgumentError(`'${text}' is not a duration such as 90d, 12h, 2w, 30m`)
-  return Number(match[1]) * DURATION_UNITS[match[2]!]! * 1000
+  const seconds = match ? Number(match[1]) * DURATION_UNITS[match[2]!]! : NaN
+  if (!(seconds <= MAX_DURATION_DAYS * DURATION_UNITS['d']!)) {
+    throw new InvalidArgumentError(
+      `'${text}' is not a duration: a whole number and one of the units s, m, h, d, w (90d, 12w), from 0s to ${MAX_DURATION_DAYS}d`,
+    )
+  }
+  return seconds * 1000
 }

@@ -1,3 +1,5 @@
+import { DEFAULT_SSH_PORT } from '../domain/target.js'
+import { formatEndpoint } from '../inventory/address.js'
 import type { KeyRecord } from '../store/store.js'
 
 /** `lookup --format json`: {"matches": [{host, address, port, type, sha256, md5, firstSeen, lastSeen, current}]}. */
@@ -20,11 +22,22 @@ function day(date: Date | null): string {
   return date ? date.toISOString().replace(/\.\d{3}Z$/, 'Z') : 'never'
 }
 
-/** One line per host and key: where, what, when, and whether it still serves it. */
+const LOOKUP_COLUMNS = ['HOST', 'ADDRESS', 'TYPE', 'FINGERPRINT', 'FIRST SEEN', 'LAST SEEN', 'STATUS'] as const
+
+/**
+ * A table: a header, then one row per host and key (where, what, when, and whether it still serves it),
+ * each column as wide as its widest cell, two spaces apart. The lookup is read whole before it is
+ * printed, so unlike the scan table the widths fit the data. [] when nothing matched.
+ */
 export function renderLookupText(records: readonly KeyRecord[]): string[] {
-  return records.map((r) => {
-    const where = r.address ? `${r.address}${r.port && r.port !== 22 ? `:${r.port}` : ''}` : '-'
+  if (records.length === 0) return []
+  const rows = records.map((r) => {
+    // [v6]:port, so an IPv6 address and its port stay apart.
+    const where = r.address ? (r.port && r.port !== DEFAULT_SSH_PORT ? formatEndpoint(r.address, r.port) : r.address) : '-'
     const state = r.current ? 'current' : r.lastSeen ? 'no longer served' : 'imported, not seen yet'
-    return `${r.host}  ${where}  ${r.type}  ${r.sha256}  ${r.trust}, ${state}  first ${day(r.firstSeen)}  last ${day(r.lastSeen)}`
+    return [r.host, where, r.type, r.sha256, day(r.firstSeen), day(r.lastSeen), `${r.trust}, ${state}`]
   })
+  const table = [[...LOOKUP_COLUMNS], ...rows]
+  const widths = LOOKUP_COLUMNS.map((_, i) => Math.max(...table.map((row) => row[i]!.length)))
+  return table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd())
 }

@@ -23,22 +23,27 @@ export function renderTextHeader(): string {
   )
 }
 
-/** Rows for one host: one per key, or one saying why the host failed. */
+/** The fingerprint forms the text table can show, as `ssh-keygen -E` names them. */
+export const FINGERPRINT_HASHES = ['sha256', 'md5'] as const
+export type FingerprintHash = (typeof FINGERPRINT_HASHES)[number]
+
+/** Rows for one host with SHA256 fingerprints, ssh-keygen's default. */
 export function renderTextHost(observation: Observation): string[] {
+  return renderTextHostRows(observation, 'sha256')
+}
+
+/** Rows for one host: one per key, its fingerprint in the `hash` form (`scan -E`), or one saying why the host failed. */
+export function renderTextHostRows(observation: Observation, hash: FingerprintHash): string[] {
   const { target } = observation
   const address = formatEndpoint(observation.address ?? target.address, target.port)
   if (observation.status !== 'ok' && observation.status !== 'partial') {
     return [row([target.host, address, '-', '-'], `${observation.status}: ${observation.error ?? ''}`.trimEnd())]
   }
-  if (observation.status === 'partial') {
-    // The keys that came back are shown (and judged); the failed families say why they are missing.
-    const keys = observation.keys.map((key) => row([target.host, address, key.type, String(key.bits)], key.sha256))
-    return [...keys, row([target.host, address, '-', '-'], `partial: ${observation.error ?? ''}`.trimEnd())]
-  }
-  if (observation.keys.length === 0) {
-    return [row([target.host, address, '-', '-'], 'ok: no host key of the requested types offered')]
-  }
-  return observation.keys.map((key) => row([target.host, address, key.type, String(key.bits)], key.sha256))
+  const keys = observation.keys.map((key) => row([target.host, address, key.type, String(key.bits)], hash === 'md5' ? key.md5 : key.sha256))
+  // A partial host: the keys that came back are shown (and judged); the failed families say why others are missing.
+  if (observation.status === 'partial') return [...keys, row([target.host, address, '-', '-'], `partial: ${observation.error ?? ''}`.trimEnd())]
+  if (keys.length === 0) return [row([target.host, address, '-', '-'], 'ok: no host key of the requested types offered')]
+  return keys
 }
 
 export function renderTextFinding(finding: Finding): string {

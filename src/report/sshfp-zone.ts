@@ -31,6 +31,11 @@ export interface ZoneRenderOptions {
   readonly ttl?: number | null
   /** RFC 3597 §5 generic form `TYPE44 \# LEN HEX`, for software that does not know SSHFP. */
   readonly generic?: boolean
+  /**
+   * Owner names exactly as given, without the final dot: the lines `ssh-keygen -r NAME` and `ssh-keyscan -D`
+   * print (in a zone file such a name is relative to $ORIGIN). Not with `origin`, which decides names itself.
+   */
+  readonly namesAsGiven?: boolean
 }
 
 export interface NsupdateRenderOptions {
@@ -68,9 +73,9 @@ function genericRdata(record: SshfpRecord): string {
   return `\\# ${2 + record.fingerprint.length / 2} ${hex(record.algorithm)} ${hex(record.digestType)} ${record.fingerprint.toLowerCase()}`
 }
 
-function ownerName(host: string, origin: string | null): string {
-  const absolute = toAbsoluteName(host)
-  if (origin === null) return absolute
+function ownerName(host: string, origin: string | null, asGiven: boolean): string {
+  const absolute = toAbsoluteName(host) // validates the name whichever way it is written
+  if (origin === null) return asGiven ? host : absolute
   if (sameDnsName(absolute, origin)) return '@'
   const suffix = `.${origin}`
   if (absolute.toLowerCase().endsWith(suffix.toLowerCase())) return absolute.slice(0, absolute.length - suffix.length)
@@ -81,9 +86,10 @@ function ownerName(host: string, origin: string | null): string {
 export function renderSshfpZone(hosts: readonly HostSshfpRecords[], options: ZoneRenderOptions = {}): string {
   const origin = options.origin == null ? null : toAbsoluteName(options.origin)
   const ttl = options.ttl == null ? null : validTtl(options.ttl)
+  if (origin !== null && options.namesAsGiven) throw new Error('renderSshfpZone: namesAsGiven and origin exclude each other')
   const lines: string[] = []
   for (const { host, records } of hosts) {
-    const owner = ownerName(host, origin)
+    const owner = ownerName(host, origin, !!options.namesAsGiven)
     const prefix = ttl === null ? `${owner} IN` : `${owner} ${ttl} IN`
     for (const record of records) {
       lines.push(options.generic ? `${prefix} TYPE44 ${genericRdata(record)}` : `${prefix} SSHFP ${checkedRdata(record)}`)

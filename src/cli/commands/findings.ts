@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { renderFindingsJson, renderStoredFindingText } from '../../report/findings-report.js'
+import { renderFindingsJson, renderNoFindings, renderStoredFindingText } from '../../report/findings-report.js'
 import { writeLine, type CommandContext } from '../context.js'
 import { choice } from '../options.js'
 import { addDbOption, withStore } from '../with-store.js'
@@ -21,10 +21,11 @@ export function registerFindings(program: Command, context: CommandContext): voi
       .option('--since <date>', 'only findings seen since this date', parseDate)
       .addOption(new Option('--format <format>', 'text or json').argParser(choice(['text', 'json'] as const)).default('text')),
   ).action(async (flags: { open?: boolean; since?: Date; format: 'text' | 'json'; db?: string }) => {
-    const findings = await withStore(flags.db, context, (store) =>
-      store.listFindings({ openOnly: !!flags.open, since: flags.since ?? null }),
-    )
+    const filter = { openOnly: !!flags.open, since: flags.since ?? null }
+    const findings = await withStore(flags.db, context, (store) => store.listFindings(filter))
     if (flags.format === 'json') writeLine(context.stdout, renderFindingsJson(findings))
     else for (const f of findings) writeLine(context.stdout, renderStoredFindingText(f))
+    // Said on stderr, as lookup's "no match": an empty stdout stays empty for scripts, and a person sees the filter was applied.
+    if (findings.length === 0 && flags.format === 'text') writeLine(context.stderr, `hostkeys: ${renderNoFindings(filter)}`)
   })
 }

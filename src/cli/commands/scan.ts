@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { rename, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { Command, Option } from 'commander'
@@ -13,7 +14,16 @@ import { openInventory, type Inventory } from '../../inventory/inventory.js'
 import { renderKnownHostsLines } from '../../report/known-hosts.js'
 import { renderMetrics } from '../../report/metrics.js'
 import { ScanJsonWriter } from '../../report/scan-json.js'
-import { renderTextFinding, renderTextHeader, renderTextHost, renderTextSummary } from '../../report/scan-text.js'
+import { renderScanSshfp } from '../../report/scan-sshfp.js'
+import {
+  FINGERPRINT_HASHES,
+  renderTextFinding,
+  renderTextHeader,
+  renderTextHostRows,
+  renderTextSummary,
+  type FingerprintHash,
+} from '../../report/scan-text.js'
+import { renderTargetListHeader, renderTargetListSummary, renderTargetRow } from '../../report/target-list.js'
 import { scanTargets } from '../../ssh/scan-targets.js'
 import { writeLine, type CommandContext } from '../context.js'
 import { addDbOption, openHistory } from '../with-store.js'
@@ -22,6 +32,7 @@ import {
   choice,
   collect,
   parseFailOn,
+  parseFingerprintHash,
   parseKeyFamilies,
   parsePortOption,
   parsePositiveInteger,
@@ -40,6 +51,10 @@ interface ScanFlags {
   concurrency: number
   format: ScanFormat
   hash?: boolean
+  /** -D: SSHFP records instead of --format's output. */
+  sshfp?: boolean
+  fingerprintHash: FingerprintHash
+  list?: boolean
   store: boolean
   dns: boolean
   failOn: FailOn
@@ -72,6 +87,20 @@ function makeRenderer(flags: ScanFlags, context: CommandContext): ScanRenderer {
       },
     }
   }
+  if (flags.sshfp) {
+    // ssh-keyscan -D's split: records on stdout; on stderr, as `;` comments, why a host has none, and the findings.
+    return {
+      start() {},
+      host(observation) {
+        const { records, notes } = renderScanSshfp(observation)
+        if (records) out(records)
+        for (const note of notes) writeLine(context.stderr, note)
+      },
+      finish(outcome) {
+        for (const finding of outcome.findings) writeLine(context.stderr, `; ${renderTextFinding(finding)}`)
+      },
+    }
+  }
   switch (flags.format) {
     case 'json': {
       const writer = new ScanJsonWriter()
@@ -100,10 +129,29 @@ function makeRenderer(flags: ScanFlags, context: CommandContext): ScanRenderer {
       return {
         start: () => writeLine(context.stdout, renderTextHeader()),
         host: (observation) => {
-          for (const line of renderTextHost(observation)) writeLine(context.stdout, line)
+          for (const line of renderTextHostRows(observation, flags.fingerprintHash)) writeLine(context.stdout, line)
         },
         finish: (outcome) => writeLine(context.stdout, renderTextSummary(outcome, outcome.findings)),
       }
+  }
+}
+
+/**
+ * Output flags that do not fit together are usage errors (exit 2), never silently ignored: --hash changes
+ * only known_hosts lines, -E only the text table, and -D is an output format of its own. `given` tells a
+ * flag the user typed from one left at its default. --list takes any scan command line that passes this.
+ */
+function checkOutputFlags(flags: ScanFlags, given: (option: 'format' | 'fingerprintHash') => boolean): void {
+  if (flags.sshfp && given('format')) {
+    throw new UserError(`-D prints SSHFP records, an output format of its own; it cannot be combined with --format ${flags.format}`)
+  }
+  const output = flags.sshfp ? '-D' : `--format ${flags.format}`
+  if (flags.hash && (flags.sshfp || flags.format !== 'known_hosts')) {
+    throw new UserError(`--hash hashes host names in known_hosts lines; it does not apply to ${output} (use it with --format known_hosts)`)
+  }
+  if (given('fingerprintHash') && (flags.sshfp || flags.format !== 'text')) {
+    const both = !flags.sshfp && flags.format === 'json' ? ', which gives both sha256 and md5' : ''
+    throw new UserError(`-E chooses the fingerprint shown in text output; it does not apply to ${output}${both}`)
   }
 }
 
@@ -118,13 +166,32 @@ async function writeMetricsFile(path: string, outcome: ScanOutcome, finishedAt: 
   }
 }
 
-async function runScan(specs: string[], flags: ScanFlags, context: CommandContext): Promise<void> {
-  const inventory = await openInventory({
+/** The inventory the arguments and --file name, validated whole (a bad line stops everything with its file:line). */
+function openScanInventory(specs: string[], flags: ScanFlags, context: CommandContext): Promise<Inventory> {
+  return openInventory({
     specs,
     files: flags.file ?? [],
     defaultPort: flags.port,
     stdin: context.stdin,
   })
+}
+
+/** `--list`, as `nmap -sL`: the targets a scan would take, and nothing contacted: no host, no DNS, no database. */
+async function listTargets(specs: string[], flags: ScanFlags, context: CommandContext): Promise<void> {
+  const inventory = await openScanInventory(specs, flags, context)
+  writeLine(context.stdout, renderTargetListHeader())
+  let count = 0
+  for await (const target of inventory.targets()) {
+    count++
+    // A /16 is 65,536 rows: let a slow reader (a pager) hold us back rather than buffer them all.
+    if (!context.stdout.write(`${renderTargetRow(target)}\n`)) await once(context.stdout, 'drain')
+  }
+  writeLine(context.stderr, `hostkeys: ${renderTargetListSummary(count)}`)
+  context.exitCode = EXIT_OK
+}
+
+async function runScan(specs: string[], flags: ScanFlags, context: CommandContext): Promise<void> {
+  const inventory = await openScanInventory(specs, flags, context)
   const dnsTimeoutMs = flags.dnsTimeout ? flags.dnsTimeout * 1000 : null
   const checkDns = flags.dns
     ? sshfpCheckFor(await resolverFromSettings(flags.resolver ?? [], dnsTimeoutMs), flags.types ?? null)
@@ -163,8 +230,8 @@ async function scanAndReport(inventory: Inventory, deps: ScanDependencies, flags
     deps,
     {
       observation(observation) {
-        // Rows and the progress line share the terminal only when stdout is that terminal too.
-        if (context.stdout.isTTY) progress?.clear()
+        // Rows and the progress line share the terminal only when stdout is that terminal too (-D: its notes on stderr).
+        if (context.stdout.isTTY || flags.sshfp) progress?.clear()
         renderer.host(observation)
       },
       progress: progress ? (p) => progress.update(p) : undefined,
@@ -186,8 +253,16 @@ export function registerScan(program: Command, context: CommandContext): void {
     .option('-t, --types <list>', 'key families to collect: ed25519,ecdsa,rsa,dsa (default: every family offered)', parseKeyFamilies)
     .option('-T, --timeout <seconds>', 'deadline per connection: connect, banner and key exchange', parseSeconds, 5)
     .option('-c, --concurrency <n>', 'connections in flight at once', parsePositiveInteger, 128)
-    .addOption(new Option('--format <format>', 'output format').argParser(choice(FORMATS)).default('text'))
-    .option('--hash', 'hash host names in known_hosts output, as ssh-keygen -H does')
+    .addOption(new Option('--format <format>', 'output format').choices(FORMATS).argParser(choice(FORMATS)).default('text'))
+    .option('-H, --hash', 'hash host names in known_hosts output, as ssh-keygen -H does (only with --format known_hosts)')
+    .option('-D, --sshfp', 'print SSHFP records of the keys collected, as ssh-keyscan -D does (an output format: not with --format)')
+    .addOption(
+      new Option('-E, --fingerprint-hash <hash>', 'fingerprint shown in text output, as ssh-keygen -E')
+        .choices(FINGERPRINT_HASHES)
+        .argParser(parseFingerprintHash)
+        .default('sha256'),
+    )
+    .option('--list', 'print the targets the arguments and --file expand to, then exit: no host, DNS or database is contacted')
     .option('--no-store', 'do not read or write the history database')
     .option('--no-dns', 'do not check SSHFP records')
     .option('--fail-on <severity>', 'exit 1 when a finding is at or above: info, warning, critical, never', parseFailOn, 'warning')
@@ -201,6 +276,8 @@ export function registerScan(program: Command, context: CommandContext): void {
       if (specs.length === 0 && !flags.file?.length) {
         throw new UserError('scan needs at least one target, or --file')
       }
+      checkOutputFlags(flags, (option) => command.getOptionValueSource(option) === 'cli')
+      if (flags.list) return listTargets(specs, flags, context)
       await runScan(specs, flags, context)
     })
 }
