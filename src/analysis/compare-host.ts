@@ -166,6 +166,7 @@ export function compareHost(
   if (sightings.length === 0) {
     for (const key of scanned.keys) trust.set(key.sha256, 'trusted')
     if (scanned.keys.length > 0) findings.push(newHostFinding(host, scanned.keys.map((k) => k.type)))
+    if (scanned.failedFamilies.size > 0) findings.push(partialScanFinding(scanned))
     findings.push(...findWeakKeys(host, scanned.keys))
     return { findings, trust, changed }
   }
@@ -241,6 +242,24 @@ export function compareHost(
       }
     }
   }
+  if (scanned.failedFamilies.size > 0) findings.push(partialScanFinding(scanned))
   findings.push(...findWeakKeys(host, scanned.keys))
   return { findings, trust, changed }
+}
+
+/** partial_scan: some families were not checked this scan; say so, or a stalled probe goes unseen. */
+function partialScanFinding(scanned: ScannedHost): Finding {
+  const families = [...scanned.failedFamilies].join(', ')
+  return finding({
+    kind: 'partial_scan',
+    severity: 'warning',
+    host: scanned.host,
+    keyType: null,
+    fingerprint: null,
+    previous: null,
+    message:
+      `${scanned.host} answered, but its ${families} key could not be fetched (${scanned.error ?? 'probe failed'}): ` +
+      `that family was not checked this scan and its recorded key is kept. A path that stalls one key family ` +
+      `while answering the others can be an interceptor; do not accept this host's keys until a complete scan.`,
+  })
 }

@@ -30,6 +30,7 @@ const CONDITIONS: ReadonlySet<FindingKind> = new Set([
   'host_unreachable',
   'host_unresolvable',
   'never_reached',
+  'partial_scan',
 ])
 /** Conditions about the host as a whole, gone once a scan reaches it. */
 const HOST_CONDITIONS: ReadonlySet<FindingKind> = new Set(['host_unreachable', 'never_reached'])
@@ -71,6 +72,7 @@ function conditionGone(live: LiveFinding, scope: ReconcileScope): boolean {
     if (!scope.dnsChecked) return false
   } else if (!CONDITIONS.has(live.kind)) return false
   if (HOST_CONDITIONS.has(live.kind)) return scope.reachedHosts.has(live.host)
+  if (live.kind === 'partial_scan') return scope.reachedHosts.has(live.host) && !scope.failedFamilies?.has(live.host)
   if (live.kind === 'host_unresolvable') return scope.resolvedHosts?.has(live.host) ?? scope.reachedHosts.has(live.host)
   if (live.keyType) {
     const family = familyOfType(live.keyType)

@@ -47,7 +47,7 @@ export function renderTextHostRows(observation: Observation, hash: FingerprintHa
 }
 
 export function renderTextFinding(finding: Finding): string {
-  return `${finding.severity.toUpperCase().padEnd(8)} ${finding.kind.padEnd(16)} ${finding.host}: ${finding.message}`
+  return `${finding.severity.toUpperCase().padEnd(8)} ${finding.kind.padEnd(17)} ${finding.host}: ${finding.message}`
 }
 
 export interface ScanSummary {
