@@ -33,8 +33,13 @@ function zoneText(zone: string, hosts: [string, HostKey[]][], extra = ''): strin
 
 const BIG_RECORDS = Array.from({ length: 40 }, () => `big IN SSHFP 1 2 ${randomBytes(32).toString('hex')}\n`).join('')
 
+const LISTED_TYPE = /\b(?:ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa|ssh-dss)(?= SHA256:)/g
+
+/** Finding kinds, sorted; a host's one sshfp_missing also names the key types it lists. */
 function kinds(host: string, keys: HostKey[], answer: SshfpAnswer): string[] {
-  return compareSshfp(host, keys, answer).map((f) => f.kind).sort()
+  return compareSshfp(host, keys, answer)
+    .map((f) => (f.kind === 'sshfp_missing' ? `${f.kind} ${(f.message.match(LISTED_TYPE) ?? []).join(',')}` : f.kind))
+    .sort()
 }
 
 describe('SSHFP against real BIND and unbound', { skip: skipUnlessBind() }, () => {
@@ -107,8 +112,14 @@ describe('SSHFP against real BIND and unbound', { skip: skipUnlessBind() }, () =
     assert.deepEqual(kinds('web2.dyn.test', [ed, rsa, p256], await direct.lookupSshfp('web2.dyn.test')), [
       'sshfp_insecure',
       'sshfp_mismatch',
-      'sshfp_missing',
+      'sshfp_missing ecdsa-sha2-nistp256',
     ])
+  })
+
+  it('a host absent from the zone (NXDOMAIN) serving three key types: one sshfp_missing naming all three', async () => {
+    const answer = await direct.lookupSshfp('web9.dyn.test')
+    assert.equal(answer.kind === 'records' && answer.rcode, 'NXDOMAIN', JSON.stringify(answer))
+    assert.deepEqual(kinds('web9.dyn.test', [rsa, p256, ed], answer), ['sshfp_missing ssh-ed25519,ecdsa-sha2-nistp256,ssh-rsa'])
   })
 
   it('nsupdate --diff applied with nsupdate brings DNS in line; a second diff is empty', async () => {

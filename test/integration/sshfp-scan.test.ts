@@ -23,6 +23,13 @@ const ADDRESS = { web1: '127.3.5.1', web2: '127.3.5.2', web3: '127.3.5.3' } as c
 interface Finding {
   kind: string
   host: string
+  keyType: string | null
+  fingerprint: string | null
+  message: string
+}
+
+interface StoredFinding extends Finding {
+  status: 'open' | 'accepted' | 'resolved'
 }
 
 function freePort(address: string): Promise<number> {
@@ -60,8 +67,21 @@ function sshfpFindings(result: CliResult): Finding[] {
   return document.findings.filter((f) => f.kind.startsWith('sshfp_') || f.kind === 'dns_error')
 }
 
+/** The key types a per-host sshfp_missing lists (each followed by its fingerprint in the message). */
+function listedTypes(finding: Finding): string[] {
+  return finding.message.match(/\b(?:ssh-ed25519|ecdsa-sha2-nistp(?:256|384|521)|ssh-rsa|ssh-dss)(?= SHA256:)/g) ?? []
+}
+
 function summary(findings: readonly Finding[]): string[] {
-  return findings.map((f) => `${f.kind} ${f.host}`).sort()
+  return findings.map((f) => `${f.kind} ${f.host}${f.kind === 'sshfp_missing' ? ` ${listedTypes(f).join(',')}` : ''}`).sort()
+}
+
+/** What `hostkeys findings` keeps about one host's sshfp_missing: every row, whatever its status. */
+async function storedMissing(db: string, host: string): Promise<StoredFinding[]> {
+  const result = await runCli(['findings', '--db', db, '--format', 'json'])
+  assert.equal(result.code, 0, result.stderr)
+  const document = JSON.parse(result.stdout) as { findings: StoredFinding[] }
+  return document.findings.filter((f) => f.kind === 'sshfp_missing' && f.host === host)
 }
 
 describe('SSHFP checks and hostkeys sshfp (CLI, real sshd and BIND)', { skip: skipUnlessSshd() || skipUnlessBind() }, () => {
@@ -87,7 +107,8 @@ describe('SSHFP checks and hostkeys sshfp (CLI, real sshd and BIND)', { skip: sk
       startSshd({ addresses: [ADDRESS.web1], keyTypes: ['ed25519', 'ecdsa-256', 'rsa'] }),
       // A second port on the same name: two identities, one bare name, one SSHFP RRset.
       startSshd({ addresses: [ADDRESS.web2], keyTypes: ['ed25519'], extraConfig: [`Port ${web2Second}`] }),
-      startSshd({ addresses: [ADDRESS.web3], keyTypes: ['ed25519'] }),
+      // Three key types and no records: one sshfp_missing for the host, not one per key.
+      startSshd({ addresses: [ADDRESS.web3], keyTypes: ['ed25519', 'ecdsa-256', 'rsa'] }),
     ])
     writeFileSync(
       inventory,
@@ -116,14 +137,18 @@ describe('SSHFP checks and hostkeys sshfp (CLI, real sshd and BIND)', { skip: sk
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('reports records that are right as insecure only, and a host absent from the zone as missing', async () => {
+  it('reports records that are right as insecure only, and a host absent from the zone as one sshfp_missing', async () => {
     const findings = sshfpFindings(await scan('--db', db, ...resolver))
     assert.deepEqual(summary(findings), [
       `sshfp_insecure ${id('web1', web1.port)}`, // an authoritative server sets no AD bit
       `sshfp_insecure ${id('web2', web2.port)}`,
       `sshfp_insecure ${id('web2', web2Second)}`,
-      `sshfp_missing ${id('web3', web3.port)}`,
+      `sshfp_missing ${id('web3', web3.port)} ssh-ed25519,ecdsa-sha2-nistp256,ssh-rsa`,
     ].sort())
+    const missing = findings.find((f) => f.kind === 'sshfp_missing')!
+    assert.equal(missing.keyType, null)
+    assert.equal(missing.fingerprint, null)
+    assert.match(missing.message, /ssh-keygen -r web3\.fleet\.test/)
   })
 
   it('prints the records ssh-keygen -r prints, merged per name, in a zone named-checkzone loads', async () => {
@@ -164,6 +189,30 @@ describe('SSHFP checks and hostkeys sshfp (CLI, real sshd and BIND)', { skip: sk
     })
   })
 
+  it('a host whose missing keys go from three to one keeps one stored sshfp_missing, its message updated', async () => {
+    const host3 = id('web3', web3.port)
+    const [first] = await storedMissing(db, host3)
+    assert.deepEqual(listedTypes(first!), ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ssh-rsa'])
+
+    // Publish web3's Ed25519 and RSA records, as ssh-keygen -r prints them; leave ECDSA out.
+    const published = (['ed25519', 'rsa'] as const).flatMap((type) =>
+      execFileSync('ssh-keygen', ['-r', `web3.${ZONE}.`, '-f', web3.publicKeyFiles[type]!], { encoding: 'utf8' })
+        .trim()
+        .split('\n'),
+    )
+    runNsupdate(
+      [`server ${NAMED_ADDRESS} ${named.nameserver.port}`, `zone ${ZONE}.`, ...published.map((r) => `update add ${r.replace(' IN ', ' 60 IN ')}`), 'send', ''].join('\n'),
+    )
+
+    const findings = sshfpFindings(await scan('--db', db, ...resolver)).filter((f) => f.host === host3)
+    assert.deepEqual(summary(findings), [`sshfp_insecure ${host3}`, `sshfp_missing ${host3} ecdsa-sha2-nistp256`])
+    const stored = await storedMissing(db, host3)
+    assert.equal(stored.length, 1, `one row, touched, not a second one: ${JSON.stringify(stored)}`)
+    assert.equal(stored[0]!.status, 'open')
+    assert.deepEqual(listedTypes(stored[0]!), ['ecdsa-sha2-nistp256'])
+    assert.match(stored[0]!.message, /publish SSHFP records for ECDSA \(algorithm 3\) at web3\.fleet\.test/)
+  })
+
   it('sees a rebuilt host as sshfp_mismatch, and --diff | nsupdate brings DNS in line', async () => {
     // The rebuild: new keys on the same address and port, so the identity is the same host.
     const oldPort = web1.port
@@ -200,7 +249,9 @@ describe('SSHFP checks and hostkeys sshfp (CLI, real sshd and BIND)', { skip: sk
     assert.match(diff.stdout, new RegExp(`^zone ${ZONE}\\.$`, 'm'))
     assert.equal(diff.stdout.match(/^update delete web1\.fleet\.test\. SSHFP /gm)?.length, 6)
     assert.equal(diff.stdout.match(/^update add web1\.fleet\.test\. 3600 SSHFP /gm)?.length, 6)
-    assert.equal(diff.stdout.match(/^update add web3\.fleet\.test\. 3600 SSHFP 4 [12] /gm)?.length, 2)
+    // web3's Ed25519 and RSA records are already there: only its ECDSA key's two are added.
+    assert.equal(diff.stdout.match(/^update add web3\.fleet\.test\. 3600 SSHFP /gm)?.length, 2)
+    assert.equal(diff.stdout.match(/^update add web3\.fleet\.test\. 3600 SSHFP 3 [12] /gm)?.length, 2)
     assert.doesNotMatch(diff.stdout, /web2/)
     runNsupdate(`server ${NAMED_ADDRESS} ${named.nameserver.port}\n${diff.stdout}`)
 
@@ -210,6 +261,9 @@ describe('SSHFP checks and hostkeys sshfp (CLI, real sshd and BIND)', { skip: sk
       [],
       'no sshfp_mismatch, _missing or _stale once the diff is applied',
     )
+    // The scan checked DNS and no key of web3 lacks records now: its sshfp_missing is resolved, and it is
+    // still the one row the first scan opened, through the three scans that saw it (three keys, then one).
+    assert.deepEqual((await storedMissing(db, id('web3', web3.port))).map((f) => f.status), ['resolved'])
     const again = await runCli(['sshfp', '--db', db, '--diff', ...resolver])
     assert.equal(again.code, 0, again.stderr)
     assert.equal(again.stdout, '')

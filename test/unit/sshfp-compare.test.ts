@@ -25,9 +25,19 @@ function insecure(recs: SshfpRecord[]): SshfpAnswer {
   return { ...secure(recs), authenticated: false } as SshfpAnswer
 }
 
-/** kind:keyType, sorted: enough to say which findings, without pinning messages. */
+const LISTED_KEY = /\b(ssh-ed25519|ecdsa-sha2-nistp(?:256|384|521)|ssh-rsa|ssh-dss) (SHA256:[A-Za-z0-9+/]{43})/g
+
+/** The key types and fingerprints a per-host sshfp_missing lists, in the order it lists them. */
+function listedKeys(finding: Finding): string[] {
+  return [...finding.message.matchAll(LISTED_KEY)].map((m) => `${m[1]} ${m[2]}`)
+}
+
+/** kind:keyType, sorted: enough to say which findings, without pinning messages. sshfp_missing is one per
+ * host (keyType null): kind:the key types its message lists. */
 function summary(findings: Finding[]): string[] {
-  return findings.map((f) => `${f.kind}:${f.keyType ?? '-'}`).sort()
+  return findings
+    .map((f) => `${f.kind}:${f.kind === 'sshfp_missing' ? listedKeys(f).map((k) => k.split(' ')[0]).join(',') : (f.keyType ?? '-')}`)
+    .sort()
 }
 
 interface Case {
@@ -48,10 +58,10 @@ const cases: Case[] = [
     expect: [],
   },
   {
-    name: 'no records at all: each served key missing, nothing insecure',
+    name: 'no records at all: one sshfp_missing listing each served key, nothing insecure',
     served: [ed, rsa],
     answer: insecure([]),
-    expect: ['sshfp_missing:ssh-ed25519', 'sshfp_missing:ssh-rsa'],
+    expect: ['sshfp_missing:ssh-ed25519,ssh-rsa'],
   },
   {
     name: 'NXDOMAIN is no records',
@@ -168,6 +178,52 @@ describe('compareSshfp', () => {
     const [missing] = compareSshfp(HOST, [p256, p384], secure(records([p256])))
     assert.match(missing!.message, /algorithm 3 \(RFC 6594\)/)
     assert.match(missing!.message, /serve a single ECDSA key/)
+    assert.doesNotMatch(missing!.message, /publish SSHFP records/)
+  })
+
+  it('a host serving ed25519, ecdsa and rsa keys with no records: one sshfp_missing naming all three', () => {
+    const found = compareSshfp(HOST, [rsa, p256, ed], secure([]))
+    assert.equal(found.length, 1, JSON.stringify(found))
+    const [missing] = found
+    assert.equal(missing!.kind, 'sshfp_missing')
+    assert.equal(missing!.severity, 'info')
+    assert.deepEqual(missing!.hosts, [HOST])
+    // About the host, not a key: the identity kind|host| stays put as the set of missing keys changes.
+    assert.equal(missing!.keyType, null)
+    assert.equal(missing!.fingerprint, null)
+    assert.equal(missing!.previous, null)
+    // Listed in KEY_TYPES order whatever order the probes answered in, so the message is stable.
+    assert.deepEqual(listedKeys(missing!), [`ssh-ed25519 ${ed.sha256}`, `ecdsa-sha2-nistp256 ${p256.sha256}`, `ssh-rsa ${rsa.sha256}`])
+    assert.match(missing!.message, /^web1\.example\.com serves 3 host keys DNS has no SSHFP records for: /)
+    assert.match(missing!.message, /Ed25519 \(algorithm 4\), ECDSA \(algorithm 3\) and RSA \(algorithm 1\)/)
+    assert.match(missing!.message, /hostkeys sshfp --format nsupdate --diff web1\.example\.com/)
+    assert.match(missing!.message, /ssh-keygen -r web1\.example\.com/)
+  })
+
+  it('as records are published, the one sshfp_missing lists fewer keys and then goes', () => {
+    const missing = (answer: SshfpAnswer) => compareSshfp(HOST, [ed, p256, rsa], answer).filter((f) => f.kind === 'sshfp_missing')
+    assert.deepEqual(missing(secure([])).map(listedKeys), [[`ssh-ed25519 ${ed.sha256}`, `ecdsa-sha2-nistp256 ${p256.sha256}`, `ssh-rsa ${rsa.sha256}`]])
+    const partly = missing(secure(records([ed, rsa])))
+    assert.deepEqual(partly.map(listedKeys), [[`ecdsa-sha2-nistp256 ${p256.sha256}`]])
+    assert.match(partly[0]!.message, /serves a host key DNS has no SSHFP record for: .* publish SSHFP records for ECDSA \(algorithm 3\) at/)
+    assert.deepEqual(missing(secure(records([ed, p256, rsa]))), [])
+  })
+
+  it('the advice names the bare DNS name, since SSHFP has no port', () => {
+    const [missing] = compareSshfp(`[${HOST}]:2222`, [ed], secure([]))
+    assert.equal(missing!.host, `[${HOST}]:2222`)
+    assert.match(missing!.message, /^\[web1\.example\.com\]:2222 serves a host key /)
+    assert.match(missing!.message, /--diff web1\.example\.com prints/)
+    assert.match(missing!.message, /ssh-keygen -r web1\.example\.com,/)
+  })
+
+  it('a key without records and a second ECDSA curve share the one finding, each with its advice', () => {
+    const found = compareSshfp(HOST, [ed, p256, p384], secure(records([p256])))
+    assert.deepEqual(summary(found), ['sshfp_missing:ssh-ed25519,ecdsa-sha2-nistp384'])
+    const message = found[0]!.message
+    assert.match(message, /verify the ssh-ed25519 key with VerifyHostKeyDNS, publish SSHFP records for Ed25519 \(algorithm 4\) at/)
+    assert.match(message, /DNS has records for ecdsa-sha2-nistp256 only/)
+    assert.match(message, /serve a single ECDSA key/)
   })
 
   it('dns_error says what failed and what to do', () => {
