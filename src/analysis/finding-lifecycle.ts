@@ -1,5 +1,5 @@
 import type { Finding, FindingKind } from '../domain/finding.js'
-import { familyOfType, type KeyFamily, type KeyType } from '../domain/host-key.js'
+import { familyOfType, KEY_FAMILIES, type KeyFamily, type KeyType } from '../domain/host-key.js'
 
 /* lifecycle : a finding is open until accepted (`hostkeys accept`) or resolved (its condition is gone).
  * identity  : kind|host|fingerprint. While a finding with that identity is open or accepted, the same
@@ -73,6 +73,11 @@ function conditionGone(live: LiveFinding, scope: ReconcileScope): boolean {
   } else if (!CONDITIONS.has(live.kind)) return false
   if (HOST_CONDITIONS.has(live.kind)) return scope.reachedHosts.has(live.host)
   if (live.kind === 'partial_scan') return scope.reachedHosts.has(live.host) && !scope.failedFamilies?.has(live.host)
+  // One sshfp_missing per host lists every key without records: only a scan that asked for every
+  // family and fetched them all can say none lacks a record any more.
+  if (live.kind === 'sshfp_missing' && live.keyType === null) {
+    return scope.askedFamilies.size === KEY_FAMILIES.length && !scope.failedFamilies?.has(live.host) && scope.reachedHosts.has(live.host)
+  }
   if (live.kind === 'host_unresolvable') return scope.resolvedHosts?.has(live.host) ?? scope.reachedHosts.has(live.host)
   if (live.keyType) {
     const family = familyOfType(live.keyType)

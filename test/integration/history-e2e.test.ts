@@ -360,7 +360,8 @@ describe('history end to end (CLI, real sshd)', { skip: skipUnlessSshd() }, () =
         const metrics = join(work, `metrics-${index}.prom`)
         const startedAt = Math.floor(Date.now() / 1000)
         // HOSTKEYS_DB instead of --db, as a cron environment would set it.
-        const result = await runCli(['scan', '--no-dns', ...TIMEOUT, '--quiet', '--metrics-file', metrics, `${net(9)}.1:${server.port}`, `${net(9)}.2:${server.port}`], {
+        // The second target never answers: never_reached, a warning, so --fail-on critical keeps cron quiet.
+        const result = await runCli(['scan', '--no-dns', ...TIMEOUT, '--quiet', '--fail-on', 'critical', '--metrics-file', metrics, `${net(9)}.1:${server.port}`, `${net(9)}.2:${server.port}`], {
           env: { HOSTKEYS_DB: db },
         })
         assert.deepEqual([result.code, result.stdout, result.stderr], [0, '', ''])
@@ -385,6 +386,7 @@ describe('history end to end (CLI, real sshd)', { skip: skipUnlessSshd() }, () =
         assert.equal(samples.get('hostkeys_hosts_reached'), 1)
         assert.equal(samples.get('hostkeys_findings{kind="new_host"}'), 1)
         assert.equal(samples.get('hostkeys_findings{kind="key_changed"}'), 0)
+        assert.equal(samples.get('hostkeys_findings{kind="never_reached"}'), 1)
         const last = samples.get('hostkeys_last_success_timestamp_seconds')!
         assert.ok(last >= startedAt && last <= Date.now() / 1000 + 1, `last success ${last}`)
         assert.ok(!existsSync(`${metrics}.tmp`))
