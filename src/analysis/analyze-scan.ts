@@ -2,10 +2,11 @@ import { compareSeverity, type Finding } from '../domain/finding.js'
 import type { KeyFamily, KeyType, Sha256Fingerprint } from '../domain/host-key.js'
 import type { HostHistory } from '../domain/sighting.js'
 import { compareHost, type HostComparison } from './compare-host.js'
-import { endpointOf, findDuplicateKeys, type KeyHolder, type KeyHolders } from './duplicate-keys.js'
+import { endpointOf, findDuplicateKeys } from './duplicate-keys.js'
 import { findInterception, type KeyChange } from './interception.js'
-import type { ScannedHost } from './scanned-host.js'
 import type { ShareGroups } from './share-groups.js'
+import type { KeyHolder, KeyHolders } from '../domain/key-holders.js'
+import type { ScannedHost } from '../domain/scanned-host.js'
 
 export interface ScanAnalysisInput {
   /** History of the scanned hosts that have one, by host. */

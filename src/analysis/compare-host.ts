@@ -1,8 +1,8 @@
 import type { Finding } from '../domain/finding.js'
 import { KEY_FAMILIES, type KeyFamily, type KeyType, type Sha256Fingerprint } from '../domain/host-key.js'
 import type { HostHistory, Sighting, SightingTrust } from '../domain/sighting.js'
-import type { ScannedHost, ScannedKey } from './scanned-host.js'
 import { findWeakKeys } from './weak-keys.js'
+import type { ScannedHost, ScannedKey } from '../domain/scanned-host.js'
 
 /* Comparison is per key FAMILY (ed25519, ecdsa, rsa, dsa), as ssh-keyscan -t and the issue define it.
  * ECDSA: the curves are one family. A host that had a trusted nistp256 key and now serves a nistp384

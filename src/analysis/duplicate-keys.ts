@@ -1,25 +1,13 @@
 import type { Finding } from '../domain/finding.js'
-import type { KeyType, Sha256Fingerprint } from '../domain/host-key.js'
 import { listHosts } from './host-list.js'
 import type { ShareGroups } from './share-groups.js'
+import type { KeyHolder, KeyHolders } from '../domain/key-holders.js'
 
 /* server   : what answers on one endpoint (address and port). Several names of one endpoint are one
  *            server, whatever the inventory calls them: `[10.0.0.5]:2222` and `[web1]:2222` resolving
  *            to 10.0.0.5 are the same sshd, and SSH has no name-based virtual hosting.
  * duplicate: one key served by different servers: different addresses or ports. */
 
-/** One host serving the key, and the endpoint (`address port`) it served it on; null when unknown. */
-export interface KeyHolder {
-  readonly host: string
-  readonly endpoint: string | null
-}
-
-/** Every host of the whole inventory that currently serves one key (after this scan). */
-export interface KeyHolders {
-  readonly fingerprint: Sha256Fingerprint
-  readonly keyType: KeyType
-  readonly holders: readonly KeyHolder[]
-}
 
 /** The endpoint key of an address and port, as KeyHolder.endpoint holds it. */
 export function endpointOf(address: string | null, port: number): string | null {

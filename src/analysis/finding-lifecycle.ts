@@ -1,5 +1,6 @@
 import type { Finding, FindingKind } from '../domain/finding.js'
-import { familyOfType, KEY_FAMILIES, type KeyFamily, type KeyType } from '../domain/host-key.js'
+import { familyOfType, KEY_FAMILIES, type KeyFamily } from '../domain/host-key.js'
+import type { LiveFinding, Reconciliation } from '../domain/finding-plan.js'
 
 /* lifecycle : a finding is open until accepted (`hostkeys accept`) or resolved (its condition is gone).
  * identity  : kind|host|fingerprint. While a finding with that identity is open or accepted, the same
@@ -9,18 +10,6 @@ import { familyOfType, KEY_FAMILIES, type KeyFamily, type KeyType } from '../dom
  *             kind (key_added, key_removed, interception) stays open until accepted; new_host is informational and recorded resolved. An accepted finding stays
  *             accepted. */
 
-export type LiveStatus = 'open' | 'accepted'
-
-/** A stored finding that is open or accepted. */
-export interface LiveFinding {
-  readonly id: number
-  readonly identity: string
-  readonly kind: FindingKind
-  readonly status: LiveStatus
-  readonly host: string
-  readonly hosts: readonly string[]
-  readonly keyType: KeyType | null
-}
 
 const CONDITIONS: ReadonlySet<FindingKind> = new Set([
   'key_changed',
@@ -55,15 +44,6 @@ export interface ReconcileScope {
   readonly dnsChecked?: boolean
 }
 
-export interface Reconciliation {
-  /** What this scan reports: everything raised except what was accepted before. */
-  readonly report: readonly Finding[]
-  readonly insert: readonly { readonly finding: Finding; readonly identity: string; readonly resolved: boolean }[]
-  /** Live findings raised again: their last-seen moves on, and their severity and message follow the
-   * condition (host_unreachable becomes a warning after --unreachable-after failed scans). */
-  readonly touch: readonly { readonly id: number; readonly finding: Finding }[]
-  readonly resolve: readonly number[]
-}
 
 function conditionGone(live: LiveFinding, scope: ReconcileScope): boolean {
   // An accepted finding keeps its status: it is the record of who accepted what, and why.

@@ -1,6 +1,6 @@
 import type { Finding } from '../domain/finding.js'
 import type { Sha256Fingerprint } from '../domain/host-key.js'
-import type { ScannedHost } from './scanned-host.js'
+import type { ScannedHost } from '../domain/scanned-host.js'
 
 /**
  * revoked_key (critical) for each key the host serves that an imported `@revoked` line names

@@ -1,5 +1,5 @@
 import { isAddressIdentity, isIpLiteral, parseIdentity } from '../domain/target.js'
-import type { ScannedHost } from './scanned-host.js'
+import type { ScannedHost } from '../domain/scanned-host.js'
 
 /* One server, several identities in one scan: the inventory names it by address on one line and by
  * name on another, or two of its names resolve to one host of the history. They are judged and

@@ -1,5 +1,6 @@
 import { familyOfType, KEY_TYPES, type HostKey, type KeyFamily, type KeyType, type Sha256Fingerprint } from '../domain/host-key.js'
 import { isReached, type HostStatus, type Observation } from '../domain/observation.js'
+import type { ScannedHost, ScannedKey } from '../domain/scanned-host.js'
 
 /* scanned host   : everything one scan saw of one identity, merged over its observations. A host that
  *                  answers on several addresses of its own (v4 and v6, two inventory lines) is one host:
@@ -10,28 +11,6 @@ import { isReached, type HostStatus, type Observation } from '../domain/observat
  *                  type, bits, SHA-256 digest and blob (~0.5 KB for ed25519 + ecdsa + rsa-2048), and
  *                  drops what only the live output shows (offered algorithms, timings). */
 
-/** A key as the analysis and the store need it: the fingerprints other than SHA-256 derive from the blob. */
-export type ScannedKey = Pick<HostKey, 'type' | 'family' | 'bits' | 'blob' | 'sha256'>
-
-export interface ScannedHost {
-  readonly host: string
-  /** Answered SSH (ok or partial) on some address. */
-  readonly reached: boolean
-  /** `ok` if any observation was, else `partial` if any was; else the first failure's status. */
-  readonly status: HostStatus
-  /** Families whose probe failed on every address that answered: not judged absent this scan. */
-  readonly failedFamilies: ReadonlySet<KeyFamily>
-  readonly error: string | null
-  /** The address that answered (or was tried), and its port. */
-  readonly address: string | null
-  readonly port: number
-  readonly banner: string | null
-  /** Every other name and address this host was known by in this scan. */
-  readonly aliases: readonly string[]
-  readonly addresses: readonly string[]
-  /** Distinct keys, in observation order. */
-  readonly keys: readonly ScannedKey[]
-}
 
 export interface KeptObservation {
   readonly kind: 'kept'

@@ -1,6 +1,7 @@
 import type { LookupQuery } from '../fingerprint/query.js'
 import { resolveHostArgument } from './host-argument.js'
-import type { KeyRecord, Store } from '../store/store.js'
+import type { Store } from '../store/store.js'
+import type { KeyRecord } from '../domain/history.js'
 
 /** Every host that has ever served the key, or every key the host (name, alias or address) has served. */
 export async function lookup(store: Store, query: LookupQuery): Promise<KeyRecord[]> {

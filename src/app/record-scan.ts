@@ -5,13 +5,14 @@ import { findInterception, type KeyChange } from '../analysis/interception.js'
 import { compareHost, NewHostFindings, type UnreachablePolicy, DEFAULT_UNREACHABLE_AFTER } from '../analysis/compare-host.js'
 import { revokedKeyFindings } from '../analysis/revoked-keys.js'
 import { mergeSameServer, namesAndAddresses } from '../analysis/same-server.js'
-import { askedFamilies, mergeObservations, type KeptObservation, type ScannedHost } from '../analysis/scanned-host.js'
+import { askedFamilies, mergeObservations, type KeptObservation } from '../analysis/scanned-host.js'
 import { shareGroups } from '../analysis/share-groups.js'
 import type { Finding } from '../domain/finding.js'
 import { KEY_FAMILIES, type KeyFamily, type KeyType } from '../domain/host-key.js'
 import type { Observation } from '../domain/observation.js'
 import { isAddressIdentity } from '../domain/target.js'
 import type { HostWrite, RecordingSession, ScanMeta, Store, StoredHost } from '../store/store.js'
+import type { ScannedHost } from '../domain/scanned-host.js'
 
 export interface RecordScanResult {
   readonly scanId: number

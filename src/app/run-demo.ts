@@ -11,9 +11,9 @@ import type { Inventory } from '../inventory/inventory.js'
 import { renderSshfpZone } from '../report/sshfp-zone.js'
 import { scanTargets } from '../ssh/scan-targets.js'
 import { openStore } from '../store/open-store.js'
-import type { KeyRecord } from '../store/store.js'
 import { historyJudge } from './scan-judges.js'
 import { scanFleet, type ScanOutcome } from './scan-fleet.js'
+import type { KeyRecord } from '../domain/history.js'
 
 /* `hostkeys demo`: a newcomer's first look, with nothing to set up. A throwaway fleet inside this
  * process on 127.77.0.x (hosts with their own keys, two clones of one template), a temporary

@@ -1,4 +1,4 @@
-import type { StoredFinding } from '../store/store.js'
+import type { StoredFinding } from '../domain/history.js'
 
 /** `findings --format json`: the scan JSON's finding fields plus the lifecycle. */
 export function renderFindingsJson(findings: readonly StoredFinding[]): string {

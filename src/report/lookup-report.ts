@@ -1,6 +1,6 @@
 import { DEFAULT_SSH_PORT } from '../domain/target.js'
 import { formatEndpoint } from '../inventory/address.js'
-import type { KeyRecord } from '../store/store.js'
+import type { KeyRecord } from '../domain/history.js'
 
 /** `lookup --format json`: {"matches": [{host, address, port, type, sha256, md5, firstSeen, lastSeen, current}]}. */
 export function renderLookupJson(records: readonly KeyRecord[]): string {

@@ -1,5 +1,5 @@
-import type { HostTimeline } from '../store/store.js'
 import { renderStoredFindingText } from './findings-report.js'
+import type { HostTimeline } from '../domain/history.js'
 
 function at(date: Date): string {
   return `${date.toISOString().slice(0, 19)}Z`

@@ -17,21 +17,8 @@ import {
   type KeyRecordRow,
 } from './rows.js'
 import type { Database } from './schema.js'
-import type {
-  Acceptance,
-  FindingFilter,
-  HostTimeline,
-  ImportEntry,
-  ImportReport,
-  KeyRecord,
-  KeySelector,
-  PruneReport,
-  RecordingSession,
-  Store,
-  StoredFinding,
-  StoreStats,
-  TrustedKey,
-} from './store.js'
+import type { FindingFilter, ImportEntry, ImportReport, KeySelector, PruneReport, RecordingSession, Store, StoreStats } from './store.js'
+import type { Acceptance, HostTimeline, KeyRecord, StoredFinding, TrustedKey } from '../domain/history.js'
 
 /** Key of the advisory lock that serialises scan recording on PostgreSQL ('hkrc'). */
 const RECORDING_LOCK_KEY = 0x686b7263

@@ -1,8 +1,5 @@
 import { hash } from 'node:crypto'
 import { sql, type Transaction } from 'kysely'
-import type { KeyHolders } from '../analysis/duplicate-keys.js'
-import type { LiveFinding, Reconciliation } from '../analysis/finding-lifecycle.js'
-import type { ScannedHost, ScannedKey } from '../analysis/scanned-host.js'
 import { familyOfType, type KeyFamily, type KeyType, type Sha256Fingerprint } from '../domain/host-key.js'
 import { hashedNameMatches } from '../fingerprint/known-hosts-hash.js'
 import { hostIdentity } from '../domain/target.js'
@@ -11,6 +8,9 @@ import { sha256FromDigest, toBuffer, toLiveFinding } from './rows.js'
 import type { Database } from './schema.js'
 import { loadStoredHosts, renameHost, resolveHostIds } from './host-identity.js'
 import type { HashedCandidate, HostWrite, RecordingSession, ScanMeta } from './store.js'
+import type { KeyHolders } from '../domain/key-holders.js'
+import type { LiveFinding, Reconciliation } from '../domain/finding-plan.js'
+import type { ScannedHost, ScannedKey } from '../domain/scanned-host.js'
 
 /* A scan's writes, batched: every statement below takes whole columns as array parameters
  * (INSERT ... SELECT FROM unnest(...), UPDATE ... FROM unnest(...), WHERE id = ANY(...)), so a chunk

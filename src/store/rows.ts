@@ -1,8 +1,9 @@
 import type { Finding, FindingKind, Severity } from '../domain/finding.js'
 import { familyOfType, type KeyType, type Md5Fingerprint, type Sha256Fingerprint } from '../domain/host-key.js'
 import type { SightingTrust } from '../domain/sighting.js'
-import type { LiveFinding } from '../analysis/finding-lifecycle.js'
-import type { KeyRecord, StoredFinding, StoredSighting } from './store.js'
+import type { StoredSighting } from './store.js'
+import type { LiveFinding } from '../domain/finding-plan.js'
+import type { KeyRecord, StoredFinding } from '../domain/history.js'
 
 /* Rows become domain objects here and nowhere else. bytea arrives as a Buffer from pg and as a
  * Uint8Array from PGlite; int4 as a number from both; timestamptz as a Date from both. */

@@ -1,11 +1,12 @@
-import type { LiveFinding, Reconciliation } from '../analysis/finding-lifecycle.js'
-import type { KeyHolders } from '../analysis/duplicate-keys.js'
-import type { ScannedHost } from '../analysis/scanned-host.js'
-import type { Finding, FindingKind } from '../domain/finding.js'
-import type { KeyFamily, KeyType, Md5Fingerprint, Sha256Fingerprint } from '../domain/host-key.js'
+import type { FindingKind } from '../domain/finding.js'
+import type { KeyFamily, Sha256Fingerprint } from '../domain/host-key.js'
 import type { HostHistory, Sighting, SightingTrust } from '../domain/sighting.js'
 import type { IdentityClaim } from './host-identity.js'
 import type { MigrationReport } from './migrate.js'
+import type { LiveFinding, Reconciliation } from '../domain/finding-plan.js'
+import type { KeyHolders } from '../domain/key-holders.js'
+import type { ScannedHost } from '../domain/scanned-host.js'
+import type { Acceptance, KeyRecord, StoredFinding, HostTimeline, TrustedKey } from '../domain/history.js'
 
 /* Store : the history behind one `--db`: PostgreSQL or an embedded PGlite directory, same schema.
  * Everything a use case reads or writes goes through this interface; SQL stays in src/store/. */
@@ -87,36 +88,11 @@ export interface RecordingSession {
   finishScan(scanId: number, counts: { hostsAsked: number; hostsReached: number; keysSeen: number; findings: number }): Promise<void>
 }
 
-/** One host serving one key, as `lookup` and `history` show it. */
-export interface KeyRecord {
-  readonly host: string
-  readonly address: string | null
-  readonly port: number | null
-  readonly type: KeyType
-  readonly bits: number
-  readonly sha256: Sha256Fingerprint
-  readonly md5: Md5Fingerprint
-  readonly firstSeen: Date
-  readonly lastSeen: Date | null
-  readonly current: boolean
-  readonly trust: SightingTrust
-  readonly source: 'scan' | 'import'
-}
 
 export type KeySelector =
   | { readonly kind: 'sha256'; readonly digest: Buffer }
   | { readonly kind: 'md5'; readonly digest: Buffer }
 
-export interface StoredFinding extends Finding {
-  readonly id: number
-  readonly status: 'open' | 'accepted' | 'resolved'
-  readonly firstSeen: Date
-  readonly lastSeen: Date
-  readonly resolvedAt: Date | null
-  readonly acceptedAt: Date | null
-  readonly acceptedBy: string | null
-  readonly acceptReason: string | null
-}
 
 export interface FindingFilter {
   readonly openOnly?: boolean
@@ -125,44 +101,9 @@ export interface FindingFilter {
   readonly kinds?: readonly FindingKind[]
 }
 
-export interface Acceptance {
-  readonly host: string
-  readonly acceptedAt: Date
-  readonly acceptedBy: string
-  readonly reason: string | null
-  /** The keys trusted by it. */
-  readonly fingerprints: readonly Sha256Fingerprint[]
-  /** Findings it closed. */
-  readonly findingsAccepted: number
-}
 
-export interface HostFailure {
-  readonly scanId: number
-  readonly at: Date
-  readonly status: string
-  readonly error: string | null
-}
 
-export interface HostTimeline {
-  readonly host: string
-  readonly firstSeen: Date
-  readonly lastReached: Date | null
-  readonly lastStatus: string | null
-  readonly names: readonly string[]
-  readonly keys: readonly KeyRecord[]
-  readonly findings: readonly StoredFinding[]
-  readonly acceptances: readonly Acceptance[]
-  readonly failures: readonly HostFailure[]
-}
 
-/** A trusted key with the names to write in a known_hosts line. */
-export interface TrustedKey {
-  readonly host: string
-  readonly aliases: readonly string[]
-  readonly port: number
-  readonly type: KeyType
-  readonly blob: Buffer
-}
 
 /** A known_hosts entry to import: plain names, a hashed name waiting for a scan, a revoked key, a CA. */
 export type ImportEntry =

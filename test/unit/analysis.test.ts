@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { analyzeScan } from '../../src/analysis/analyze-scan.js'
-import { reconcileFindings, findingIdentity, type LiveFinding, type ReconcileScope } from '../../src/analysis/finding-lifecycle.js'
+import { reconcileFindings, findingIdentity, type ReconcileScope } from '../../src/analysis/finding-lifecycle.js'
 import { mergeObservations } from '../../src/analysis/scanned-host.js'
 import { shareGroups } from '../../src/analysis/share-groups.js'
 import type { Finding } from '../../src/domain/finding.js'
 import { KEY_FAMILIES, type HostKey, type KeyFamily } from '../../src/domain/host-key.js'
 import type { HostHistory, Sighting, SightingTrust } from '../../src/domain/sighting.js'
 import { observationOf, syntheticKey } from '../support/synthetic-keys.js'
+import type { LiveFinding } from '../../src/domain/finding-plan.js'
 
 const ed = (seed: string) => syntheticKey('ed25519', seed)
 const p256 = (seed: string) => syntheticKey('ecdsa256', seed)

@@ -5,8 +5,8 @@ import { UserError } from '../../src/domain/errors.js'
 import type { HostKey } from '../../src/domain/host-key.js'
 import type { SshfpAnswer, SshfpResolver } from '../../src/dns/sshfp-answer.js'
 import { expectedRecords } from '../../src/dns/sshfp.js'
-import type { TrustedKey } from '../../src/store/store.js'
 import { fixtureKey } from '../support/sshfp-key-fixtures.js'
+import type { TrustedKey } from '../../src/domain/history.js'
 
 /* The `hostkeys sshfp` use case over an in-memory list of trusted keys (the store's own tests cover
  * trustedKeys() on real databases), and the --diff plan over a stub resolver. */

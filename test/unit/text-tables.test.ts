@@ -10,7 +10,7 @@ import { renderNoFindings } from '../../src/report/findings-report.js'
 import { renderLookupText } from '../../src/report/lookup-report.js'
 import { renderTextHostRows } from '../../src/report/scan-text.js'
 import { renderTargetListHeader, renderTargetListSummary, renderTargetRow } from '../../src/report/target-list.js'
-import type { KeyRecord } from '../../src/store/store.js'
+import type { KeyRecord } from '../../src/domain/history.js'
 
 /* Text output people read in a terminal: the lookup table, scan --list rows, scan -E rows, and what
  * findings says when there is nothing to show. */

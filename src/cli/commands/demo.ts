@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { runDemo, type DemoEvent } from '../../app/run-demo.js'
 import { renderLookupText } from '../../report/lookup-report.js'
-import { renderTextFinding, renderTextHeader, renderTextHost, renderTextSummary } from '../../report/scan-text.js'
+import { renderTextHeader, renderTextHost, renderTextSummary } from '../../report/scan-text.js'
 import { writeLine, type CommandContext } from '../context.js'
 
 function renderDemoEvent(event: DemoEvent): string[] {
