@@ -42,3 +42,8 @@ export function isIpLiteral(text: string): boolean {
 export function isAddressIdentity(identity: string): boolean {
   return isIpLiteral(parseIdentity(identity).name)
 }
+
+/** `[::1]:22` style for v6, `host:port` otherwise; how people and OpenSSH write an endpoint. */
+export function formatEndpoint(address: string, port: number): string {
+  return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`
+}

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net'
 
 /** RFC 1123 §2.1 host names (letters, digits, hyphens; underscores tolerated as real fleets use them). */
 const LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/
@@ -11,8 +10,3 @@ export function isHostName(text: string): boolean {
 }
 
 export { isIpLiteral } from '../domain/target.js'
-
-/** `[::1]:22` style for v6, `host:port` otherwise; how people and OpenSSH write an endpoint. */
-export function formatEndpoint(address: string, port: number): string {
-  return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`
-}

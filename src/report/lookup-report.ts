@@ -1,5 +1,5 @@
 import { DEFAULT_SSH_PORT } from '../domain/target.js'
-import { formatEndpoint } from '../inventory/address.js'
+import { formatEndpoint } from '../domain/target.js'
 import type { KeyRecord } from '../domain/history.js'
 
 /** `lookup --format json`: {"matches": [{host, address, port, type, sha256, md5, firstSeen, lastSeen, current}]}. */

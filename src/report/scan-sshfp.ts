@@ -2,7 +2,7 @@ import type { Observation } from '../domain/observation.js'
 import { parseIdentity } from '../domain/target.js'
 import { isDnsName } from '../dns/dns-name.js'
 import { expectedRecords } from '../dns/sshfp.js'
-import { formatEndpoint } from '../inventory/address.js'
+import { formatEndpoint } from '../domain/target.js'
 import { renderSshfpZone } from './sshfp-zone.js'
 
 /* `scan -D`: SSHFP records for the keys a scan just collected, the lines `ssh-keyscan -D` prints

@@ -1,6 +1,6 @@
 import type { Finding } from '../domain/finding.js'
 import type { Observation } from '../domain/observation.js'
-import { formatEndpoint } from '../inventory/address.js'
+import { formatEndpoint } from '../domain/target.js'
 
 /* The text table is written as hosts complete, so its columns have fixed widths; a long name or
  * address pushes its row right rather than being cut (a truncated fingerprint would be worse). */
