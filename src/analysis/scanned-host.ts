@@ -1,6 +1,7 @@
 import { familyOfType, KEY_TYPES, type HostKey, type KeyFamily, type KeyType, type Sha256Fingerprint } from '../domain/host-key.js'
 import { isReached, type HostStatus, type Observation } from '../domain/observation.js'
 import type { ScannedHost, ScannedKey } from '../domain/scanned-host.js'
+import { digestOfSha256, sha256FromDigest } from '../fingerprint/digest-forms.js'
 
 /* scanned host   : everything one scan saw of one identity, merged over its observations. A host that
  *                  answers on several addresses of its own (v4 and v6, two inventory lines) is one host:
@@ -50,11 +51,6 @@ export class StringInterner {
   }
 }
 
-/** The digest inside a `SHA256:` fingerprint (unpadded base64). */
-function sha256Digest(fingerprint: Sha256Fingerprint): Buffer {
-  return Buffer.from(fingerprint.slice('SHA256:'.length), 'base64')
-}
-
 function packedSize(keys: readonly HostKey[]): number {
   let size = 0
   for (const k of keys) size += KEY_HEADER + k.blob.length
@@ -66,7 +62,7 @@ function packKeys(keys: readonly HostKey[], into: Buffer, at: number): number {
   for (const k of keys) {
     at = into.writeUInt8(KEY_TYPES.indexOf(k.type), at)
     at = into.writeUInt16BE(k.bits, at)
-    at += sha256Digest(k.sha256).copy(into, at)
+    at += digestOfSha256(k.sha256).copy(into, at)
     at = into.writeUInt32BE(k.blob.length, at)
     at += k.blob.copy(into, at)
   }
@@ -222,7 +218,7 @@ export function keptKeys(kept: KeptObservation): ScannedKey[] {
     const length = buffer.readUInt32BE(at + 35)
     const blob = buffer.subarray(at + KEY_HEADER, at + KEY_HEADER + length)
     at += KEY_HEADER + length
-    const sha256 = `SHA256:${digest.toString('base64').replace(/=+$/, '')}` as Sha256Fingerprint
+    const sha256 = sha256FromDigest(digest)
     out.push({ type, family: familyOfType(type), bits, blob, sha256 })
   }
   return out

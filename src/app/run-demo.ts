@@ -6,6 +6,7 @@ import type { Finding } from '../domain/finding.js'
 import type { Observation } from '../domain/observation.js'
 import { hostIdentity, type Target } from '../domain/target.js'
 import { expectedRecords } from '../dns/sshfp.js'
+import { digestOfSha256 } from '../fingerprint/digest-forms.js'
 import { describeKey } from '../fingerprint/key-blob.js'
 import type { Inventory } from '../inventory/inventory.js'
 import { renderSshfpZone } from '../report/sshfp-zone.js'
@@ -75,7 +76,7 @@ export async function runDemo(report: (event: DemoEvent) => void): Promise<void>
 
       const cloneKey = second.findings.find((f: Finding) => f.kind === 'duplicate_key')?.fingerprint
       if (cloneKey) {
-        const digest = Buffer.from(cloneKey.slice('SHA256:'.length), 'base64')
+        const digest = digestOfSha256(cloneKey)
         report({ kind: 'lookup', query: cloneKey, matches: await store.lookupKey({ kind: 'sha256', digest }) })
       }
 

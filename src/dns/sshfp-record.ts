@@ -1,5 +1,6 @@
 import type { HostKey, KeyType, Sha256Fingerprint } from '../domain/host-key.js'
 import { UserError } from '../domain/errors.js'
+import { sha256FromDigest } from '../fingerprint/digest-forms.js'
 
 /* SSHFP record : (algorithm, digest type, digest of the public key blob), RFC 4255 §3.1.
  * algorithm    : RSA 1, DSA 2 (RFC 4255), ECDSA 3 (RFC 6594, every curve), Ed25519 4 (RFC 7479);
@@ -64,8 +65,7 @@ export function recordMatchesKey(record: SshfpRecord, key: HostKey): boolean {
  */
 export function sha256FingerprintOfRecord(record: SshfpRecord): Sha256Fingerprint | null {
   if (record.digestType !== 2) return null
-  const b64 = Buffer.from(record.fingerprint, 'hex').toString('base64').replace(/=+$/, '')
-  return `SHA256:${b64}` as Sha256Fingerprint
+  return sha256FromDigest(Buffer.from(record.fingerprint, 'hex'))
 }
 
 /** `4 2 abcd...`: the record's RDATA in master-file presentation form. */

@@ -1,15 +1,15 @@
+import { hash } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
 import { OperationalError, UserError } from '../domain/errors.js'
 import { familyOfType, type Sha256Fingerprint } from '../domain/host-key.js'
 import { hostIdentity } from '../domain/target.js'
-import { readKeyTypeAndBits, md5Fingerprint, sha256Fingerprint } from '../fingerprint/key-blob.js'
+import { readKeyTypeAndBits, sha256Fingerprint } from '../fingerprint/key-blob.js'
 import { batches } from './batches.js'
 import type { MigrationReport } from './migrate.js'
+import { digestOfSha256, parseStoredSha256, sha256FromDigest } from '../fingerprint/digest-forms.js'
 import { resolveHostIds } from './host-identity.js'
 import { createRecordingSession, loadShareGroups } from './recording-session.js'
 import {
-  digestFromSha256,
-  sha256FromDigest,
   toBuffer,
   toKeyRecord,
   toStoredFinding,
@@ -230,7 +230,7 @@ export class KyselyStore implements Store {
           acceptedAt: a.accepted_at,
           acceptedBy: a.accepted_by,
           reason: a.reason,
-          fingerprints: a.fingerprints as Sha256Fingerprint[],
+          fingerprints: a.fingerprints.map(parseStoredSha256),
           findingsAccepted: 0,
         })),
         failures: failures.map((f) => ({ scanId: f.scan_id, at: f.finished_at, status: f.status, error: f.error })),
@@ -349,13 +349,13 @@ export class KyselyStore implements Store {
           await sql`
             INSERT INTO keys (sha256, md5, type, bits, blob, first_seen)
             SELECT d, m, t, b, k, ${at}::timestamptz
-            FROM unnest(${described.map((k) => digestFromSha256(k.sha))}::bytea[],
-                        ${described.map((k) => Buffer.from(md5Fingerprint(k.blob).slice(4).replace(/:/g, ''), 'hex'))}::bytea[],
+            FROM unnest(${described.map((k) => digestOfSha256(k.sha))}::bytea[],
+                        ${described.map((k) => hash('md5', k.blob))}::bytea[],
                         ${described.map((k) => k.type)}::text[], ${described.map((k) => k.bits)}::int[],
                         ${described.map((k) => k.blob)}::bytea[]) AS v(d, m, t, b, k)
             ON CONFLICT (sha256) DO NOTHING`.execute(tx)
           const rows = await sql<{ id: number; sha256: Uint8Array }>`
-            SELECT id, sha256 FROM keys WHERE sha256 = ANY(${described.map((k) => digestFromSha256(k.sha))}::bytea[])`.execute(tx)
+            SELECT id, sha256 FROM keys WHERE sha256 = ANY(${described.map((k) => digestOfSha256(k.sha))}::bytea[])`.execute(tx)
           for (const r of rows.rows) keyId.set(sha256FromDigest(r.sha256), r.id)
         }
         const plain = entries.filter((e): e is Extract<ImportEntry, { kind: 'plain' }> => e.kind === 'plain')

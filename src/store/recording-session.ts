@@ -4,7 +4,8 @@ import { familyOfType, type KeyFamily, type KeyType, type Sha256Fingerprint } fr
 import { hashedNameMatches } from '../fingerprint/known-hosts-hash.js'
 import { hostIdentity } from '../domain/target.js'
 import { BLOB_BATCH_ROWS, batches } from './batches.js'
-import { sha256FromDigest, toBuffer, toLiveFinding } from './rows.js'
+import { sha256DigestBase64, sha256FromDigest } from '../fingerprint/digest-forms.js'
+import { toBuffer, toLiveFinding } from './rows.js'
 import type { Database } from './schema.js'
 import { loadStoredHosts, renameHost, resolveHostIds } from './host-identity.js'
 import type { HashedCandidate, HostWrite, RecordingSession, ScanMeta } from './store.js'
@@ -35,9 +36,6 @@ function md5Base64(key: ScannedKey): string {
   return hash('md5', key.blob, 'base64')
 }
 
-function sha256Base64(fingerprint: Sha256Fingerprint): string {
-  return `${fingerprint.slice('SHA256:'.length)}=`
-}
 
 /** Hosts a scan must add, and outnumber the hosts it already knew, before it refreshes the planner's
  * statistics itself (see finishScan). */
@@ -55,14 +53,14 @@ export function createRecordingSession(tx: Tx): RecordingSession {
     for (const batch of batches(distinct, BLOB_BATCH_ROWS)) {
       const found = await sql<{ id: number; sha256: Uint8Array }>`
         SELECT id, sha256 FROM keys
-        WHERE sha256 = ANY(ARRAY(SELECT decode(d, 'base64') FROM unnest(${batch.map((k) => sha256Base64(k.sha256))}::text[]) AS v(d)))`.execute(tx)
+        WHERE sha256 = ANY(ARRAY(SELECT decode(d, 'base64') FROM unnest(${batch.map((k) => sha256DigestBase64(k.sha256))}::text[]) AS v(d)))`.execute(tx)
       for (const row of found.rows) ids.set(sha256FromDigest(row.sha256), row.id)
       const missing = batch.filter((k) => !ids.has(k.sha256))
       if (missing.length === 0) continue
       const inserted = await sql<{ id: number; sha256: Uint8Array }>`
         INSERT INTO keys (sha256, md5, type, bits, blob, first_seen)
         SELECT decode(d, 'base64'), decode(m, 'base64'), t, b, decode(k, 'base64'), ${at}::timestamptz
-        FROM unnest(${missing.map((k) => sha256Base64(k.sha256))}::text[], ${missing.map(md5Base64)}::text[],
+        FROM unnest(${missing.map((k) => sha256DigestBase64(k.sha256))}::text[], ${missing.map(md5Base64)}::text[],
                     ${missing.map((k) => k.type)}::text[], ${missing.map((k) => k.bits)}::int[],
                     ${missing.map((k) => k.blob.toString('base64'))}::text[]) AS v(d, m, t, b, k)
         RETURNING id, sha256`.execute(tx)
@@ -153,7 +151,7 @@ export function createRecordingSession(tx: Tx): RecordingSession {
       for (const batch of batches([...new Set(fingerprints)])) {
         const rows = await sql<{ sha256: Uint8Array; source: string }>`
           SELECT k.sha256, r.source FROM revoked_keys r JOIN keys k ON k.id = r.key_id
-          WHERE k.sha256 = ANY(ARRAY(SELECT decode(d, 'base64') FROM unnest(${batch.map(sha256Base64)}::text[]) AS v(d)))`.execute(tx)
+          WHERE k.sha256 = ANY(ARRAY(SELECT decode(d, 'base64') FROM unnest(${batch.map(sha256DigestBase64)}::text[]) AS v(d)))`.execute(tx)
         for (const row of rows.rows) revoked.set(sha256FromDigest(row.sha256), row.source)
       }
       return revoked

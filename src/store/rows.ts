@@ -1,6 +1,7 @@
 import type { Finding, FindingKind, Severity } from '../domain/finding.js'
-import { familyOfType, type KeyType, type Md5Fingerprint, type Sha256Fingerprint } from '../domain/host-key.js'
+import { familyOfType, type KeyType } from '../domain/host-key.js'
 import type { SightingTrust } from '../domain/sighting.js'
+import { md5FromDigest, parseStoredSha256, sha256FromDigest } from '../fingerprint/digest-forms.js'
 import type { StoredSighting } from './store.js'
 import type { LiveFinding } from '../domain/finding-plan.js'
 import type { KeyRecord, StoredFinding } from '../domain/history.js'
@@ -12,19 +13,6 @@ export function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
-/** `SHA256:` + unpadded base64 of a stored digest. */
-export function sha256FromDigest(digest: Uint8Array): Sha256Fingerprint {
-  return `SHA256:${toBuffer(digest).toString('base64').replace(/=+$/, '')}` as Sha256Fingerprint
-}
-
-export function md5FromDigest(digest: Uint8Array): Md5Fingerprint {
-  return `MD5:${toBuffer(digest).toString('hex').match(/../g)!.join(':')}` as Md5Fingerprint
-}
-
-/** The 32-byte digest inside a `SHA256:` fingerprint. */
-export function digestFromSha256(fingerprint: Sha256Fingerprint): Buffer {
-  return Buffer.from(fingerprint.slice('SHA256:'.length), 'base64')
-}
 
 export interface SightingRow {
   id: number
@@ -116,8 +104,8 @@ export function toFinding(row: FindingRow): Finding {
     host: row.host,
     hosts: row.hosts,
     keyType: row.key_type as KeyType | null,
-    fingerprint: row.fingerprint as Sha256Fingerprint | null,
-    previous: row.previous as Sha256Fingerprint | null,
+    fingerprint: row.fingerprint === null ? null : parseStoredSha256(row.fingerprint),
+    previous: row.previous === null ? null : parseStoredSha256(row.previous),
     message: row.message,
   }
 }
