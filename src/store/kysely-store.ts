@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
 import { OperationalError, UserError } from '../domain/errors.js'
 import { familyOfType, type Sha256Fingerprint } from '../domain/host-key.js'
@@ -350,7 +350,7 @@ export class KyselyStore implements Store {
             INSERT INTO keys (sha256, md5, type, bits, blob, first_seen)
             SELECT d, m, t, b, k, ${at}::timestamptz
             FROM unnest(${described.map((k) => digestOfSha256(k.sha))}::bytea[],
-                        ${described.map((k) => hash('md5', k.blob))}::bytea[],
+                        ${described.map((k) => createHash('md5').update(k.blob).digest())}::bytea[],
                         ${described.map((k) => k.type)}::text[], ${described.map((k) => k.bits)}::int[],
                         ${described.map((k) => k.blob)}::bytea[]) AS v(d, m, t, b, k)
             ON CONFLICT (sha256) DO NOTHING`.execute(tx)
