@@ -1,5 +1,5 @@
 import { StandaloneJudgement } from '../analysis/judge-without-history.js'
-import { KeptScan } from '../analysis/scanned-host.js'
+import { KeptScan } from '../analysis/packed-observations.js'
 import type { Store } from '../store/store.js'
 import { recordScan } from './record-scan.js'
 import type { ScanJudge, ScanMeta } from './scan-fleet.js'
