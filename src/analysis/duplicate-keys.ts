@@ -9,10 +9,6 @@ import type { KeyHolder, KeyHolders } from '../domain/key-holders.js'
  * duplicate: one key served by different servers: different addresses or ports. */
 
 
-/** The endpoint key of an address and port, as KeyHolder.endpoint holds it. */
-export function endpointOf(address: string | null, port: number): string | null {
-  return address === null ? null : `${address} ${port}`
-}
 
 /** How many different servers the holders are: hosts sharing an endpoint count once (union-find). */
 function serverCount(holders: readonly KeyHolder[]): number {

@@ -1,11 +1,10 @@
-import type { Finding } from '../domain/finding.js'
+import { compareFindings, type Finding } from '../domain/finding.js'
 import type { KeyType, Sha256Fingerprint } from '../domain/host-key.js'
 import { isReached, type Observation } from '../domain/observation.js'
-import { compareFindings } from './analyze-scan.js'
-import { endpointOf, findDuplicateKeys } from './duplicate-keys.js'
+import { findDuplicateKeys } from './duplicate-keys.js'
 import { shareGroups } from './share-groups.js'
 import { findWeakKeys } from './weak-keys.js'
-import type { KeyHolder } from '../domain/key-holders.js'
+import { endpointOf, type KeyHolder } from '../domain/key-holders.js'
 
 /**
  * What a scan can say with no history (`--no-store`): weak keys, and keys served by several hosts of

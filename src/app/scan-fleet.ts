@@ -1,5 +1,4 @@
-import { compareFindings } from '../analysis/analyze-scan.js'
-import type { Finding } from '../domain/finding.js'
+import { compareFindings, type Finding } from '../domain/finding.js'
 import type { KeyFamily } from '../domain/host-key.js'
 import { isReached, type Observation } from '../domain/observation.js'
 import type { Target } from '../domain/target.js'

@@ -1,8 +1,7 @@
 import type { Finding } from '../domain/finding.js'
 import { KEY_TYPES, type HostKey, type KeyType, type Sha256Fingerprint } from '../domain/host-key.js'
 import { parseIdentity } from '../domain/target.js'
-import { isDnsName } from './dns-name.js'
-import type { SshfpAnswer, SshfpResolver } from './sshfp-answer.js'
+import type { SshfpAnswer } from './sshfp-answer.js'
 import {
   formatSshfpRdata,
   keyDigest,
@@ -208,10 +207,4 @@ export function compareSshfp(host: string, servedKeys: readonly HostKey[], answe
     )
   }
   return findings
-}
-
-/** Looks up and compares one host's SSHFP records; [] for IP-literal identities and for hosts that served no keys. */
-export async function checkHostSshfp(resolver: SshfpResolver, host: string, servedKeys: readonly HostKey[]): Promise<Finding[]> {
-  if (servedKeys.length === 0 || !isDnsName(host)) return []
-  return compareSshfp(host, servedKeys, await resolver.lookupSshfp(host))
 }

@@ -56,3 +56,8 @@ export function isAtOrAbove(severity: Severity, threshold: FailOn): boolean {
 export function compareSeverity(a: Severity, b: Severity): number {
   return RANK[a] - RANK[b]
 }
+
+/** Severity first (critical on top), then host, then kind: the order people read findings in. */
+export function compareFindings(a: Finding, b: Finding): number {
+  return compareSeverity(b.severity, a.severity) || a.host.localeCompare(b.host) || a.kind.localeCompare(b.kind)
+}

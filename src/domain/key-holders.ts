@@ -15,3 +15,8 @@ export interface KeyHolders {
   readonly keyType: KeyType
   readonly holders: readonly KeyHolder[]
 }
+
+/** The endpoint key of an address and port, as KeyHolder.endpoint holds it. */
+export function endpointOf(address: string | null, port: number): string | null {
+  return address === null ? null : `${address} ${port}`
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { analyzeScan } from '../../src/analysis/analyze-scan.js'
+import { analyzeScan } from '../support/judge-scan.js'
 import { reconcileFindings, findingIdentity, type ReconcileScope } from '../../src/analysis/finding-lifecycle.js'
 import { mergeObservations } from '../../src/analysis/scanned-host.js'
 import { shareGroups } from '../../src/analysis/share-groups.js'

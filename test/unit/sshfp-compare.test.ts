@@ -3,7 +3,10 @@ import { describe, it } from 'node:test'
 import type { Finding } from '../../src/domain/finding.js'
 import type { HostKey } from '../../src/domain/host-key.js'
 import type { SshfpAnswer, SshfpResolver } from '../../src/dns/sshfp-answer.js'
-import { checkHostSshfp, compareSshfp, expectedRecords } from '../../src/dns/sshfp.js'
+import { sshfpCheckFor } from '../../src/app/sshfp-check.js'
+import { compareSshfp, expectedRecords } from '../../src/dns/sshfp.js'
+import type { Observation } from '../../src/domain/observation.js'
+import type { Target } from '../../src/domain/target.js'
 import type { SshfpRecord } from '../../src/dns/sshfp-record.js'
 import { fixtureKey } from '../support/sshfp-key-fixtures.js'
 
@@ -233,7 +236,7 @@ describe('compareSshfp', () => {
   })
 })
 
-describe('checkHostSshfp', () => {
+describe('the scan\'s SSHFP check (sshfpCheckFor)', () => {
   function resolverReturning(answer: SshfpAnswer): SshfpResolver & { asked: string[] } {
     const asked: string[] = []
     return {
@@ -244,16 +247,31 @@ describe('checkHostSshfp', () => {
       },
     }
   }
+  const target = (host: string): Target => ({ host, address: '127.0.0.1', port: 22, aliases: [], source: 'argv' })
+  const observed = (host: string, keys: HostKey[]): Observation => ({
+    target: target(host),
+    address: '127.0.0.1',
+    status: 'ok',
+    error: null,
+    failedFamilies: [],
+    banner: 'SSH-2.0-OpenSSH_9.2p1',
+    offered: null,
+    keys,
+    connections: 1,
+    startedAt: new Date(0),
+    durationMs: 1,
+  })
   it('looks up DNS names and compares', async () => {
     const resolver = resolverReturning(secure(records([edOld])))
-    assert.deepEqual(summary(await checkHostSshfp(resolver, HOST, [ed])), ['sshfp_mismatch:ssh-ed25519'])
+    const findings = await sshfpCheckFor(resolver, null)(target(HOST))!(observed(HOST, [ed]))
+    assert.deepEqual(summary([...findings]), ['sshfp_mismatch:ssh-ed25519'])
     assert.deepEqual(resolver.asked, [HOST])
   })
-  it('does not look up IP literals or hosts without keys', async () => {
+  it('does not look up IP literals, and compares nothing for hosts without keys', async () => {
     const resolver = resolverReturning(secure([]))
-    assert.deepEqual(await checkHostSshfp(resolver, '192.0.2.1', [ed]), [])
-    assert.deepEqual(await checkHostSshfp(resolver, '::1', [ed]), [])
-    assert.deepEqual(await checkHostSshfp(resolver, HOST, []), [])
+    assert.equal(sshfpCheckFor(resolver, null)(target('192.0.2.1')), null)
+    assert.equal(sshfpCheckFor(resolver, null)(target('::1')), null)
     assert.deepEqual(resolver.asked, [])
+    assert.deepEqual(await sshfpCheckFor(resolver, null)(target(HOST))!(observed(HOST, [])), [])
   })
 })

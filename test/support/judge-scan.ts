@@ -1,12 +1,15 @@
-import { compareSeverity, type Finding } from '../domain/finding.js'
-import type { KeyFamily, KeyType, Sha256Fingerprint } from '../domain/host-key.js'
-import type { HostHistory } from '../domain/sighting.js'
-import { compareHost, type HostComparison } from './compare-host.js'
-import { endpointOf, findDuplicateKeys } from './duplicate-keys.js'
-import { findInterception, type KeyChange } from './interception.js'
-import type { ShareGroups } from './share-groups.js'
-import type { KeyHolder, KeyHolders } from '../domain/key-holders.js'
-import type { ScannedHost } from '../domain/scanned-host.js'
+import { compareHost, type HostComparison } from '../../src/analysis/compare-host.js'
+import { findDuplicateKeys } from '../../src/analysis/duplicate-keys.js'
+import { findInterception, type KeyChange } from '../../src/analysis/interception.js'
+import type { ShareGroups } from '../../src/analysis/share-groups.js'
+import { compareFindings, type Finding } from '../../src/domain/finding.js'
+import type { KeyFamily, KeyType, Sha256Fingerprint } from '../../src/domain/host-key.js'
+import { endpointOf, type KeyHolder, type KeyHolders } from '../../src/domain/key-holders.js'
+import type { ScannedHost } from '../../src/domain/scanned-host.js'
+import type { HostHistory } from '../../src/domain/sighting.js'
+
+/* A whole scan judged in memory by the functions recordScan runs on each chunk (compareHost, then
+ * findDuplicateKeys and findInterception over the fleet's holders), for table-driven tests. */
 
 export interface ScanAnalysisInput {
   /** History of the scanned hosts that have one, by host. */
@@ -24,11 +27,6 @@ export interface ScanAnalysisInput {
 export interface ScanAnalysis {
   readonly findings: readonly Finding[]
   readonly comparisons: ReadonlyMap<string, HostComparison>
-}
-
-/** Severity first (critical on top), then host, then kind: the order people read findings in. */
-export function compareFindings(a: Finding, b: Finding): number {
-  return compareSeverity(b.severity, a.severity) || a.host.localeCompare(b.host) || a.kind.localeCompare(b.kind)
 }
 
 /** The fleet-wide holders of every key this scan saw: this scan's reached hosts plus the others. */
