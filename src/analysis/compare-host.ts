@@ -1,6 +1,7 @@
 import type { Finding } from '../domain/finding.js'
-import { KEY_FAMILIES, type KeyFamily, type KeyType, type Sha256Fingerprint } from '../domain/host-key.js'
+import { KEY_FAMILIES, type KeyFamily, type Sha256Fingerprint } from '../domain/host-key.js'
 import type { HostHistory, Sighting, SightingTrust } from '../domain/sighting.js'
+import { finding, newHostFinding, notReachedFinding, partialScanFinding, DEFAULT_UNREACHABLE_AFTER, type UnreachablePolicy } from './host-findings.js'
 import { findWeakKeys } from './weak-keys.js'
 import type { ScannedHost, ScannedKey } from '../domain/scanned-host.js'
 
@@ -19,126 +20,12 @@ export interface HostComparison {
   readonly changed: readonly ScannedKey[]
 }
 
-/** Spelled out field by field, not spread: V8 gave each spread copy a hidden class of its own (~300 bytes
- * more a finding, ~30 MB for the 100,000 new_host findings of a first scan). */
-function finding(partial: Omit<Finding, 'hosts'> & { hosts?: readonly string[] }): Finding {
-  return {
-    kind: partial.kind,
-    severity: partial.severity,
-    host: partial.host,
-    hosts: partial.hosts ?? [partial.host],
-    keyType: partial.keyType,
-    fingerprint: partial.fingerprint,
-    previous: partial.previous,
-    message: partial.message,
-  }
-}
-
-/** new_host: a host seen for the first time, serving keys of these types. */
-export function newHostFinding(host: string, types: readonly KeyType[]): Finding {
-  return finding({
-    kind: 'new_host',
-    severity: 'info',
-    host,
-    keyType: null,
-    fingerprint: null,
-    previous: null,
-    // Joined, not a template literal: a template leaves a tree of concatenation nodes (~350 bytes
-    // here, twice the text) that lives as long as the finding. join() builds one flat string.
-    message: [
-      host,
-      ' was seen for the first time, serving ',
-      types.length,
-      types.length === 1 ? ' key (' : ' keys (',
-      types.join(', '),
-      '); they are now trusted on first use.',
-    ].join(''),
-  })
-}
-
-/**
- * The new_host findings of a scan, held until it reports as what their message is made of: the host
- * and its key types (one list per distinct combination). A first scan of 100,000 hosts reports
- * 100,000 of them; as Finding objects they were ~300 bytes each for the whole recording, and V8 let
- * the heap grow to ~3x what was live.
- */
-export class NewHostFindings {
-  private hosts: string[] = []
-  private types: (readonly KeyType[])[] = []
-  private readonly combinations = new Map<string, readonly KeyType[]>()
-
-  get size(): number {
-    return this.hosts.length
-  }
-
-  add(host: string, types: readonly KeyType[]): void {
-    const name = types.join(',')
-    let shared = this.combinations.get(name)
-    if (!shared) this.combinations.set(name, (shared = [...types]))
-    this.hosts.push(host)
-    this.types.push(shared)
-  }
-
-  /** The findings, as newHostFinding made them when they were recorded. */
-  findings(): Finding[] {
-    const out = this.hosts.map((host, i) => newHostFinding(host, this.types[i]!))
-    this.hosts = []
-    this.types = []
-    return out
-  }
-}
-
 /** The trusted key a change replaced: same type if there is one, else the family's most recent. */
 function replacedKey(trusted: readonly Sighting[], key: ScannedKey): Sighting {
   const recent = (a: Sighting, b: Sighting) =>
     Number(b.current) - Number(a.current) || (b.lastSeen?.getTime() ?? 0) - (a.lastSeen?.getTime() ?? 0)
   const sameType = trusted.filter((t) => t.type === key.type).sort(recent)
   return sameType[0] ?? [...trusted].sort(recent)[0]!
-}
-
-/** How a host that did not answer is judged. */
-export interface UnreachablePolicy {
-  /** Consecutive failed scans after which host_unreachable is a warning, not info (`--unreachable-after`). */
-  readonly unreachableAfter: number
-}
-
-export const DEFAULT_UNREACHABLE_AFTER = 7
-
-/** The finding for a host this scan did not reach: why it matters depends on what the history knows. */
-function notReachedFinding(history: HostHistory | null, scanned: ScannedHost, policy: UnreachablePolicy): Finding {
-  const host = scanned.host
-  const why = scanned.error ? `${scanned.status}: ${scanned.error}` : scanned.status
-  const base = { host, keyType: null, fingerprint: null, previous: null }
-  if (scanned.status === 'dns-error') {
-    return finding({
-      ...base,
-      kind: 'host_unresolvable',
-      severity: 'warning',
-      message:
-        `${host} cannot be resolved (${scanned.error ?? 'no address'}), so it was not scanned. ` +
-        `Fix the name in the inventory or in DNS, or remove the host from the inventory if it was retired.`,
-    })
-  }
-  if (!history?.everReached) {
-    return finding({
-      ...base,
-      kind: 'never_reached',
-      severity: 'warning',
-      message:
-        `${host} has never answered since it entered the inventory (${why}). ` +
-        `Check its address and port (${scanned.port}) in the inventory and that sshd runs there; until a scan reaches it, nothing protects it.`,
-    })
-  }
-  const failures = history.failedScans + 1
-  const long = failures >= policy.unreachableAfter
-  return finding({
-    ...base,
-    kind: 'host_unreachable',
-    severity: long ? 'warning' : 'info',
-    message:
-      `${host} did not answer (${why})${failures > 1 ? `, ${failures} scans in a row` : ''}; its recorded keys are kept unchanged. ` +
-      `Check that it is up and reachable on port ${scanned.port}, or remove it from the inventory if it was retired.`,
-  })
 }
 
 /**
@@ -245,21 +132,4 @@ export function compareHost(
   if (scanned.failedFamilies.size > 0) findings.push(partialScanFinding(scanned))
   findings.push(...findWeakKeys(host, scanned.keys))
   return { findings, trust, changed }
-}
-
-/** partial_scan: some families were not checked this scan; say so, or a stalled probe goes unseen. */
-function partialScanFinding(scanned: ScannedHost): Finding {
-  const families = [...scanned.failedFamilies].join(', ')
-  return finding({
-    kind: 'partial_scan',
-    severity: 'warning',
-    host: scanned.host,
-    keyType: null,
-    fingerprint: null,
-    previous: null,
-    message:
-      `${scanned.host} answered, but its ${families} key could not be fetched (${scanned.error ?? 'probe failed'}): ` +
-      `that family was not checked this scan and its recorded key is kept. A path that stalls one key family ` +
-      `while answering the others can be an interceptor; do not accept this host's keys until a complete scan.`,
-  })
 }
