@@ -2,14 +2,10 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 
 /* Hashed known_hosts names (OpenSSH hostfile.c, `ssh-keygen -H`): `|1|base64(salt)|base64(hmac)`,
  * hmac = HMAC-SHA1(key = 20-byte salt, message = the name), the name being `host` on port 22 and
- * `[host]:port` otherwise. */
+ * `[host]:port` otherwise (domain/target.ts hostIdentity writes it). The one owner of known_hosts
+ * name hashing: export, import and matching all come through here. */
 
 export const HASH_MAGIC = '|1|'
-
-/** The name a known_hosts line uses for a host on a port. */
-export function knownHostsName(host: string, port: number): string {
-  return port === 22 ? host : `[${host}]:${port}`
-}
 
 /** `|1|salt|hmac` for a name; a fresh random salt unless one is given (tests). */
 export function hashHostName(name: string, salt: Buffer = randomBytes(20)): string {
