@@ -6,16 +6,10 @@ import { hostIdentity } from '../domain/target.js'
 import { readKeyTypeAndBits, sha256Fingerprint } from '../fingerprint/key-blob.js'
 import { batches } from './batches.js'
 import type { MigrationReport } from './migrate.js'
-import { digestOfSha256, parseStoredSha256, sha256FromDigest } from '../fingerprint/digest-forms.js'
+import { digestOfSha256, sha256FromDigest } from '../fingerprint/digest-forms.js'
 import { resolveHostIds } from './host-identity.js'
 import { createRecordingSession, loadShareGroups } from './recording-session.js'
-import {
-  toBuffer,
-  toKeyRecord,
-  toStoredFinding,
-  type FindingRow,
-  type KeyRecordRow,
-} from './rows.js'
+import { toHostTimeline, toKeyRecord, toStoredFinding, toTrustedKey, type FindingRow, type KeyRecordRow } from './rows.js'
 import type { Database } from './schema.js'
 import type { FindingFilter, ImportEntry, ImportReport, KeySelector, PruneReport, RecordingSession, Store, StoreStats } from './store.js'
 import type { Acceptance, HostTimeline, KeyRecord, StoredFinding, TrustedKey } from '../domain/history.js'
@@ -217,24 +211,7 @@ export class KyselyStore implements Store {
         .where('f.host_id', '=', host.id)
         .orderBy('s.finished_at')
         .execute()
-      return {
-        host: host.name,
-        firstSeen: host.first_seen,
-        lastReached: host.last_reached,
-        lastStatus: host.last_status,
-        names: names.map((n) => n.name),
-        keys: keys.map((r) => toKeyRecord(r as KeyRecordRow)),
-        findings: findings.reverse(),
-        acceptances: acceptances.map((a) => ({
-          host: host.name,
-          acceptedAt: a.accepted_at,
-          acceptedBy: a.accepted_by,
-          reason: a.reason,
-          fingerprints: a.fingerprints.map(parseStoredSha256),
-          findingsAccepted: 0,
-        })),
-        failures: failures.map((f) => ({ scanId: f.scan_id, at: f.finished_at, status: f.status, error: f.error })),
-      }
+      return toHostTimeline({ host, names, keys: keys as KeyRecordRow[], findings, acceptances, failures })
     })
   }
 
@@ -325,13 +302,7 @@ export class KyselyStore implements Store {
         .orderBy('h.name')
         .orderBy('k.type')
         .execute()
-      return rows.map((r) => ({
-        host: r.name,
-        aliases: r.aliases,
-        port: r.port ?? r.last_port ?? 22,
-        type: r.type as TrustedKey['type'],
-        blob: toBuffer(r.blob),
-      }))
+      return rows.map(toTrustedKey)
     })
   }
 

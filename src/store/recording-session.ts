@@ -1,11 +1,11 @@
 import { hash } from 'node:crypto'
 import { sql, type Transaction } from 'kysely'
-import { familyOfType, type KeyFamily, type KeyType, type Sha256Fingerprint } from '../domain/host-key.js'
+import { familyOfType, type KeyFamily, type Sha256Fingerprint } from '../domain/host-key.js'
 import { hashedNameMatches } from '../fingerprint/known-hosts-hash.js'
 import { hostIdentity } from '../domain/target.js'
 import { BLOB_BATCH_ROWS, batches } from './batches.js'
 import { sha256DigestBase64, sha256FromDigest } from '../fingerprint/digest-forms.js'
-import { toBuffer, toLiveFinding } from './rows.js'
+import { toImportedHashed, toKeyHolders, toLiveFinding, type ImportedHashed, type ImportedHashedRow, type KeyHoldersRow } from './rows.js'
 import type { Database } from './schema.js'
 import { loadStoredHosts, renameHost, resolveHostIds } from './host-identity.js'
 import type { HashedCandidate, HostWrite, RecordingSession, ScanMeta } from './store.js'
@@ -19,14 +19,6 @@ import type { ScannedHost, ScannedKey } from '../domain/scanned-host.js'
  * place, never inserted again. */
 
 type Tx = Transaction<Database>
-
-interface HashedEntry {
-  id: number
-  salt: Buffer
-  hmac: Buffer
-  keyId: number
-  type: KeyType
-}
 
 /* Keys go to the server as base64 text, decoded there: a bytea parameter goes out as hex, twice the
  * bytes, and every byte of a statement is first a string and then a Buffer that lives until the next
@@ -42,7 +34,7 @@ function md5Base64(key: ScannedKey): string {
 const ANALYZE_AFTER_NEW_HOSTS = 1_000
 
 export function createRecordingSession(tx: Tx): RecordingSession {
-  let hashed: HashedEntry[] | null = null
+  let hashed: ImportedHashed[] | null = null
   let revokedCount: number | null = null
   let newHosts = 0
   let knownHosts = 0
@@ -91,18 +83,12 @@ export function createRecordingSession(tx: Tx): RecordingSession {
     async adoptHashedEntries(hosts: readonly HashedCandidate[]): Promise<Map<string, number>> {
       const adoptedIds = new Map<string, number>()
       if (hashed === null) {
-        const rows = await sql<{ id: number; salt: Uint8Array; hmac: Uint8Array; key_id: number; type: string }>`
+        const rows = await sql<ImportedHashedRow>`
           SELECT i.id, i.salt, i.hmac, i.key_id, k.type FROM imported_hashed i JOIN keys k ON k.id = i.key_id`.execute(tx)
-        hashed = rows.rows.map((r) => ({
-          id: r.id,
-          salt: toBuffer(r.salt),
-          hmac: toBuffer(r.hmac),
-          keyId: r.key_id,
-          type: r.type as KeyType,
-        }))
+        hashed = rows.rows.map(toImportedHashed)
       }
       if (hashed.length === 0 || hosts.length === 0) return adoptedIds
-      const adopted: { host: HashedCandidate; entry: HashedEntry }[] = []
+      const adopted: { host: HashedCandidate; entry: ImportedHashed }[] = []
       for (const host of hosts) {
         // Every name the host goes by, as known_hosts would write it (`[name]:port` off port 22).
         const names = [host.identity, ...host.names.map((n) => hostIdentity(n, host.port))]
@@ -279,17 +265,13 @@ export function createRecordingSession(tx: Tx): RecordingSession {
 
     async loadSharedKeys(scanId: number): Promise<KeyHolders[]> {
       // Endpoints travel as `address port` (endpointOf's form), so hosts on one endpoint count as one server.
-      const rows = await sql<{ sha256: Uint8Array; type: string; hosts: string[]; endpoints: (string | null)[] }>`
+      const rows = await sql<KeyHoldersRow>`
         SELECT k.sha256, k.type, array_agg(h.name ORDER BY h.name) AS hosts,
                array_agg(CASE WHEN s.address IS NULL THEN NULL ELSE s.address || ' ' || coalesce(s.port, h.port) END ORDER BY h.name) AS endpoints
         FROM sightings s JOIN hosts h ON h.id = s.host_id JOIN keys k ON k.id = s.key_id
         WHERE s.current AND s.key_id IN (SELECT key_id FROM sightings WHERE last_scan_id = ${scanId}::int AND current)
         GROUP BY k.id HAVING count(*) > 1`.execute(tx)
-      return rows.rows.map((r) => ({
-        fingerprint: sha256FromDigest(r.sha256),
-        keyType: r.type as KeyType,
-        holders: r.hosts.map((host, i) => ({ host, endpoint: r.endpoints[i] ?? null })),
-      }))
+      return rows.rows.map(toKeyHolders)
     },
 
     async loadShareGroups(): Promise<string[][]> {
