@@ -1,13 +1,13 @@
-import { createHash } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
 import { OperationalError, UserError } from '../domain/errors.js'
-import { familyOfType, type Sha256Fingerprint } from '../domain/host-key.js'
+import { familyOfType } from '../domain/host-key.js'
 import { hostIdentity } from '../domain/target.js'
 import { readKeyTypeAndBits, sha256Fingerprint } from '../fingerprint/key-blob.js'
 import { batches } from './batches.js'
 import type { MigrationReport } from './migrate.js'
-import { digestOfSha256, sha256FromDigest } from '../fingerprint/digest-forms.js'
+import { sha256FromDigest } from '../fingerprint/digest-forms.js'
 import { resolveHostIds } from './host-identity.js'
+import { keyIds, type KeyToWrite } from './key-writer.js'
 import { createRecordingSession, loadShareGroups } from './recording-session.js'
 import { toHostTimeline, toKeyRecord, toStoredFinding, toTrustedKey, type FindingRow, type KeyRecordRow } from './rows.js'
 import type { Database } from './schema.js'
@@ -311,24 +311,10 @@ export class KyselyStore implements Store {
       this.db.transaction().execute(async (tx) => {
         await sql`SELECT pg_advisory_xact_lock(${sql.lit(RECORDING_LOCK_KEY)})`.execute(tx)
         const at = by.at
-        // Keys, each once.
-        const blobs = new Map<Sha256Fingerprint, Buffer>()
-        for (const e of entries) blobs.set(sha256Fingerprint(e.blob), e.blob)
-        const keyId = new Map<Sha256Fingerprint, number>()
-        for (const batch of batches([...blobs])) {
-          const described = batch.map(([sha, blob]) => ({ sha, blob, ...readKeyTypeAndBits(blob) }))
-          await sql`
-            INSERT INTO keys (sha256, md5, type, bits, blob, first_seen)
-            SELECT d, m, t, b, k, ${at}::timestamptz
-            FROM unnest(${described.map((k) => digestOfSha256(k.sha))}::bytea[],
-                        ${described.map((k) => createHash('md5').update(k.blob).digest())}::bytea[],
-                        ${described.map((k) => k.type)}::text[], ${described.map((k) => k.bits)}::int[],
-                        ${described.map((k) => k.blob)}::bytea[]) AS v(d, m, t, b, k)
-            ON CONFLICT (sha256) DO NOTHING`.execute(tx)
-          const rows = await sql<{ id: number; sha256: Uint8Array }>`
-            SELECT id, sha256 FROM keys WHERE sha256 = ANY(${described.map((k) => digestOfSha256(k.sha))}::bytea[])`.execute(tx)
-          for (const r of rows.rows) keyId.set(sha256FromDigest(r.sha256), r.id)
-        }
+        // Keys, each read once from its blob.
+        const keyOf = new Map<Buffer, KeyToWrite>(entries.map((e) => [e.blob, { blob: e.blob, sha256: sha256Fingerprint(e.blob), ...readKeyTypeAndBits(e.blob) }]))
+        const keyId = await keyIds(tx, [...keyOf.values()], at)
+        const idOfKey = (blob: Buffer) => keyId.get(keyOf.get(blob)!.sha256)!
         const plain = entries.filter((e): e is Extract<ImportEntry, { kind: 'plain' }> => e.kind === 'plain')
         const hashed = entries.filter((e): e is Extract<ImportEntry, { kind: 'hashed' }> => e.kind === 'hashed')
         const revoked = entries.filter((e) => e.kind === 'revoked')
@@ -368,8 +354,8 @@ export class KyselyStore implements Store {
           const result = await sql`
             INSERT INTO sightings (host_id, key_id, family, trust, current, source, first_seen, port)
             SELECT h, k, f, 'trusted', false, 'import', ${at}::timestamptz, p
-            FROM unnest(${batch.map((e) => hostId.get(e.host)!)}::int[], ${batch.map((e) => keyId.get(sha256Fingerprint(e.blob))!)}::int[],
-                        ${batch.map((e) => familyOfType(readKeyTypeAndBits(e.blob).type))}::text[], ${batch.map((e) => e.port)}::int[]) AS v(h, k, f, p)
+            FROM unnest(${batch.map((e) => hostId.get(e.host)!)}::int[], ${batch.map((e) => idOfKey(e.blob))}::int[],
+                        ${batch.map((e) => familyOfType(keyOf.get(e.blob)!.type))}::text[], ${batch.map((e) => e.port)}::int[]) AS v(h, k, f, p)
             ON CONFLICT (host_id, key_id) DO NOTHING`.execute(tx)
           keys += Number(result.numAffectedRows ?? 0)
         }
@@ -378,19 +364,19 @@ export class KyselyStore implements Store {
             INSERT INTO imported_hashed (salt, hmac, key_id, imported_at, source)
             SELECT s, m, k, ${at}::timestamptz, ${by.source}
             FROM unnest(${batch.map((e) => e.salt)}::bytea[], ${batch.map((e) => e.hmac)}::bytea[],
-                        ${batch.map((e) => keyId.get(sha256Fingerprint(e.blob))!)}::int[]) AS v(s, m, k)
+                        ${batch.map((e) => idOfKey(e.blob))}::int[]) AS v(s, m, k)
             WHERE NOT EXISTS (SELECT 1 FROM imported_hashed i WHERE i.salt = v.s AND i.hmac = v.m AND i.key_id = v.k)`.execute(tx)
         }
         for (const batch of batches(revoked)) {
           await sql`
             INSERT INTO revoked_keys (key_id, imported_at, source)
-            SELECT DISTINCT k, ${at}::timestamptz, ${by.source}::text FROM unnest(${batch.map((e) => keyId.get(sha256Fingerprint(e.blob))!)}::int[]) AS v(k)
+            SELECT DISTINCT k, ${at}::timestamptz, ${by.source}::text FROM unnest(${batch.map((e) => idOfKey(e.blob))}::int[]) AS v(k)
             ON CONFLICT (key_id) DO NOTHING`.execute(tx)
         }
         for (const authority of authorities) {
           await sql`
             INSERT INTO cert_authorities (key_id, patterns, imported_at, source)
-            VALUES (${keyId.get(sha256Fingerprint(authority.blob))!}, ${[...authority.patterns]}::text[], ${at}::timestamptz, ${by.source})
+            VALUES (${idOfKey(authority.blob)}, ${[...authority.patterns]}::text[], ${at}::timestamptz, ${by.source})
             ON CONFLICT (key_id, patterns) DO NOTHING`.execute(tx)
         }
         return { hosts: identities.length, keys, hashed: hashed.length, revoked: revoked.length, authorities: authorities.length }

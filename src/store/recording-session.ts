@@ -1,9 +1,9 @@
-import { hash } from 'node:crypto'
 import { sql, type Transaction } from 'kysely'
 import { familyOfType, type KeyFamily, type Sha256Fingerprint } from '../domain/host-key.js'
 import { hashedNameMatches } from '../fingerprint/known-hosts-hash.js'
 import { hostIdentity } from '../domain/target.js'
-import { BLOB_BATCH_ROWS, batches } from './batches.js'
+import { batches } from './batches.js'
+import { keyIds } from './key-writer.js'
 import { sha256DigestBase64, sha256FromDigest } from '../fingerprint/digest-forms.js'
 import { toImportedHashed, toKeyHolders, toLiveFinding, type ImportedHashed, type ImportedHashedRow, type KeyHoldersRow } from './rows.js'
 import type { Database } from './schema.js'
@@ -20,15 +20,6 @@ import type { ScannedHost, ScannedKey } from '../domain/scanned-host.js'
 
 type Tx = Transaction<Database>
 
-/* Keys go to the server as base64 text, decoded there: a bytea parameter goes out as hex, twice the
- * bytes, and every byte of a statement is first a string and then a Buffer that lives until the next
- * full GC. A first scan sends ~300,000 keys; base64 makes that a third less, with no Buffer or hash
- * object per digest. The fingerprint is already the base64 of the digest, less its one '=' of padding. */
-function md5Base64(key: ScannedKey): string {
-  return hash('md5', key.blob, 'base64')
-}
-
-
 /** Hosts a scan must add, and outnumber the hosts it already knew, before it refreshes the planner's
  * statistics itself (see finishScan). */
 const ANALYZE_AFTER_NEW_HOSTS = 1_000
@@ -38,28 +29,6 @@ export function createRecordingSession(tx: Tx): RecordingSession {
   let revokedCount: number | null = null
   let newHosts = 0
   let knownHosts = 0
-
-  async function keyIds(keys: readonly ScannedKey[], at: Date): Promise<Map<Sha256Fingerprint, number>> {
-    const ids = new Map<Sha256Fingerprint, number>()
-    const distinct = [...new Map(keys.map((k) => [k.sha256, k])).values()]
-    for (const batch of batches(distinct, BLOB_BATCH_ROWS)) {
-      const found = await sql<{ id: number; sha256: Uint8Array }>`
-        SELECT id, sha256 FROM keys
-        WHERE sha256 = ANY(ARRAY(SELECT decode(d, 'base64') FROM unnest(${batch.map((k) => sha256DigestBase64(k.sha256))}::text[]) AS v(d)))`.execute(tx)
-      for (const row of found.rows) ids.set(sha256FromDigest(row.sha256), row.id)
-      const missing = batch.filter((k) => !ids.has(k.sha256))
-      if (missing.length === 0) continue
-      const inserted = await sql<{ id: number; sha256: Uint8Array }>`
-        INSERT INTO keys (sha256, md5, type, bits, blob, first_seen)
-        SELECT decode(d, 'base64'), decode(m, 'base64'), t, b, decode(k, 'base64'), ${at}::timestamptz
-        FROM unnest(${missing.map((k) => sha256DigestBase64(k.sha256))}::text[], ${missing.map(md5Base64)}::text[],
-                    ${missing.map((k) => k.type)}::text[], ${missing.map((k) => k.bits)}::int[],
-                    ${missing.map((k) => k.blob.toString('base64'))}::text[]) AS v(d, m, t, b, k)
-        RETURNING id, sha256`.execute(tx)
-      for (const row of inserted.rows) ids.set(sha256FromDigest(row.sha256), row.id)
-    }
-    return ids
-  }
 
   return {
     async insertScan(meta: ScanMeta): Promise<number> {
@@ -239,7 +208,7 @@ export function createRecordingSession(tx: Tx): RecordingSession {
         await sql`UPDATE sightings SET current = false WHERE id = ANY(${uncurrent}::int[])`.execute(tx)
       }
       if (newcomers.length > 0) {
-        const keyIdOf = await keyIds(newcomers.map((n) => n.key), at)
+        const keyIdOf = await keyIds(tx, newcomers.map((n) => n.key), at)
         for (const batch of batches(newcomers)) {
           await sql`
             INSERT INTO sightings (host_id, key_id, family, trust, current, source, first_seen, last_seen, first_scan_id, last_scan_id, address, port)
