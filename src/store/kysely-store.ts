@@ -7,7 +7,9 @@ import { batches } from './batches.js'
 import type { MigrationReport } from './migrate.js'
 import { sha256FromDigest } from '../fingerprint/digest-forms.js'
 import { resolveHostIds } from './host-identity.js'
+import { insertBareHosts, insertHostNames } from './host-writer.js'
 import { keyIds, type KeyToWrite } from './key-writer.js'
+import { insertImportedSightings } from './sighting-writer.js'
 import { createRecordingSession, loadShareGroups } from './recording-session.js'
 import { toHostTimeline, toKeyRecord, toStoredFinding, toTrustedKey, type FindingRow, type KeyRecordRow } from './rows.js'
 import type { Database } from './schema.js'
@@ -330,35 +332,23 @@ export class KyselyStore implements Store {
           const id = resolved.get(i)
           if (id !== undefined) hostId.set(e.host, id)
         })
-        const fresh = identities.filter((e) => !hostId.has(e.host))
-        for (const batch of batches(fresh)) {
-          const rows = await sql<{ id: number; name: string }>`
-            INSERT INTO hosts (name, port, first_seen)
-            SELECT n, p, ${at}::timestamptz FROM unnest(${batch.map((e) => e.host)}::text[], ${batch.map((e) => e.port)}::int[]) AS v(n, p)
-            RETURNING id, name`.execute(tx)
-          for (const r of rows.rows) hostId.set(r.name, r.id)
-        }
-        const names = plain.flatMap((e) => [
-          ...e.aliases.map((name) => ({ id: hostId.get(e.host)!, name, kind: 'alias' })),
-          ...e.addresses.filter((a) => hostIdentity(a, e.port) !== e.host).map((name) => ({ id: hostId.get(e.host)!, name, kind: 'address' })),
-        ])
-        for (const batch of batches(names)) {
-          await sql`
-            INSERT INTO host_names (host_id, name, kind, first_seen)
-            SELECT h, n, k, ${at}::timestamptz
-            FROM unnest(${batch.map((a) => a.id)}::int[], ${batch.map((a) => a.name)}::text[], ${batch.map((a) => a.kind)}::text[]) AS v(h, n, k)
-            ON CONFLICT DO NOTHING`.execute(tx)
-        }
-        let keys = 0
-        for (const batch of batches(plain)) {
-          const result = await sql`
-            INSERT INTO sightings (host_id, key_id, family, trust, current, source, first_seen, port)
-            SELECT h, k, f, 'trusted', false, 'import', ${at}::timestamptz, p
-            FROM unnest(${batch.map((e) => hostId.get(e.host)!)}::int[], ${batch.map((e) => idOfKey(e.blob))}::int[],
-                        ${batch.map((e) => familyOfType(keyOf.get(e.blob)!.type))}::text[], ${batch.map((e) => e.port)}::int[]) AS v(h, k, f, p)
-            ON CONFLICT (host_id, key_id) DO NOTHING`.execute(tx)
-          keys += Number(result.numAffectedRows ?? 0)
-        }
+        const fresh = identities.filter((e) => !hostId.has(e.host)).map((e) => ({ identity: e.host, port: e.port }))
+        for (const [name, id] of await insertBareHosts(tx, fresh, at)) hostId.set(name, id)
+        await insertHostNames(
+          tx,
+          plain.flatMap((e) => [
+            ...e.aliases.map((name) => ({ hostId: hostId.get(e.host)!, name, kind: 'alias' as const })),
+            ...e.addresses
+              .filter((a) => hostIdentity(a, e.port) !== e.host)
+              .map((name) => ({ hostId: hostId.get(e.host)!, name, kind: 'address' as const })),
+          ]),
+          at,
+        )
+        const keys = await insertImportedSightings(
+          tx,
+          plain.map((e) => ({ hostId: hostId.get(e.host)!, keyId: idOfKey(e.blob), family: familyOfType(keyOf.get(e.blob)!.type), port: e.port })),
+          at,
+        )
         for (const batch of batches(hashed)) {
           await sql`
             INSERT INTO imported_hashed (salt, hmac, key_id, imported_at, source)

@@ -3,7 +3,9 @@ import { familyOfType, type KeyFamily, type Sha256Fingerprint } from '../domain/
 import { hashedNameMatches } from '../fingerprint/known-hosts-hash.js'
 import { hostIdentity } from '../domain/target.js'
 import { batches } from './batches.js'
+import { insertBareHosts, insertHostNames, type HostName } from './host-writer.js'
 import { keyIds } from './key-writer.js'
+import { insertImportedSightings } from './sighting-writer.js'
 import { sha256DigestBase64, sha256FromDigest } from '../fingerprint/digest-forms.js'
 import { toImportedHashed, toKeyHolders, toLiveFinding, type ImportedHashed, type ImportedHashedRow, type KeyHoldersRow } from './rows.js'
 import type { Database } from './schema.js'
@@ -68,22 +70,15 @@ export function createRecordingSession(tx: Tx): RecordingSession {
       if (adopted.length === 0) return adoptedIds
       const at = new Date()
       const fresh = [...new Map(adopted.filter((a) => a.host.id === null).map((a) => [a.host.identity, a.host])).values()]
-      if (fresh.length > 0) {
-        const rows = await sql<{ id: number; name: string }>`
-          INSERT INTO hosts (name, port, first_seen)
-          SELECT n, p, ${at}::timestamptz FROM unnest(${fresh.map((h) => h.identity)}::text[], ${fresh.map((h) => h.port)}::int[]) AS v(n, p)
-          RETURNING id, name`.execute(tx)
-        for (const r of rows.rows) adoptedIds.set(r.name, r.id)
-      }
+      for (const [name, id] of await insertBareHosts(tx, fresh, at)) adoptedIds.set(name, id)
       for (const a of adopted) if (a.host.id !== null) adoptedIds.set(a.host.identity, a.host.id)
       const idOf = (h: HashedCandidate) => adoptedIds.get(h.identity)!
       const pairs = [...new Map(adopted.map((a) => [`${idOf(a.host)}|${a.entry.keyId}`, a])).values()]
-      await sql`
-        INSERT INTO sightings (host_id, key_id, family, trust, current, source, first_seen, port)
-        SELECT h, k, f, 'trusted', false, 'import', ${at}::timestamptz, p
-        FROM unnest(${pairs.map((a) => idOf(a.host))}::int[], ${pairs.map((a) => a.entry.keyId)}::int[],
-                    ${pairs.map((a) => familyOfType(a.entry.type))}::text[], ${pairs.map((a) => a.host.port)}::int[]) AS v(h, k, f, p)
-        ON CONFLICT (host_id, key_id) DO NOTHING`.execute(tx)
+      await insertImportedSightings(
+        tx,
+        pairs.map((a) => ({ hostId: idOf(a.host), keyId: a.entry.keyId, family: familyOfType(a.entry.type), port: a.host.port })),
+        at,
+      )
       const used = new Set(adopted.map((a) => a.entry.id))
       await sql`DELETE FROM imported_hashed WHERE id = ANY(${[...used]}::int[])`.execute(tx)
       hashed = hashed.filter((e) => !used.has(e.id))
@@ -152,20 +147,14 @@ export function createRecordingSession(tx: Tx): RecordingSession {
       }
 
       // Names and addresses not recorded yet.
-      const names: { id: number; name: string; kind: 'alias' | 'address' }[] = []
+      const names: HostName[] = []
       for (const w of writes) {
-        const id = ids.get(w.scanned.host)!
+        const hostId = ids.get(w.scanned.host)!
         const have = w.stored?.names
-        for (const name of w.scanned.aliases) if (!have?.has(name)) names.push({ id, name, kind: 'alias' })
-        for (const name of w.scanned.addresses) if (!have?.has(name)) names.push({ id, name, kind: 'address' })
+        for (const name of w.scanned.aliases) if (!have?.has(name)) names.push({ hostId, name, kind: 'alias' })
+        for (const name of w.scanned.addresses) if (!have?.has(name)) names.push({ hostId, name, kind: 'address' })
       }
-      if (names.length > 0) {
-        await sql`
-          INSERT INTO host_names (host_id, name, kind, first_seen)
-          SELECT h, n, k, ${at}::timestamptz FROM unnest(${names.map((n) => n.id)}::int[], ${names.map((n) => n.name)}::text[],
-                                                         ${names.map((n) => n.kind)}::text[]) AS v(h, n, k)
-          ON CONFLICT DO NOTHING`.execute(tx)
-      }
+      await insertHostNames(tx, names, at)
 
       // Sightings: touch what is served again, insert what is new, clear `current` for what is gone.
       const touch: { id: number; address: string | null; port: number }[] = []
