@@ -10,8 +10,8 @@ import { resolveHostIds } from './host-identity.js'
 import { insertBareHosts, insertHostNames } from './host-writer.js'
 import { keyIds, type KeyToWrite } from './key-writer.js'
 import { insertImportedSightings } from './sighting-writer.js'
-import { createRecordingSession, loadShareGroups } from './recording-session.js'
-import { toHostTimeline, toKeyRecord, toStoredFinding, toTrustedKey, type FindingRow, type KeyRecordRow } from './rows.js'
+import { createRecordingSession } from './recording-session.js'
+import * as reads from './store-reads.js'
 import type { Database } from './schema.js'
 import type { FindingFilter, ImportEntry, ImportReport, KeySelector, PruneReport, RecordingSession, Store, StoreStats } from './store.js'
 import type { Acceptance, HostTimeline, KeyRecord, StoredFinding, TrustedKey } from '../domain/history.js'
@@ -69,159 +69,47 @@ export class KyselyStore implements Store {
     )
   }
 
-  private keyRecords() {
-    return this.db
-      .selectFrom('sightings as s')
-      .innerJoin('hosts as h', 'h.id', 's.host_id')
-      .innerJoin('keys as k', 'k.id', 's.key_id')
-      .select([
-        'h.name as host',
-        's.address',
-        's.port',
-        'k.type',
-        'k.bits',
-        'k.sha256',
-        'k.md5',
-        's.first_seen',
-        's.last_seen',
-        's.current',
-        's.trust',
-        's.source',
-      ])
-  }
-
   matchHosts(name: string, port: number | null): Promise<string[]> {
-    return this.guard('finding the host', async () => {
-      const bare = name.toLowerCase()
-      const rows = await sql<{ name: string }>`
-        SELECT DISTINCT h.name FROM hosts h
-        WHERE (${port}::int IS NULL OR h.port = ${port}::int)
-          AND (h.name = ${bare} OR h.name = '[' || ${bare} || ']:' || h.port
-               OR EXISTS (SELECT 1 FROM host_names n WHERE n.host_id = h.id AND n.name = ${bare}))
-        ORDER BY h.name`.execute(this.db)
-      return rows.rows.map((r) => r.name)
-    })
+    return this.guard('finding the host', () => reads.matchHosts(this.db, name, port))
   }
 
   hostNames(): Promise<string[]> {
-    return this.guard('listing hosts', async () => {
-      const rows = await sql<{ name: string }>`SELECT name FROM hosts UNION SELECT name FROM host_names`.execute(this.db)
-      return rows.rows.map((r) => r.name)
-    })
+    return this.guard('listing hosts', () => reads.hostNames(this.db))
   }
 
   lookupKey(selector: KeySelector): Promise<KeyRecord[]> {
-    return this.guard('lookup', async () => {
-      const rows = await this.keyRecords()
-        .where(selector.kind === 'sha256' ? 'k.sha256' : 'k.md5', '=', selector.digest)
-        .orderBy('h.name')
-        .orderBy('s.first_seen')
-        .execute()
-      return rows.map((r) => toKeyRecord(r as KeyRecordRow))
-    })
-  }
-
-  /** Host names are case-insensitive (RFC 4343) and kept lowercase, as the inventory writes them. */
-  private hostIdByName(given: string, db: Kysely<Database> = this.db) {
-    const name = given.toLowerCase()
-    return db
-      .selectFrom('hosts')
-      .select(['id', 'name'])
-      .where((eb) =>
-        eb.or([
-          eb('name', '=', name),
-          eb('id', 'in', eb.selectFrom('host_names').select('host_id').where('name', '=', name)),
-        ]),
-      )
-      .orderBy(sql`name = ${name}`, 'desc')
-      .orderBy('id')
+    return this.guard('lookup', () => reads.lookupKey(this.db, selector))
   }
 
   lookupHost(name: string): Promise<KeyRecord[]> {
-    return this.guard('lookup', async () => {
-      const ids = (await this.hostIdByName(name).execute()).map((h) => h.id)
-      if (ids.length === 0) return []
-      const rows = await this.keyRecords()
-        .where('s.host_id', 'in', ids)
-        .orderBy('h.name')
-        .orderBy('s.current', 'desc')
-        .orderBy('k.type')
-        .orderBy('s.first_seen')
-        .execute()
-      return rows.map((r) => toKeyRecord(r as KeyRecordRow))
-    })
-  }
-
-  private findingsQuery() {
-    return this.db
-      .selectFrom('findings as f')
-      .innerJoin('hosts as h', 'h.id', 'f.host_id')
-      .select([
-        'f.id',
-        'f.identity',
-        'f.kind',
-        'f.severity',
-        'h.name as host',
-        'f.hosts',
-        'f.key_type',
-        'f.fingerprint',
-        'f.previous',
-        'f.message',
-        'f.status',
-        'f.first_seen',
-        'f.last_seen',
-        'f.resolved_at',
-        'f.accepted_at',
-        'f.accepted_by',
-        'f.accept_reason',
-      ])
+    return this.guard('lookup', () => reads.lookupHost(this.db, name))
   }
 
   listFindings(filter: FindingFilter): Promise<StoredFinding[]> {
-    return this.guard('listing findings', async () => {
-      let q = this.findingsQuery()
-      if (filter.openOnly) q = q.where('f.status', '=', 'open')
-      if (filter.since) q = q.where('f.last_seen', '>=', filter.since)
-      if (filter.host) {
-        const host = filter.host
-        q = q.where((eb) => eb.or([eb('h.name', '=', host), eb(sql<boolean>`${host} = ANY(f.hosts)`, '=', true)]))
-      }
-      if (filter.kinds && filter.kinds.length > 0) q = q.where('f.kind', 'in', [...filter.kinds])
-      const rows = await q.orderBy('f.last_seen', 'desc').orderBy('f.id', 'desc').execute()
-      return rows.map((r) => toStoredFinding(r as FindingRow))
-    })
+    return this.guard('listing findings', () => reads.listFindings(this.db, filter))
   }
 
   hostTimeline(name: string): Promise<HostTimeline | null> {
-    return this.guard('reading history', async () => {
-      const found = await this.hostIdByName(name).executeTakeFirst()
-      if (!found) return null
-      const host = await this.db.selectFrom('hosts').selectAll().where('id', '=', found.id).executeTakeFirstOrThrow()
-      const names = await this.db.selectFrom('host_names').select('name').where('host_id', '=', host.id).orderBy('name').execute()
-      const keys = await this.keyRecords().where('s.host_id', '=', host.id).orderBy('s.first_seen').orderBy('k.type').execute()
-      const findings = await this.listFindings({ host: host.name })
-      const acceptances = await this.db
-        .selectFrom('acceptances')
-        .selectAll()
-        .where('host_id', '=', host.id)
-        .orderBy('accepted_at')
-        .execute()
-      const failures = await this.db
-        .selectFrom('scan_failures as f')
-        .innerJoin('scans as s', 's.id', 'f.scan_id')
-        .select(['f.scan_id', 's.finished_at', 'f.status', 'f.error'])
-        .where('f.host_id', '=', host.id)
-        .orderBy('s.finished_at')
-        .execute()
-      return toHostTimeline({ host, names, keys: keys as KeyRecordRow[], findings, acceptances, failures })
-    })
+    return this.guard('reading history', () => reads.hostTimeline(this.db, name))
+  }
+
+  listShareGroups(): Promise<string[][]> {
+    return this.guard('listing share groups', () => reads.loadShareGroups(this.db))
+  }
+
+  trustedKeys(): Promise<TrustedKey[]> {
+    return this.guard('listing trusted keys', () => reads.trustedKeys(this.db))
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.guard('counting rows', () => reads.storeStats(this.db))
   }
 
   acceptHost(name: string, by: { actor: string; reason: string | null; at: Date }): Promise<Acceptance | null> {
     return this.guard('accepting', () =>
       this.db.transaction().execute(async (tx) => {
         await sql`SELECT pg_advisory_xact_lock(${sql.lit(RECORDING_LOCK_KEY)})`.execute(tx)
-        const found = await this.hostIdByName(name, tx).executeTakeFirst()
+        const found = await reads.hostIdByName(tx, name).executeTakeFirst()
         if (!found) return null
         const current = await tx
           .updateTable('sightings')
@@ -280,32 +168,6 @@ export class KyselyStore implements Store {
           .execute()
       }),
     )
-  }
-
-  listShareGroups(): Promise<string[][]> {
-    return this.guard('listing share groups', () => loadShareGroups(this.db))
-  }
-
-  trustedKeys(): Promise<TrustedKey[]> {
-    return this.guard('listing trusted keys', async () => {
-      const rows = await this.db
-        .selectFrom('sightings as s')
-        .innerJoin('hosts as h', 'h.id', 's.host_id')
-        .innerJoin('keys as k', 'k.id', 's.key_id')
-        .select([
-          'h.name',
-          's.port',
-          'h.last_port',
-          'k.type',
-          'k.blob',
-          sql<string[]>`ARRAY(SELECT n.name FROM host_names n WHERE n.host_id = h.id ORDER BY n.kind DESC, n.name)`.as('aliases'),
-        ])
-        .where('s.trust', '=', 'trusted')
-        .orderBy('h.name')
-        .orderBy('k.type')
-        .execute()
-      return rows.map(toTrustedKey)
-    })
   }
 
   importKnownHosts(entries: readonly ImportEntry[], by: { source: string; at: Date }): Promise<ImportReport> {
@@ -386,23 +248,6 @@ export class KyselyStore implements Store {
         return { scans: scans.length, failures: failures.n }
       }),
     )
-  }
-
-  stats(): Promise<StoreStats> {
-    return this.guard('counting rows', async () => {
-      const count = (table: keyof Database) => sql<number>`(SELECT count(*)::int FROM ${sql.table(table)})`
-      const row = await this.db
-        .selectNoFrom([
-          count('hosts').as('hosts'),
-          count('keys').as('keys'),
-          count('sightings').as('sightings'),
-          count('scans').as('scans'),
-          count('scan_failures').as('scanFailures'),
-          count('findings').as('findings'),
-        ])
-        .executeTakeFirstOrThrow()
-      return row
-    })
   }
 
   async close(): Promise<void> {

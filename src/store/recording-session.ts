@@ -10,6 +10,7 @@ import { sha256DigestBase64, sha256FromDigest } from '../fingerprint/digest-form
 import { toImportedHashed, toKeyHolders, toLiveFinding, type ImportedHashed, type ImportedHashedRow, type KeyHoldersRow } from './rows.js'
 import type { Database } from './schema.js'
 import { loadStoredHosts, renameHost, resolveHostIds } from './host-identity.js'
+import { loadShareGroups } from './store-reads.js'
 import type { HashedCandidate, HostWrite, RecordingSession, ScanMeta } from './store.js'
 import type { KeyHolders } from '../domain/key-holders.js'
 import type { LiveFinding, Reconciliation } from '../domain/finding-plan.js'
@@ -316,15 +317,4 @@ export function createRecordingSession(tx: Tx): RecordingSession {
       }
     },
   }
-}
-
-export async function loadShareGroups(db: Tx | import('kysely').Kysely<Database>): Promise<string[][]> {
-  const rows = await db.selectFrom('share_group_members').select(['group_id', 'host_name']).orderBy('group_id').execute()
-  const groups = new Map<number, string[]>()
-  for (const r of rows) {
-    const g = groups.get(r.group_id)
-    if (g) g.push(r.host_name)
-    else groups.set(r.group_id, [r.host_name])
-  }
-  return [...groups.values()]
 }
