@@ -1,73 +1,28 @@
-import { hash } from 'node:crypto'
 import { sql, type Transaction } from 'kysely'
-import { familyOfType, type KeyFamily, type KeyType, type Sha256Fingerprint } from '../domain/host-key.js'
-import { hashedNameMatches } from '../fingerprint/known-hosts-hash.js'
-import { hostIdentity } from '../domain/target.js'
-import { BLOB_BATCH_ROWS, batches } from './batches.js'
+import type { Sha256Fingerprint } from '../domain/host-key.js'
 import { sha256DigestBase64, sha256FromDigest } from '../fingerprint/digest-forms.js'
-import { toBuffer, toLiveFinding } from './rows.js'
-import type { Database } from './schema.js'
+import { batches } from './batches.js'
+import { hashedEntryAdopter } from './hashed-adoption.js'
 import { loadStoredHosts, renameHost, resolveHostIds } from './host-identity.js'
-import type { HashedCandidate, HostWrite, RecordingSession, ScanMeta } from './store.js'
-import type { KeyHolders } from '../domain/key-holders.js'
-import type { LiveFinding, Reconciliation } from '../domain/finding-plan.js'
-import type { ScannedHost, ScannedKey } from '../domain/scanned-host.js'
+import { loadSharedKeys, loadLiveFindings, writeFindings } from './scan-findings.js'
+import { writeScannedHosts } from './scan-hosts.js'
+import type { Database } from './schema.js'
+import { loadShareGroups } from './store-reads.js'
+import type { RecordingSession, ScanMeta } from './store.js'
 
-/* A scan's writes, batched: every statement below takes whole columns as array parameters
- * (INSERT ... SELECT FROM unnest(...), UPDATE ... FROM unnest(...), WHERE id = ANY(...)), so a chunk
- * of hosts costs a fixed number of round trips whatever its size. Unchanged sightings are updated in
- * place, never inserted again. */
-
-type Tx = Transaction<Database>
-
-interface HashedEntry {
-  id: number
-  salt: Buffer
-  hmac: Buffer
-  keyId: number
-  type: KeyType
-}
-
-/* Keys go to the server as base64 text, decoded there: a bytea parameter goes out as hex, twice the
- * bytes, and every byte of a statement is first a string and then a Buffer that lives until the next
- * full GC. A first scan sends ~300,000 keys; base64 makes that a third less, with no Buffer or hash
- * object per digest. The fingerprint is already the base64 of the digest, less its one '=' of padding. */
-function md5Base64(key: ScannedKey): string {
-  return hash('md5', key.blob, 'base64')
-}
-
+/* A scan's reads and writes, inside the one transaction Store.recording holds: the scan's own row,
+ * and the host, sighting and finding work of scan-hosts.ts, sighting-writer.ts, scan-findings.ts and
+ * hashed-adoption.ts. Every statement is batched, so a chunk of hosts costs a fixed number of round
+ * trips whatever its size. */
 
 /** Hosts a scan must add, and outnumber the hosts it already knew, before it refreshes the planner's
  * statistics itself (see finishScan). */
 const ANALYZE_AFTER_NEW_HOSTS = 1_000
 
-export function createRecordingSession(tx: Tx): RecordingSession {
-  let hashed: HashedEntry[] | null = null
+export function createRecordingSession(tx: Transaction<Database>): RecordingSession {
   let revokedCount: number | null = null
   let newHosts = 0
   let knownHosts = 0
-
-  async function keyIds(keys: readonly ScannedKey[], at: Date): Promise<Map<Sha256Fingerprint, number>> {
-    const ids = new Map<Sha256Fingerprint, number>()
-    const distinct = [...new Map(keys.map((k) => [k.sha256, k])).values()]
-    for (const batch of batches(distinct, BLOB_BATCH_ROWS)) {
-      const found = await sql<{ id: number; sha256: Uint8Array }>`
-        SELECT id, sha256 FROM keys
-        WHERE sha256 = ANY(ARRAY(SELECT decode(d, 'base64') FROM unnest(${batch.map((k) => sha256DigestBase64(k.sha256))}::text[]) AS v(d)))`.execute(tx)
-      for (const row of found.rows) ids.set(sha256FromDigest(row.sha256), row.id)
-      const missing = batch.filter((k) => !ids.has(k.sha256))
-      if (missing.length === 0) continue
-      const inserted = await sql<{ id: number; sha256: Uint8Array }>`
-        INSERT INTO keys (sha256, md5, type, bits, blob, first_seen)
-        SELECT decode(d, 'base64'), decode(m, 'base64'), t, b, decode(k, 'base64'), ${at}::timestamptz
-        FROM unnest(${missing.map((k) => sha256DigestBase64(k.sha256))}::text[], ${missing.map(md5Base64)}::text[],
-                    ${missing.map((k) => k.type)}::text[], ${missing.map((k) => k.bits)}::int[],
-                    ${missing.map((k) => k.blob.toString('base64'))}::text[]) AS v(d, m, t, b, k)
-        RETURNING id, sha256`.execute(tx)
-      for (const row of inserted.rows) ids.set(sha256FromDigest(row.sha256), row.id)
-    }
-    return ids
-  }
 
   return {
     async insertScan(meta: ScanMeta): Promise<number> {
@@ -88,52 +43,7 @@ export function createRecordingSession(tx: Tx): RecordingSession {
       return row.id
     },
 
-    async adoptHashedEntries(hosts: readonly HashedCandidate[]): Promise<Map<string, number>> {
-      const adoptedIds = new Map<string, number>()
-      if (hashed === null) {
-        const rows = await sql<{ id: number; salt: Uint8Array; hmac: Uint8Array; key_id: number; type: string }>`
-          SELECT i.id, i.salt, i.hmac, i.key_id, k.type FROM imported_hashed i JOIN keys k ON k.id = i.key_id`.execute(tx)
-        hashed = rows.rows.map((r) => ({
-          id: r.id,
-          salt: toBuffer(r.salt),
-          hmac: toBuffer(r.hmac),
-          keyId: r.key_id,
-          type: r.type as KeyType,
-        }))
-      }
-      if (hashed.length === 0 || hosts.length === 0) return adoptedIds
-      const adopted: { host: HashedCandidate; entry: HashedEntry }[] = []
-      for (const host of hosts) {
-        // Every name the host goes by, as known_hosts would write it (`[name]:port` off port 22).
-        const names = [host.identity, ...host.names.map((n) => hostIdentity(n, host.port))]
-        for (const entry of hashed) {
-          if (names.some((n) => hashedNameMatches(entry.salt, entry.hmac, n))) adopted.push({ host, entry })
-        }
-      }
-      if (adopted.length === 0) return adoptedIds
-      const at = new Date()
-      const fresh = [...new Map(adopted.filter((a) => a.host.id === null).map((a) => [a.host.identity, a.host])).values()]
-      if (fresh.length > 0) {
-        const rows = await sql<{ id: number; name: string }>`
-          INSERT INTO hosts (name, port, first_seen)
-          SELECT n, p, ${at}::timestamptz FROM unnest(${fresh.map((h) => h.identity)}::text[], ${fresh.map((h) => h.port)}::int[]) AS v(n, p)
-          RETURNING id, name`.execute(tx)
-        for (const r of rows.rows) adoptedIds.set(r.name, r.id)
-      }
-      for (const a of adopted) if (a.host.id !== null) adoptedIds.set(a.host.identity, a.host.id)
-      const idOf = (h: HashedCandidate) => adoptedIds.get(h.identity)!
-      const pairs = [...new Map(adopted.map((a) => [`${idOf(a.host)}|${a.entry.keyId}`, a])).values()]
-      await sql`
-        INSERT INTO sightings (host_id, key_id, family, trust, current, source, first_seen, port)
-        SELECT h, k, f, 'trusted', false, 'import', ${at}::timestamptz, p
-        FROM unnest(${pairs.map((a) => idOf(a.host))}::int[], ${pairs.map((a) => a.entry.keyId)}::int[],
-                    ${pairs.map((a) => familyOfType(a.entry.type))}::text[], ${pairs.map((a) => a.host.port)}::int[]) AS v(h, k, f, p)
-        ON CONFLICT (host_id, key_id) DO NOTHING`.execute(tx)
-      const used = new Set(adopted.map((a) => a.entry.id))
-      await sql`DELETE FROM imported_hashed WHERE id = ANY(${[...used]}::int[])`.execute(tx)
-      hashed = hashed.filter((e) => !used.has(e.id))
-      return adoptedIds
-    },
+    adoptHashedEntries: hashedEntryAdopter(tx),
 
     resolveHosts: (claims) => resolveHostIds(tx, claims),
 
@@ -157,203 +67,20 @@ export function createRecordingSession(tx: Tx): RecordingSession {
       return revoked
     },
 
-    async writeHosts(scanId, at, asked: ReadonlySet<KeyFamily>, writes: readonly HostWrite[]): Promise<Map<string, number>> {
-      // Hosts: insert the new, update the known with this scan's state.
-      const fresh = writes.filter((w) => !w.stored).map((w) => w.scanned)
-      const ids = new Map<string, number>(writes.filter((w) => w.stored).map((w) => [w.scanned.host, w.stored!.id]))
-      newHosts += fresh.length
-      knownHosts += ids.size
-      const hostColumns = (list: readonly ScannedHost[]) => ({
-        status: list.map((h) => h.status),
-        error: list.map((h) => h.error),
-        address: list.map((h) => h.address),
-        port: list.map((h) => h.port),
-        banner: list.map((h) => h.banner),
-      })
-      if (fresh.length > 0) {
-        const c = hostColumns(fresh)
-        const inserted = await sql<{ id: number; name: string }>`
-          INSERT INTO hosts (name, port, first_seen, last_scan_id, last_status, last_error, last_reached, last_address, last_port,
-                             last_banner, failed_scans)
-          SELECT n, p, ${at}::timestamptz, ${scanId}::int, s, e, CASE WHEN s IN ('ok', 'partial') THEN ${at}::timestamptz END, a, p, b,
-                 CASE WHEN s IN ('ok', 'partial') THEN 0 ELSE 1 END
-          FROM unnest(${fresh.map((h) => h.host)}::text[], ${c.status}::text[], ${c.error}::text[], ${c.address}::text[],
-                      ${c.port}::int[], ${c.banner}::text[]) AS v(n, s, e, a, p, b)
-          RETURNING id, name`.execute(tx)
-        for (const r of inserted.rows) ids.set(r.name, r.id)
-      }
-      const known = writes.filter((w) => w.stored)
-      if (known.length > 0) {
-        const c = hostColumns(known.map((w) => w.scanned))
-        await sql`
-          UPDATE hosts SET last_scan_id = ${scanId}::int, last_status = v.s, last_error = v.e,
-                 last_reached = CASE WHEN v.s IN ('ok', 'partial') THEN ${at}::timestamptz ELSE hosts.last_reached END,
-                 failed_scans = CASE WHEN v.s IN ('ok', 'partial') THEN 0 ELSE hosts.failed_scans + 1 END,
-                 last_address = CASE WHEN v.s = 'dns-error' THEN hosts.last_address ELSE v.a END,
-                 last_port = v.p, last_banner = coalesce(v.b, hosts.last_banner)
-          FROM unnest(${known.map((w) => w.stored!.id)}::int[], ${c.status}::text[], ${c.error}::text[],
-                      ${c.address}::text[], ${c.port}::int[], ${c.banner}::text[]) AS v(id, s, e, a, p, b)
-          WHERE hosts.id = v.id`.execute(tx)
-      }
-
-      // Names and addresses not recorded yet.
-      const names: { id: number; name: string; kind: 'alias' | 'address' }[] = []
-      for (const w of writes) {
-        const id = ids.get(w.scanned.host)!
-        const have = w.stored?.names
-        for (const name of w.scanned.aliases) if (!have?.has(name)) names.push({ id, name, kind: 'alias' })
-        for (const name of w.scanned.addresses) if (!have?.has(name)) names.push({ id, name, kind: 'address' })
-      }
-      if (names.length > 0) {
-        await sql`
-          INSERT INTO host_names (host_id, name, kind, first_seen)
-          SELECT h, n, k, ${at}::timestamptz FROM unnest(${names.map((n) => n.id)}::int[], ${names.map((n) => n.name)}::text[],
-                                                         ${names.map((n) => n.kind)}::text[]) AS v(h, n, k)
-          ON CONFLICT DO NOTHING`.execute(tx)
-      }
-
-      // Sightings: touch what is served again, insert what is new, clear `current` for what is gone.
-      const touch: { id: number; address: string | null; port: number }[] = []
-      const retrust: { id: number; trust: string }[] = []
-      const uncurrent: number[] = []
-      const newcomers: { host: ScannedHost; key: ScannedKey; trust: string }[] = []
-      for (const w of writes) {
-        if (!w.scanned.reached) continue
-        const bySha = new Map((w.stored?.sightings ?? []).map((s) => [s.sha256, s]))
-        const served = new Set<Sha256Fingerprint>()
-        for (const key of w.scanned.keys) {
-          served.add(key.sha256)
-          const trust = w.trust.get(key.sha256) ?? 'trusted'
-          const existing = bySha.get(key.sha256)
-          if (existing) {
-            touch.push({ id: existing.id, address: w.scanned.address, port: w.scanned.port })
-            if (existing.trust !== trust) retrust.push({ id: existing.id, trust })
-          } else {
-            newcomers.push({ host: w.scanned, key, trust })
-          }
-        }
-        for (const s of w.stored?.sightings ?? []) {
-          const collected = asked.has(s.family) && !w.scanned.failedFamilies.has(s.family)
-          if (s.current && !served.has(s.sha256) && collected) uncurrent.push(s.id)
-        }
-      }
-      for (const batch of batches(touch)) {
-        await sql`
-          UPDATE sightings SET current = true, last_seen = ${at}::timestamptz, last_scan_id = ${scanId}::int,
-                 address = v.a, port = v.p
-          FROM unnest(${batch.map((t) => t.id)}::int[], ${batch.map((t) => t.address)}::text[], ${batch.map((t) => t.port)}::int[]) AS v(id, a, p)
-          WHERE sightings.id = v.id`.execute(tx)
-      }
-      if (retrust.length > 0) {
-        await sql`
-          UPDATE sightings SET trust = v.t FROM unnest(${retrust.map((r) => r.id)}::int[], ${retrust.map((r) => r.trust)}::text[]) AS v(id, t)
-          WHERE sightings.id = v.id`.execute(tx)
-      }
-      if (uncurrent.length > 0) {
-        await sql`UPDATE sightings SET current = false WHERE id = ANY(${uncurrent}::int[])`.execute(tx)
-      }
-      if (newcomers.length > 0) {
-        const keyIdOf = await keyIds(newcomers.map((n) => n.key), at)
-        for (const batch of batches(newcomers)) {
-          await sql`
-            INSERT INTO sightings (host_id, key_id, family, trust, current, source, first_seen, last_seen, first_scan_id, last_scan_id, address, port)
-            SELECT h, k, f, t, true, 'scan', ${at}::timestamptz, ${at}::timestamptz, ${scanId}::int, ${scanId}::int, a, p
-            FROM unnest(${batch.map((n) => ids.get(n.host.host)!)}::int[], ${batch.map((n) => keyIdOf.get(n.key.sha256)!)}::int[],
-                        ${batch.map((n) => n.key.family)}::text[], ${batch.map((n) => n.trust)}::text[],
-                        ${batch.map((n) => n.host.address)}::text[], ${batch.map((n) => n.host.port)}::int[]) AS v(h, k, f, t, a, p)`.execute(tx)
-        }
-      }
-
-      // Per-scan detail: only the hosts that did not answer.
-      const failed = writes.filter((w) => !w.scanned.reached)
-      if (failed.length > 0) {
-        await sql`
-          INSERT INTO scan_failures (scan_id, host_id, status, error, address)
-          SELECT ${scanId}::int, h, s, e, a FROM unnest(${failed.map((w) => ids.get(w.scanned.host)!)}::int[],
-                 ${failed.map((w) => w.scanned.status)}::text[], ${failed.map((w) => w.scanned.error)}::text[],
-                 ${failed.map((w) => w.scanned.address)}::text[]) AS v(h, s, e, a)
-          ON CONFLICT DO NOTHING`.execute(tx)
-      }
-      return ids
+    async writeHosts(scanId, at, asked, writes): Promise<Map<string, number>> {
+      const written = await writeScannedHosts(tx, scanId, at, asked, writes)
+      newHosts += written.inserted
+      knownHosts += written.updated
+      return written.ids
     },
 
-    async loadSharedKeys(scanId: number): Promise<KeyHolders[]> {
-      // Endpoints travel as `address port` (endpointOf's form), so hosts on one endpoint count as one server.
-      const rows = await sql<{ sha256: Uint8Array; type: string; hosts: string[]; endpoints: (string | null)[] }>`
-        SELECT k.sha256, k.type, array_agg(h.name ORDER BY h.name) AS hosts,
-               array_agg(CASE WHEN s.address IS NULL THEN NULL ELSE s.address || ' ' || coalesce(s.port, h.port) END ORDER BY h.name) AS endpoints
-        FROM sightings s JOIN hosts h ON h.id = s.host_id JOIN keys k ON k.id = s.key_id
-        WHERE s.current AND s.key_id IN (SELECT key_id FROM sightings WHERE last_scan_id = ${scanId}::int AND current)
-        GROUP BY k.id HAVING count(*) > 1`.execute(tx)
-      return rows.rows.map((r) => ({
-        fingerprint: sha256FromDigest(r.sha256),
-        keyType: r.type as KeyType,
-        holders: r.hosts.map((host, i) => ({ host, endpoint: r.endpoints[i] ?? null })),
-      }))
-    },
+    loadSharedKeys: (scanId) => loadSharedKeys(tx, scanId),
 
-    async loadShareGroups(): Promise<string[][]> {
-      return loadShareGroups(tx)
-    },
+    loadShareGroups: () => loadShareGroups(tx),
 
-    async loadLiveFindings(scanId: number): Promise<LiveFinding[]> {
-      const rows = await tx
-        .selectFrom('findings as f')
-        .innerJoin('hosts as h', 'h.id', 'f.host_id')
-        .select(['f.id', 'f.identity', 'f.kind', 'f.status', 'h.name as host', 'f.hosts', 'f.key_type'])
-        .where('f.status', '<>', 'resolved')
-        // Pruning a scan sets its findings' first_scan_id to null; those are live too.
-        .where((eb) => eb.or([eb('f.first_scan_id', 'is', null), eb('f.first_scan_id', '<>', scanId)]))
-        .execute()
-      return rows.map(toLiveFinding)
-    },
+    loadLiveFindings: (scanId) => loadLiveFindings(tx, scanId),
 
-    async writeFindings(scanId: number, at: Date, plan: Reconciliation): Promise<void> {
-      // Findings name their host; the join finds its id (and drops a finding about a host never recorded)
-      // without reading 100,000 ids back after a first scan. ORDER BY keeps ids in the report's order.
-      for (const batch of batches(plan.insert, 2_000)) {
-        // hosts goes in as one JSON document: arrays of arrays do not unnest into text[] rows.
-        await sql`
-          INSERT INTO findings (identity, kind, severity, host_id, hosts, key_type, fingerprint, previous, message, status,
-                                first_scan_id, last_scan_id, first_seen, last_seen, resolved_at)
-          SELECT v.identity, v.kind, v.severity, h.id,
-                 ARRAY(SELECT jsonb_array_elements_text(v.hosts)), v.key_type, v.fingerprint, v.previous, v.message,
-                 CASE WHEN v.resolved THEN 'resolved' ELSE 'open' END,
-                 ${scanId}::int, ${scanId}::int, ${at}::timestamptz, ${at}::timestamptz,
-                 CASE WHEN v.resolved THEN ${at}::timestamptz END
-          FROM jsonb_to_recordset(${JSON.stringify(
-            batch.map((i, n) => ({
-              n,
-              identity: i.identity,
-              kind: i.finding.kind,
-              severity: i.finding.severity,
-              host: i.finding.host,
-              hosts: i.finding.hosts,
-              key_type: i.finding.keyType,
-              fingerprint: i.finding.fingerprint,
-              previous: i.finding.previous,
-              message: i.finding.message,
-              resolved: i.resolved,
-            })),
-          )}::jsonb) AS v(n int, identity text, kind text, severity text, host text, hosts jsonb, key_type text,
-                          fingerprint text, previous text, message text, resolved boolean)
-          JOIN hosts h ON h.name = v.host
-          ORDER BY v.n`.execute(tx)
-      }
-      for (const batch of batches(plan.touch, 2_000)) {
-        await sql`
-          UPDATE findings SET last_scan_id = ${scanId}::int, last_seen = ${at}::timestamptz, message = v.message,
-                 severity = v.severity, hosts = ARRAY(SELECT jsonb_array_elements_text(v.hosts))
-          FROM jsonb_to_recordset(${JSON.stringify(
-            batch.map((t) => ({ id: t.id, message: t.finding.message, severity: t.finding.severity, hosts: t.finding.hosts })),
-          )}::jsonb) AS v(id int, message text, severity text, hosts jsonb)
-          WHERE findings.id = v.id`.execute(tx)
-      }
-      for (const batch of batches(plan.resolve)) {
-        await sql`UPDATE findings SET status = 'resolved', resolved_at = ${at}::timestamptz
-                  WHERE id = ANY(${batch}::int[])`.execute(tx)
-      }
-    },
+    writeFindings: (scanId, at, plan) => writeFindings(tx, scanId, at, plan),
 
     async finishScan(scanId, counts): Promise<void> {
       await tx
@@ -376,15 +103,4 @@ export function createRecordingSession(tx: Tx): RecordingSession {
       }
     },
   }
-}
-
-export async function loadShareGroups(db: Tx | import('kysely').Kysely<Database>): Promise<string[][]> {
-  const rows = await db.selectFrom('share_group_members').select(['group_id', 'host_name']).orderBy('group_id').execute()
-  const groups = new Map<number, string[]>()
-  for (const r of rows) {
-    const g = groups.get(r.group_id)
-    if (g) g.push(r.host_name)
-    else groups.set(r.group_id, [r.host_name])
-  }
-  return [...groups.values()]
 }

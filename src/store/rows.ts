@@ -1,10 +1,13 @@
+import type { Selectable } from 'kysely'
 import type { Finding, FindingKind, Severity } from '../domain/finding.js'
 import { familyOfType, type KeyType } from '../domain/host-key.js'
 import type { SightingTrust } from '../domain/sighting.js'
 import { md5FromDigest, parseStoredSha256, sha256FromDigest } from '../fingerprint/digest-forms.js'
+import type { AcceptancesTable, HostsTable } from './schema.js'
 import type { StoredSighting } from './store.js'
 import type { LiveFinding } from '../domain/finding-plan.js'
-import type { KeyRecord, StoredFinding } from '../domain/history.js'
+import type { KeyHolders } from '../domain/key-holders.js'
+import type { Acceptance, HostFailure, HostTimeline, KeyRecord, StoredFinding, TrustedKey } from '../domain/history.js'
 
 /* Rows become domain objects here and nowhere else. bytea arrives as a Buffer from pg and as a
  * Uint8Array from PGlite; int4 as a number from both; timestamptz as a Date from both. */
@@ -12,7 +15,6 @@ import type { KeyRecord, StoredFinding } from '../domain/history.js'
 export function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
-
 
 export interface SightingRow {
   id: number
@@ -134,4 +136,109 @@ export function toLiveFinding(row: Pick<FindingRow, 'id' | 'identity' | 'kind' |
     hosts: row.hosts,
     keyType: row.key_type as KeyType | null,
   }
+}
+
+/** An acceptance as `history` shows it; how many findings it closed is known only when it is made. */
+export function toAcceptance(row: Selectable<AcceptancesTable>, host: string): Acceptance {
+  return {
+    host,
+    acceptedAt: row.accepted_at,
+    acceptedBy: row.accepted_by,
+    reason: row.reason,
+    fingerprints: row.fingerprints.map(parseStoredSha256),
+    findingsAccepted: 0,
+  }
+}
+
+export interface HostFailureRow {
+  scan_id: number
+  finished_at: Date
+  status: string
+  error: string | null
+}
+
+export function toHostFailure(row: HostFailureRow): HostFailure {
+  return { scanId: row.scan_id, at: row.finished_at, status: row.status, error: row.error }
+}
+
+/** What one host's history is made of, each part already read. */
+export interface HostTimelineRows {
+  host: Selectable<HostsTable>
+  names: readonly { name: string }[]
+  keys: readonly KeyRecordRow[]
+  /** Newest first, as listFindings returns them. */
+  findings: readonly StoredFinding[]
+  acceptances: readonly Selectable<AcceptancesTable>[]
+  failures: readonly HostFailureRow[]
+}
+
+export function toHostTimeline(rows: HostTimelineRows): HostTimeline {
+  const { host } = rows
+  return {
+    host: host.name,
+    firstSeen: host.first_seen,
+    lastReached: host.last_reached,
+    lastStatus: host.last_status,
+    names: rows.names.map((n) => n.name),
+    keys: rows.keys.map(toKeyRecord),
+    findings: [...rows.findings].reverse(),
+    acceptances: rows.acceptances.map((a) => toAcceptance(a, host.name)),
+    failures: rows.failures.map(toHostFailure),
+  }
+}
+
+export interface TrustedKeyRow {
+  name: string
+  port: number | null
+  last_port: number | null
+  type: string
+  blob: Uint8Array
+  aliases: string[]
+}
+
+export function toTrustedKey(row: TrustedKeyRow): TrustedKey {
+  return {
+    host: row.name,
+    aliases: row.aliases,
+    port: row.port ?? row.last_port ?? 22,
+    type: row.type as TrustedKey['type'],
+    blob: toBuffer(row.blob),
+  }
+}
+
+export interface KeyHoldersRow {
+  sha256: Uint8Array
+  type: string
+  hosts: string[]
+  /** One per host, in the same order: `address port`, or null. */
+  endpoints: (string | null)[]
+}
+
+export function toKeyHolders(row: KeyHoldersRow): KeyHolders {
+  return {
+    fingerprint: sha256FromDigest(row.sha256),
+    keyType: row.type as KeyType,
+    holders: row.hosts.map((host, i) => ({ host, endpoint: row.endpoints[i] ?? null })),
+  }
+}
+
+/** A hashed known_hosts entry waiting for a scan to name its host. */
+export interface ImportedHashed {
+  readonly id: number
+  readonly salt: Buffer
+  readonly hmac: Buffer
+  readonly keyId: number
+  readonly type: KeyType
+}
+
+export interface ImportedHashedRow {
+  id: number
+  salt: Uint8Array
+  hmac: Uint8Array
+  key_id: number
+  type: string
+}
+
+export function toImportedHashed(row: ImportedHashedRow): ImportedHashed {
+  return { id: row.id, salt: toBuffer(row.salt), hmac: toBuffer(row.hmac), keyId: row.key_id, type: row.type as KeyType }
 }

@@ -1,0 +1,83 @@
+import { sql, type Transaction } from 'kysely'
+import type { LiveFinding, Reconciliation } from '../domain/finding-plan.js'
+import type { KeyHolders } from '../domain/key-holders.js'
+import { batches } from './batches.js'
+import { toKeyHolders, toLiveFinding, type KeyHoldersRow } from './rows.js'
+import type { Database } from './schema.js'
+
+/* What a scan reads to judge findings across hosts, and the findings it writes: inserts, touches and
+ * resolutions of a reconciliation plan, each a fixed number of statements per batch. */
+
+type Tx = Transaction<Database>
+
+/** Every current holder of each key this scan saw that more than one host currently serves. */
+export async function loadSharedKeys(tx: Tx, scanId: number): Promise<KeyHolders[]> {
+  // Endpoints travel as `address port` (endpointOf's form), so hosts on one endpoint count as one server.
+  const rows = await sql<KeyHoldersRow>`
+    SELECT k.sha256, k.type, array_agg(h.name ORDER BY h.name) AS hosts,
+           array_agg(CASE WHEN s.address IS NULL THEN NULL ELSE s.address || ' ' || coalesce(s.port, h.port) END ORDER BY h.name) AS endpoints
+    FROM sightings s JOIN hosts h ON h.id = s.host_id JOIN keys k ON k.id = s.key_id
+    WHERE s.current AND s.key_id IN (SELECT key_id FROM sightings WHERE last_scan_id = ${scanId}::int AND current)
+    GROUP BY k.id HAVING count(*) > 1`.execute(tx)
+  return rows.rows.map(toKeyHolders)
+}
+
+/** Open and accepted findings, but not those this scan (scanId) has already written. */
+export async function loadLiveFindings(tx: Tx, scanId: number): Promise<LiveFinding[]> {
+  const rows = await tx
+    .selectFrom('findings as f')
+    .innerJoin('hosts as h', 'h.id', 'f.host_id')
+    .select(['f.id', 'f.identity', 'f.kind', 'f.status', 'h.name as host', 'f.hosts', 'f.key_type'])
+    .where('f.status', '<>', 'resolved')
+    // Pruning a scan sets its findings' first_scan_id to null; those are live too.
+    .where((eb) => eb.or([eb('f.first_scan_id', 'is', null), eb('f.first_scan_id', '<>', scanId)]))
+    .execute()
+  return rows.map(toLiveFinding)
+}
+
+export async function writeFindings(tx: Tx, scanId: number, at: Date, plan: Reconciliation): Promise<void> {
+  // Findings name their host; the join finds its id (and drops a finding about a host never recorded)
+  // without reading 100,000 ids back after a first scan. ORDER BY keeps ids in the report's order.
+  for (const batch of batches(plan.insert, 2_000)) {
+    // hosts goes in as one JSON document: arrays of arrays do not unnest into text[] rows.
+    await sql`
+      INSERT INTO findings (identity, kind, severity, host_id, hosts, key_type, fingerprint, previous, message, status,
+                            first_scan_id, last_scan_id, first_seen, last_seen, resolved_at)
+      SELECT v.identity, v.kind, v.severity, h.id,
+             ARRAY(SELECT jsonb_array_elements_text(v.hosts)), v.key_type, v.fingerprint, v.previous, v.message,
+             CASE WHEN v.resolved THEN 'resolved' ELSE 'open' END,
+             ${scanId}::int, ${scanId}::int, ${at}::timestamptz, ${at}::timestamptz,
+             CASE WHEN v.resolved THEN ${at}::timestamptz END
+      FROM jsonb_to_recordset(${JSON.stringify(
+        batch.map((i, n) => ({
+          n,
+          identity: i.identity,
+          kind: i.finding.kind,
+          severity: i.finding.severity,
+          host: i.finding.host,
+          hosts: i.finding.hosts,
+          key_type: i.finding.keyType,
+          fingerprint: i.finding.fingerprint,
+          previous: i.finding.previous,
+          message: i.finding.message,
+          resolved: i.resolved,
+        })),
+      )}::jsonb) AS v(n int, identity text, kind text, severity text, host text, hosts jsonb, key_type text,
+                      fingerprint text, previous text, message text, resolved boolean)
+      JOIN hosts h ON h.name = v.host
+      ORDER BY v.n`.execute(tx)
+  }
+  for (const batch of batches(plan.touch, 2_000)) {
+    await sql`
+      UPDATE findings SET last_scan_id = ${scanId}::int, last_seen = ${at}::timestamptz, message = v.message,
+             severity = v.severity, hosts = ARRAY(SELECT jsonb_array_elements_text(v.hosts))
+      FROM jsonb_to_recordset(${JSON.stringify(
+        batch.map((t) => ({ id: t.id, message: t.finding.message, severity: t.finding.severity, hosts: t.finding.hosts })),
+      )}::jsonb) AS v(id int, message text, severity text, hosts jsonb)
+      WHERE findings.id = v.id`.execute(tx)
+  }
+  for (const batch of batches(plan.resolve)) {
+    await sql`UPDATE findings SET status = 'resolved', resolved_at = ${at}::timestamptz
+              WHERE id = ANY(${batch}::int[])`.execute(tx)
+  }
+}

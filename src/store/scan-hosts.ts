@@ -1,0 +1,92 @@
+import { sql, type Transaction } from 'kysely'
+import type { KeyFamily } from '../domain/host-key.js'
+import type { ScannedHost } from '../domain/scanned-host.js'
+import { insertHostNames, type HostName } from './host-writer.js'
+import type { Database } from './schema.js'
+import { recordScannedSightings } from './sighting-writer.js'
+import type { HostWrite } from './store.js'
+
+/* One chunk of a scan's hosts, written: each statement takes whole columns as array parameters
+ * (INSERT ... SELECT FROM unnest(...), UPDATE ... FROM unnest(...)), so a chunk costs a fixed number
+ * of round trips whatever its size. */
+
+export interface HostsWritten {
+  /** The id of every host written, by name. */
+  readonly ids: Map<string, number>
+  /** Hosts this chunk added to the history, and hosts it already had. */
+  readonly inserted: number
+  readonly updated: number
+}
+
+function hostColumns(list: readonly ScannedHost[]) {
+  return {
+    status: list.map((h) => h.status),
+    error: list.map((h) => h.error),
+    address: list.map((h) => h.address),
+    port: list.map((h) => h.port),
+    banner: list.map((h) => h.banner),
+  }
+}
+
+/** Writes hosts, names, keys, sightings and failures of one chunk: a bounded number of statements. */
+export async function writeScannedHosts(
+  tx: Transaction<Database>,
+  scanId: number,
+  at: Date,
+  asked: ReadonlySet<KeyFamily>,
+  writes: readonly HostWrite[],
+): Promise<HostsWritten> {
+  // Hosts: insert the new, update the known with this scan's state.
+  const fresh = writes.filter((w) => !w.stored).map((w) => w.scanned)
+  const ids = new Map<string, number>(writes.filter((w) => w.stored).map((w) => [w.scanned.host, w.stored!.id]))
+  const updated = ids.size
+  if (fresh.length > 0) {
+    const c = hostColumns(fresh)
+    const inserted = await sql<{ id: number; name: string }>`
+      INSERT INTO hosts (name, port, first_seen, last_scan_id, last_status, last_error, last_reached, last_address, last_port,
+                         last_banner, failed_scans)
+      SELECT n, p, ${at}::timestamptz, ${scanId}::int, s, e, CASE WHEN s IN ('ok', 'partial') THEN ${at}::timestamptz END, a, p, b,
+             CASE WHEN s IN ('ok', 'partial') THEN 0 ELSE 1 END
+      FROM unnest(${fresh.map((h) => h.host)}::text[], ${c.status}::text[], ${c.error}::text[], ${c.address}::text[],
+                  ${c.port}::int[], ${c.banner}::text[]) AS v(n, s, e, a, p, b)
+      RETURNING id, name`.execute(tx)
+    for (const r of inserted.rows) ids.set(r.name, r.id)
+  }
+  const known = writes.filter((w) => w.stored)
+  if (known.length > 0) {
+    const c = hostColumns(known.map((w) => w.scanned))
+    await sql`
+      UPDATE hosts SET last_scan_id = ${scanId}::int, last_status = v.s, last_error = v.e,
+             last_reached = CASE WHEN v.s IN ('ok', 'partial') THEN ${at}::timestamptz ELSE hosts.last_reached END,
+             failed_scans = CASE WHEN v.s IN ('ok', 'partial') THEN 0 ELSE hosts.failed_scans + 1 END,
+             last_address = CASE WHEN v.s = 'dns-error' THEN hosts.last_address ELSE v.a END,
+             last_port = v.p, last_banner = coalesce(v.b, hosts.last_banner)
+      FROM unnest(${known.map((w) => w.stored!.id)}::int[], ${c.status}::text[], ${c.error}::text[],
+                  ${c.address}::text[], ${c.port}::int[], ${c.banner}::text[]) AS v(id, s, e, a, p, b)
+      WHERE hosts.id = v.id`.execute(tx)
+  }
+
+  // Names and addresses not recorded yet.
+  const names: HostName[] = []
+  for (const w of writes) {
+    const hostId = ids.get(w.scanned.host)!
+    const have = w.stored?.names
+    for (const name of w.scanned.aliases) if (!have?.has(name)) names.push({ hostId, name, kind: 'alias' })
+    for (const name of w.scanned.addresses) if (!have?.has(name)) names.push({ hostId, name, kind: 'address' })
+  }
+  await insertHostNames(tx, names, at)
+
+  await recordScannedSightings(tx, scanId, at, asked, writes, ids)
+
+  // Per-scan detail: only the hosts that did not answer.
+  const failed = writes.filter((w) => !w.scanned.reached)
+  if (failed.length > 0) {
+    await sql`
+      INSERT INTO scan_failures (scan_id, host_id, status, error, address)
+      SELECT ${scanId}::int, h, s, e, a FROM unnest(${failed.map((w) => ids.get(w.scanned.host)!)}::int[],
+             ${failed.map((w) => w.scanned.status)}::text[], ${failed.map((w) => w.scanned.error)}::text[],
+             ${failed.map((w) => w.scanned.address)}::text[]) AS v(h, s, e, a)
+      ON CONFLICT DO NOTHING`.execute(tx)
+  }
+  return { ids, inserted: fresh.length, updated }
+}

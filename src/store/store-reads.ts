@@ -1,0 +1,192 @@
+import { sql, type Kysely } from 'kysely'
+import type { HostTimeline, KeyRecord, StoredFinding, TrustedKey } from '../domain/history.js'
+import { toHostTimeline, toKeyRecord, toStoredFinding, toTrustedKey, type FindingRow, type KeyRecordRow } from './rows.js'
+import type { Database } from './schema.js'
+import type { FindingFilter, KeySelector, StoreStats } from './store.js'
+
+/* What lookup, history, findings, known-hosts export and `db` status read: one query function each,
+ * outside any transaction. Host names are case-insensitive (RFC 4343) and kept lowercase, as the
+ * inventory writes them, so every name given is lowercased before it is compared. */
+
+type Db = Kysely<Database>
+
+/** Each sighting with its host and key. */
+function sightingsWithKeys(db: Db) {
+  return db
+    .selectFrom('sightings as s')
+    .innerJoin('hosts as h', 'h.id', 's.host_id')
+    .innerJoin('keys as k', 'k.id', 's.key_id')
+}
+
+function keyRecords(db: Db) {
+  return sightingsWithKeys(db).select([
+    'h.name as host',
+    's.address',
+    's.port',
+    'k.type',
+    'k.bits',
+    'k.sha256',
+    'k.md5',
+    's.first_seen',
+    's.last_seen',
+    's.current',
+    's.trust',
+    's.source',
+  ])
+}
+
+/** Identities of the hosts a name or address names, on that port or on any port when null. */
+export async function matchHosts(db: Db, name: string, port: number | null): Promise<string[]> {
+  const bare = name.toLowerCase()
+  const rows = await sql<{ name: string }>`
+    SELECT DISTINCT h.name FROM hosts h
+    WHERE (${port}::int IS NULL OR h.port = ${port}::int)
+      AND (h.name = ${bare} OR h.name = '[' || ${bare} || ']:' || h.port
+           OR EXISTS (SELECT 1 FROM host_names n WHERE n.host_id = h.id AND n.name = ${bare}))
+    ORDER BY h.name`.execute(db)
+  return rows.rows.map((r) => r.name)
+}
+
+/** Every host identity and alias. */
+export async function hostNames(db: Db): Promise<string[]> {
+  const rows = await sql<{ name: string }>`SELECT name FROM hosts UNION SELECT name FROM host_names`.execute(db)
+  return rows.rows.map((r) => r.name)
+}
+
+export async function lookupKey(db: Db, selector: KeySelector): Promise<KeyRecord[]> {
+  const rows = await keyRecords(db)
+    .where(selector.kind === 'sha256' ? 'k.sha256' : 'k.md5', '=', selector.digest)
+    .orderBy('h.name')
+    .orderBy('s.first_seen')
+    .execute()
+  return rows.map((r) => toKeyRecord(r as KeyRecordRow))
+}
+
+/** The hosts a name is, by identity or by alias or address: the one it is the identity of first. */
+export function hostIdByName(db: Db, given: string) {
+  const name = given.toLowerCase()
+  return db
+    .selectFrom('hosts')
+    .select(['id', 'name'])
+    .where((eb) =>
+      eb.or([eb('name', '=', name), eb('id', 'in', eb.selectFrom('host_names').select('host_id').where('name', '=', name))]),
+    )
+    .orderBy(sql`name = ${name}`, 'desc')
+    .orderBy('id')
+}
+
+/** By host name, alias or address. */
+export async function lookupHost(db: Db, name: string): Promise<KeyRecord[]> {
+  const ids = (await hostIdByName(db, name).execute()).map((h) => h.id)
+  if (ids.length === 0) return []
+  const rows = await keyRecords(db)
+    .where('s.host_id', 'in', ids)
+    .orderBy('h.name')
+    .orderBy('s.current', 'desc')
+    .orderBy('k.type')
+    .orderBy('s.first_seen')
+    .execute()
+  return rows.map((r) => toKeyRecord(r as KeyRecordRow))
+}
+
+function findingsQuery(db: Db) {
+  return db
+    .selectFrom('findings as f')
+    .innerJoin('hosts as h', 'h.id', 'f.host_id')
+    .select([
+      'f.id',
+      'f.identity',
+      'f.kind',
+      'f.severity',
+      'h.name as host',
+      'f.hosts',
+      'f.key_type',
+      'f.fingerprint',
+      'f.previous',
+      'f.message',
+      'f.status',
+      'f.first_seen',
+      'f.last_seen',
+      'f.resolved_at',
+      'f.accepted_at',
+      'f.accepted_by',
+      'f.accept_reason',
+    ])
+}
+
+/** Newest first. */
+export async function listFindings(db: Db, filter: FindingFilter): Promise<StoredFinding[]> {
+  let q = findingsQuery(db)
+  if (filter.openOnly) q = q.where('f.status', '=', 'open')
+  if (filter.since) q = q.where('f.last_seen', '>=', filter.since)
+  if (filter.host) {
+    const host = filter.host
+    q = q.where((eb) => eb.or([eb('h.name', '=', host), eb(sql<boolean>`${host} = ANY(f.hosts)`, '=', true)]))
+  }
+  if (filter.kinds && filter.kinds.length > 0) q = q.where('f.kind', 'in', [...filter.kinds])
+  const rows = await q.orderBy('f.last_seen', 'desc').orderBy('f.id', 'desc').execute()
+  return rows.map((r) => toStoredFinding(r as FindingRow))
+}
+
+/** A host's whole history, found by any name it goes by; null when no host has that name. */
+export async function hostTimeline(db: Db, name: string): Promise<HostTimeline | null> {
+  const found = await hostIdByName(db, name).executeTakeFirst()
+  if (!found) return null
+  const host = await db.selectFrom('hosts').selectAll().where('id', '=', found.id).executeTakeFirstOrThrow()
+  const names = await db.selectFrom('host_names').select('name').where('host_id', '=', host.id).orderBy('name').execute()
+  const keys = await keyRecords(db).where('s.host_id', '=', host.id).orderBy('s.first_seen').orderBy('k.type').execute()
+  const findings = await listFindings(db, { host: host.name })
+  const acceptances = await db.selectFrom('acceptances').selectAll().where('host_id', '=', host.id).orderBy('accepted_at').execute()
+  const failures = await db
+    .selectFrom('scan_failures as f')
+    .innerJoin('scans as s', 's.id', 'f.scan_id')
+    .select(['f.scan_id', 's.finished_at', 'f.status', 'f.error'])
+    .where('f.host_id', '=', host.id)
+    .orderBy('s.finished_at')
+    .execute()
+  return toHostTimeline({ host, names, keys: keys as KeyRecordRow[], findings, acceptances, failures })
+}
+
+/** Every trusted key with the names a known_hosts line gives it. */
+export async function trustedKeys(db: Db): Promise<TrustedKey[]> {
+  const rows = await sightingsWithKeys(db)
+    .select([
+      'h.name',
+      's.port',
+      'h.last_port',
+      'k.type',
+      'k.blob',
+      sql<string[]>`ARRAY(SELECT n.name FROM host_names n WHERE n.host_id = h.id ORDER BY n.kind DESC, n.name)`.as('aliases'),
+    ])
+    .where('s.trust', '=', 'trusted')
+    .orderBy('h.name')
+    .orderBy('k.type')
+    .execute()
+  return rows.map(toTrustedKey)
+}
+
+/** The hosts of each share group (hosts allowed to serve one key), group by group. */
+export async function loadShareGroups(db: Db): Promise<string[][]> {
+  const rows = await db.selectFrom('share_group_members').select(['group_id', 'host_name']).orderBy('group_id').execute()
+  const groups = new Map<number, string[]>()
+  for (const r of rows) {
+    const g = groups.get(r.group_id)
+    if (g) g.push(r.host_name)
+    else groups.set(r.group_id, [r.host_name])
+  }
+  return [...groups.values()]
+}
+
+export async function storeStats(db: Db): Promise<StoreStats> {
+  const count = (table: keyof Database) => sql<number>`(SELECT count(*)::int FROM ${sql.table(table)})`
+  return db
+    .selectNoFrom([
+      count('hosts').as('hosts'),
+      count('keys').as('keys'),
+      count('sightings').as('sightings'),
+      count('scans').as('scans'),
+      count('scan_failures').as('scanFailures'),
+      count('findings').as('findings'),
+    ])
+    .executeTakeFirstOrThrow()
+}
