@@ -3,11 +3,12 @@ import { renderFindingsJson, renderStoredFindingText } from '../../report/findin
 import { writeLine, type CommandContext } from '../context.js'
 import { choice } from '../options.js'
 import { addDbOption, withStore } from '../with-store.js'
+import { echoInput } from '../../domain/echo.js'
 
 function parseDate(text: string): Date {
   const date = new Date(text)
   if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(date.getTime())) {
-    throw new InvalidArgumentError(`'${text}' is not a date (YYYY-MM-DD or an ISO 8601 time)`)
+    throw new InvalidArgumentError(`'${echoInput(text)}' is not a date (YYYY-MM-DD or an ISO 8601 time)`)
   }
   return date
 }

@@ -3,6 +3,7 @@ import { importKnownHostsFile } from '../../app/import-known-hosts.js'
 import { UserError } from '../../domain/errors.js'
 import { writeLine, type CommandContext } from '../context.js'
 import { addDbOption, withStore } from '../with-store.js'
+import { echoInput } from '../../domain/echo.js'
 
 export function registerImport(program: Command, context: CommandContext): void {
   addDbOption(
@@ -12,7 +13,7 @@ export function registerImport(program: Command, context: CommandContext): void 
       .argument('<what>', 'known_hosts')
       .argument('<file>', 'the file to import'),
   ).action(async (what: string, file: string, flags: { db?: string }) => {
-    if (what !== 'known_hosts') throw new UserError(`cannot import '${what}': only 'known_hosts' is supported`)
+    if (what !== 'known_hosts') throw new UserError(`cannot import '${echoInput(what)}': only 'known_hosts' is supported`)
     const report = await withStore(flags.db, context, (store) => importKnownHostsFile(store, file))
     for (const line of report.skipped) writeLine(context.stderr, `hostkeys: skipped ${line}`)
     writeLine(

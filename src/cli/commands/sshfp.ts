@@ -8,6 +8,7 @@ import { openStore } from '../../store/open-store.js'
 import { writeLine, type CommandContext } from '../context.js'
 import { EXIT_FINDINGS, EXIT_OK } from '../main.js'
 import { choice, collect } from '../options.js'
+import { echoInput } from '../../domain/echo.js'
 
 /* `hostkeys sshfp [HOST...]`: SSHFP records for the trusted keys, as zone lines, an nsupdate script,
  * or (--diff) only the nsupdate commands that bring what DNS serves in line. Exit codes:
@@ -31,7 +32,7 @@ interface SshfpFlags {
 function parseTtl(text: string): number {
   // RFC 2181 §8: an unsigned 31-bit number of seconds.
   if (!/^\d{1,10}$/.test(text) || Number(text) > 0x7fffffff) {
-    throw new InvalidArgumentError(`'${text}' is not a TTL: a whole number of seconds from 0 to 2147483647`)
+    throw new InvalidArgumentError(`'${echoInput(text)}' is not a TTL: a whole number of seconds from 0 to 2147483647`)
   }
   return Number(text)
 }
