@@ -5,6 +5,7 @@ import { describeLocation, redactSecrets, resolveDatabaseLocation } from './data
 import { acquireEmbeddedLock } from './embedded-lock.js'
 import { KyselyStore } from './kysely-store.js'
 import { migrate, readMigrations, type MigrationConnection } from './migrate.js'
+import { createGuardedPool } from './postgres-pool.js'
 import type { Database } from './schema.js'
 import type { Store } from './store.js'
 
@@ -15,7 +16,11 @@ export interface OpenStoreOptions {
   readonly env?: NodeJS.ProcessEnv
   /** Where the migration files are; defaults to the package's migrations/. */
   readonly migrationsDir?: string
+  /** --db-timeout in ms: statement and lock timeout on PostgreSQL, and the client's deadline. Default 60 s. */
+  readonly timeoutMs?: number
 }
+
+export const DEFAULT_DB_TIMEOUT_MS = 60_000
 
 /**
  * Opens the history: connects (or takes the embedded directory's lock), applies pending migrations,
@@ -35,15 +40,14 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   }
 
   if (location.kind === 'postgres') {
-    const { default: pg } = await import('pg')
-    const pool = new pg.Pool({ connectionString: location.url, max: 4, connectionTimeoutMillis: 10_000 })
-    // An idle client losing its server must not crash the process; the next query reports it.
-    pool.on('error', () => {})
+    const pool = await createGuardedPool({ connectionString: location.url, timeoutMs: options.timeoutMs ?? DEFAULT_DB_TIMEOUT_MS })
     try {
       const client = await pool.connect()
       client.release()
     } catch (e) {
-      await pool.end().catch(() => {})
+      // Ends every socket, also one whose authentication failed client-side (an empty password):
+      // left open, it would keep the process alive until the server's authentication_timeout.
+      await pool.end()
       throw new OperationalError(`cannot connect to PostgreSQL at ${where}: ${secrets((e as Error).message)}`, { cause: e })
     }
     const connection: MigrationConnection = {
@@ -71,12 +75,14 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     try {
       migrations = await migrate(connection, files)
     } catch (e) {
-      await pool.end().catch(() => {})
+      await pool.end()
       if (e instanceof OperationalError) throw new OperationalError(`${where}: ${secrets(e.message)}`, { cause: e })
       throw new OperationalError(`migrating ${where} failed: ${secrets((e as Error).message)}`, { cause: e })
     }
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
-    return new KyselyStore(db, { backend: 'postgres', location: where, migrations, redact: secrets })
+    // kysely ends the pool only if a query ever went through it (`db migrate` runs none): end it here
+    // too, or its idle connections would hold the process for pg's 10 s idle timeout.
+    return new KyselyStore(db, { backend: 'postgres', location: where, migrations, redact: secrets, onClose: () => pool.end() })
   }
 
   try {

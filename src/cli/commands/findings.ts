@@ -21,8 +21,8 @@ export function registerFindings(program: Command, context: CommandContext): voi
       .option('--open', 'only open findings (not accepted, not resolved)')
       .option('--since <date>', 'only findings seen since this date', parseDate)
       .addOption(new Option('--format <format>', 'text or json').argParser(choice(['text', 'json'] as const)).default('text')),
-  ).action(async (flags: { open?: boolean; since?: Date; format: 'text' | 'json'; db?: string }) => {
-    const findings = await withStore(flags.db, context, (store) =>
+  ).action(async (flags: { open?: boolean; since?: Date; format: 'text' | 'json'; db?: string; dbTimeout?: number }) => {
+    const findings = await withStore(flags, context, (store) =>
       store.listFindings({ openOnly: !!flags.open, since: flags.since ?? null }),
     )
     if (flags.format === 'json') writeLine(context.stdout, renderFindingsJson(findings))

@@ -12,9 +12,9 @@ export function registerImport(program: Command, context: CommandContext): void 
       .description('seed the history: `import known_hosts FILE` trusts its keys as the baseline (hashed entries match when their host is scanned)')
       .argument('<what>', 'known_hosts')
       .argument('<file>', 'the file to import'),
-  ).action(async (what: string, file: string, flags: { db?: string }) => {
+  ).action(async (what: string, file: string, flags: { db?: string; dbTimeout?: number }) => {
     if (what !== 'known_hosts') throw new UserError(`cannot import '${echoInput(what)}': only 'known_hosts' is supported`)
-    const report = await withStore(flags.db, context, (store) => importKnownHostsFile(store, file))
+    const report = await withStore(flags, context, (store) => importKnownHostsFile(store, file))
     for (const line of report.skipped) writeLine(context.stderr, `hostkeys: skipped ${line}`)
     writeLine(
       context.stdout,

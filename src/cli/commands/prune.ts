@@ -9,9 +9,9 @@ export function registerPrune(program: Command, context: CommandContext): void {
       .command('prune')
       .description('drop scan details older than DURATION; sightings and findings (the history) are kept')
       .requiredOption('--older-than <duration>', 'e.g. 90d, 12w', parseDuration),
-  ).action(async (flags: { olderThan: number; db?: string }) => {
+  ).action(async (flags: { olderThan: number; db?: string; dbTimeout?: number }) => {
     const before = new Date(Date.now() - flags.olderThan)
-    const report = await withStore(flags.db, context, (store) => store.prune(before))
+    const report = await withStore(flags, context, (store) => store.prune(before))
     writeLine(context.stdout, `pruned ${report.scans} scan(s) and ${report.failures} per-host failure record(s) from before ${before.toISOString()}`)
   })
 }
