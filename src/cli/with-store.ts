@@ -11,6 +11,11 @@ export interface DbFlags {
   readonly dbTimeout?: number
 }
 
+/** Whether a command may create a missing embedded database: only scan, import and db migrate do. */
+export interface HistoryUse {
+  readonly create?: boolean
+}
+
 /** The `--db` and `--db-timeout` options every history command takes. */
 export function addDbOption(command: Command): Command {
   return command
@@ -24,11 +29,12 @@ export function addDbOption(command: Command): Command {
 }
 
 /** Opens the history named by --db, else $HOSTKEYS_DB, else the embedded default. */
-export function openHistory(flags: DbFlags, context: CommandContext): Promise<Store> {
+export function openHistory(flags: DbFlags, context: CommandContext, use: HistoryUse = {}): Promise<Store> {
   return openStore({
     db: flags.db ?? context.env['HOSTKEYS_DB'] ?? null,
     env: context.env,
     timeoutMs: (flags.dbTimeout ?? 60) * 1000,
+    createIfMissing: use.create ?? false,
   })
 }
 
@@ -37,8 +43,9 @@ export async function withStore<T>(
   flags: DbFlags,
   context: CommandContext,
   fn: (store: Store) => Promise<T>,
+  use: HistoryUse = {},
 ): Promise<T> {
-  const store = await openHistory(flags, context)
+  const store = await openHistory(flags, context, use)
   try {
     return await fn(store)
   } finally {

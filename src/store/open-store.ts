@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
-import { OperationalError } from '../domain/errors.js'
+import { OperationalError, UserError } from '../domain/errors.js'
 import { describeLocation, redactSecrets, resolveDatabaseLocation } from './database-location.js'
 import { acquireEmbeddedLock } from './embedded-lock.js'
 import { KyselyStore } from './kysely-store.js'
@@ -18,6 +19,8 @@ export interface OpenStoreOptions {
   readonly migrationsDir?: string
   /** --db-timeout in ms: statement and lock timeout on PostgreSQL, and the client's deadline. Default 60 s. */
   readonly timeoutMs?: number
+  /** Whether a missing embedded database may be created (scan, import, db migrate); default true. */
+  readonly createIfMissing?: boolean
 }
 
 export const DEFAULT_DB_TIMEOUT_MS = 60_000
@@ -85,6 +88,12 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     return new KyselyStore(db, { backend: 'postgres', location: where, migrations, redact: secrets, onClose: () => pool.end() })
   }
 
+  const existed = existsSync(join(location.dir, 'PG_VERSION'))
+  if (!existed && options.createIfMissing === false) {
+    // Only scan, import and db migrate create a history: a read on a mistyped directory must not
+    // silently make a new, empty one (seconds and hundreds of MB) and answer "no match".
+    throw new UserError(`no history at ${where}; run a scan first or pass --db`)
+  }
   try {
     mkdirSync(location.dir, { recursive: true, mode: 0o700 })
   } catch (e) {

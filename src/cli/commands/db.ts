@@ -14,7 +14,7 @@ export function registerDb(program: Command, context: CommandContext): void {
             ? `${store.location}: applied ${applied.join(', ')}; schema version ${version}`
             : `${store.location}: up to date at schema version ${version}`,
         )
-      })
+      }, { create: true })
     },
   )
 }

@@ -130,7 +130,7 @@ async function runScan(specs: string[], flags: ScanFlags, context: CommandContex
     ? sshfpCheckFor(await resolverFromSettings(flags.resolver ?? [], dnsTimeoutMs), flags.types ?? null)
     : null
   // Opened before the first connection: a database that is down stops the scan before it starts.
-  const store = flags.store ? await openHistory(flags, context) : null
+  const store = flags.store ? await openHistory(flags, context, { create: true }) : null
   try {
     const deps: ScanDependencies = {
       collect: (targets, options) => scanTargets(targets, options),
