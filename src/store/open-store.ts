@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
 import { OperationalError, UserError } from '../domain/errors.js'
 import { describeLocation, redactSecrets, resolveDatabaseLocation } from './database-location.js'
+import { DurableNodeFS, durableStartParams, syncTree } from './durable-nodefs.js'
 import { acquireEmbeddedLock } from './embedded-lock.js'
 import { KyselyStore } from './kysely-store.js'
 import { migrate, readMigrations, type MigrationConnection } from './migrate.js'
@@ -104,12 +105,21 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     const { PGlite } = await import('@electric-sql/pglite')
     let pglite
     try {
-      pglite = await PGlite.create(location.dir, {
+      const fs = new DurableNodeFS(location.dir)
+      pglite = await PGlite.create({
+        fs,
         // PGlite's PostgreSQL keeps its buffers inside the process's WebAssembly memory, which never
         // shrinks: PostgreSQL's default 128 MB of shared_buffers fill up during a large scan and stay
         // in our RSS. The data directory is on disk and the OS caches it anyway; 16 MB is plenty.
-        startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'],
+        // durableStartParams: fsync on, so that a committed scan survives a power cut.
+        startParams: [...durableStartParams(PGlite.defaultStartParams), '-c', 'shared_buffers=16MB'],
       })
+      if (!fs.installed) {
+        await pglite.close().catch(() => {})
+        throw new Error('this PGlite has no Emscripten NODEFS to give an fsync to; commits would not be durable')
+      }
+      // initdb wrote the new directory without syncing it; the WAL of the first commit replays onto it.
+      if (!existed) syncTree(location.dir)
     } catch (e) {
       throw new OperationalError(`cannot open the embedded database ${where}: ${(e as Error).message}`, { cause: e })
     }
