@@ -81,16 +81,23 @@ export async function createGuardedPool(options: GuardedPoolOptions): Promise<Po
   pool.on('error', () => {})
   pool.on('connect', (client: PoolClient) => {
     // A checked-out client has no pool listener: without this, a lost connection crashes the process.
-    client.on('error', () => {})
-    withStatementDeadline(client, clientDeadlineMs, options.timeoutMs)
+    // The first error is kept: later statements on the dead client (kysely's ROLLBACK) fail with it,
+    // rather than with pg's "Client has encountered a connection error and is not queryable",
+    // which would replace the cause in the message.
+    const failure: { error: Error | null } = { error: null }
+    client.on('error', (error: Error) => {
+      failure.error ??= error
+    })
+    withStatementDeadline(client, clientDeadlineMs, options.timeoutMs, failure)
   })
   return pool
 }
 
 /** Arms a deadline around each statement of one client; on expiry the connection is cut. */
-function withStatementDeadline(client: PoolClient, deadlineMs: number, serverTimeoutMs: number): void {
+function withStatementDeadline(client: PoolClient, deadlineMs: number, serverTimeoutMs: number, failure: { error: Error | null }): void {
   const query = client.query.bind(client) as QueryFunction
   const replacement: QueryFunction = (...args) => {
+    if (failure.error && typeof args[args.length - 1] !== 'function') return Promise.reject(failure.error)
     const result = query(...args)
     if (!(result instanceof Promise)) return result // callback and submittable forms: pg's own business
     const text = typeof args[0] === 'string' ? args[0] : ''
