@@ -16,6 +16,9 @@ export async function runProcess(argv: readonly string[]): Promise<never> {
   // Until main returns, anything that ends the process early ends it as a failure.
   process.exitCode = EXIT_ERROR
   hidePasswordsFromPs(argv)
+  // Deprecation notices are for developers, not cron mail: pg prints one whenever it reads ~/.pgpass,
+  // which README recommends. HOSTKEYS_DEBUG shows them.
+  if (!process.env['HOSTKEYS_DEBUG']) process.noDeprecation = true
 
   const lifecycle = new CommandLifecycle()
   for (const signal of ['SIGINT', 'SIGTERM'] as const satisfies readonly StopSignal[]) {

@@ -82,7 +82,12 @@ function childrenOf(pid: number): number[] {
   return out
 }
 
-export async function startPgCluster(): Promise<PgCluster> {
+export interface PgClusterOptions {
+  /** Extra server settings, `name=value`. */
+  readonly settings?: readonly string[]
+}
+
+export async function startPgCluster(options: PgClusterOptions = {}): Promise<PgCluster> {
   const root = mkdtempSync(join(tmpdir(), 'hostkeys-pg-'))
   const dataDir = join(root, 'data')
   chownSync(root, Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout), Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout))
@@ -113,7 +118,7 @@ export async function startPgCluster(): Promise<PgCluster> {
 
   async function start(): Promise<void> {
     const args = ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', join(PG_BIN, 'postgres'), '-D', dataDir, '-p', String(port)]
-    const settings = ['listen_addresses=127.0.0.1', 'unix_socket_directories=', 'fsync=off', 'max_connections=50']
+    const settings = ['listen_addresses=127.0.0.1', 'unix_socket_directories=', 'fsync=off', 'max_connections=50', ...(options.settings ?? [])]
     guard = spawn('/bin/sh', ['-c', GUARD, 'pg-guard', 'setpriv', ...args, ...settings.flatMap((s) => ['-c', s])], {
       stdio: ['pipe', 'ignore', 'ignore'],
       env: { ...process.env, PGLOG: log },
