@@ -22,6 +22,7 @@ export interface CliOptions {
   timeoutMs?: number
   /** Run under this command (e.g. ['strace', '-f', ...]); the executable and args follow it. */
   wrapper?: readonly string[]
+  cwd?: string
 }
 
 export interface RunningCli {
@@ -42,6 +43,7 @@ export function startCli(args: readonly string[], options: CliOptions = {}): Run
   const child = spawn(command!, [...prefix, ...args], {
     env: { ...process.env, HOSTKEYS_DB: '', ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   })
   const out: Buffer[] = []
   const err: Buffer[] = []
