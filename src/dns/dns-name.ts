@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
 import { UserError } from '../domain/errors.js'
-import { echoInput } from '../domain/echo.js'
+import { echoInput, echoQuoted } from '../domain/echo.js'
 
 /* owner name : the DNS name SSHFP records live at: the host's identity as a fully qualified name.
  * We accept letters, digits, hyphen and underscore in labels (RFC 1035 §2.3.1 "preferred name syntax",
@@ -72,7 +72,7 @@ export function isDnsName(host: string): boolean {
 export function toAbsoluteName(name: string): string {
   const problem = describeHostNameProblem(name)
   if (problem !== null) {
-    throw new UserError(`host name '${echoInput(name)}' cannot be used as a DNS name: ${problem}`)
+    throw new UserError(`host name ${echoQuoted(name)} cannot be used as a DNS name: ${problem}`)
   }
   return name.endsWith('.') ? name : `${name}.`
 }

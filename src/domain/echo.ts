@@ -32,6 +32,17 @@ function cutAt(text: string, limit: number): string {
   return text.slice(0, code >= 0xd800 && code <= 0xdbff ? limit - 1 : limit)
 }
 
+/**
+ * The input as a JSON string literal (`"web1\\tx"`), where a message's convention is to quote that
+ * way: JSON escapes control characters; the invisible ones it leaves are escaped as `\u{NNNN}`, and
+ * the input is cut at `limit` characters as echoInput cuts it.
+ */
+export function echoQuoted(text: string, limit = 300): string {
+  const kept = cutAt(text, limit)
+  const shown = JSON.stringify(kept).replace(UNSAFE, escapeCharacter)
+  return kept.length < text.length ? `${shown}… (${text.length - kept.length} more characters)` : shown
+}
+
 /** A whole message made safe for one line of a terminal: control characters escaped (backslashes
  * kept, as the message may already hold escapes), and cut at `limit` characters as a last resort. */
 export function oneLine(text: string, limit = 4000): string {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { Readable } from 'node:stream'
 import { describe, it } from 'node:test'
-import { ECHO_LIMIT, echoInput, oneLine } from '../../src/domain/echo.js'
+import { ECHO_LIMIT, echoInput, echoQuoted, oneLine } from '../../src/domain/echo.js'
 import { openInventory } from '../../src/inventory/inventory.js'
 import { parseInventoryLine } from '../../src/inventory/inventory-line.js'
 import { parseTargetSpec } from '../../src/inventory/target-spec.js'
@@ -29,6 +29,10 @@ describe('echoInput', () => {
   it('never cuts a surrogate pair in half', () => {
     const shown = echoInput(`${'a'.repeat(ECHO_LIMIT - 1)}😀tail`)
     assert.ok(shown.startsWith(`${'a'.repeat(ECHO_LIMIT - 1)}…`), shown)
+  })
+  it('echoQuoted quotes as JSON, escapes what JSON leaves, and cuts', () => {
+    assert.equal(echoQuoted(`a\tb${TITLE}\u202e`), '"a\\tb\\u001b]0;pwned\\u0007\\u{202e}"')
+    assert.equal(echoQuoted('x'.repeat(1000), 10), `"${'x'.repeat(10)}"… (990 more characters)`)
   })
   it('oneLine escapes control characters of a whole message but keeps its backslashes', () => {
     assert.equal(oneLine(`bad '\\x1b' and ${TITLE}`), "bad '\\x1b' and \\x1b]0;pwned\\x07")
