@@ -55,6 +55,7 @@ export class ScanJsonWriter {
   }
 
   host(observation: Observation): string {
+    if (this.state === 'closed') return '' // a document is never extended once closed
     return `${this.hosts++ === 0 ? '\n' : ',\n'}  ${JSON.stringify(observationToJson(observation))}`
   }
 

@@ -186,18 +186,25 @@ async function scanAndReport(inventory: Inventory, deps: ScanDependencies, flags
     !!context.stderr.isTTY && !flags.quiet && !(flags.format === 'json' && !context.stdout.isTTY)
   const progress = showProgress ? progressLine(context.stderr) : null
 
-  context.lifecycle?.onFailure((error) => renderer.fail?.(error))
+  // Once failed, the output is final: probes still finishing while main winds down print nothing.
+  let failed = false
+  context.lifecycle?.onFailure((error) => {
+    failed = true
+    progress?.clear()
+    renderer.fail?.(error)
+  })
   renderer.start()
   const outcome = await scanFleet(
     { inventory, families: flags.types ?? null, timeoutMs: flags.timeout * 1000, concurrency: flags.concurrency },
     deps,
     {
       observation(observation) {
+        if (failed) return
         // Rows and the progress line share the terminal only when stdout is that terminal too.
         if (context.stdout.isTTY) progress?.clear()
         renderer.host(observation)
       },
-      progress: progress ? (p) => progress.update(p) : undefined,
+      progress: progress ? (p) => failed || progress.update(p) : undefined,
     },
   )
   progress?.clear()
