@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { oneLine } from '../domain/echo.js'
 import { OperationalError, UserError } from '../domain/errors.js'
+import { redactSecrets } from '../store/database-location.js'
 import { writeLine, type CommandContext } from './context.js'
 import { CommandLifecycle, Interrupted, UnexpectedFailure } from './lifecycle.js'
 import { registerDemo } from './commands/demo.js'
@@ -99,12 +100,20 @@ function exitCodeForError(e: unknown, context: CommandContext): number {
     say(context.lifecycle ? context.lifecycle.describe(e) : e.message)
     return e.exitCode
   }
+  // The stack's frames only: a driver's raw message could hold what the line above redacted.
+  const debug = (error: unknown) => {
+    if (!context.env['HOSTKEYS_DEBUG'] || !(error instanceof Error) || !error.stack) return
+    const frames = error.stack.split('\n').filter((line) => /^\s+at /.test(line))
+    context.stderr.write(`${error.name}\n${frames.join('\n')}\n`)
+  }
   if (e instanceof UserError || e instanceof OperationalError) {
     say(e.message)
+    debug(e.cause ?? e) // where the driver's own error came from, when there is one
     return EXIT_ERROR
   }
+  // Nobody wrote this message for a user: mask anything in it that looks like a URL's credentials.
   const error = e instanceof UnexpectedFailure ? e.error : e
-  say(`internal error: ${error instanceof Error ? error.message : String(error)}`)
-  if (context.env['HOSTKEYS_DEBUG'] && error instanceof Error && error.stack) context.stderr.write(`${error.stack}\n`)
+  say(redactSecrets(`internal error: ${error instanceof Error ? error.message : String(error)}`, null))
+  if (context.env['HOSTKEYS_DEBUG'] && error instanceof Error && error.stack) context.stderr.write(`${redactSecrets(error.stack, null)}\n`)
   return EXIT_ERROR
 }
