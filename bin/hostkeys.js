@@ -6,15 +6,14 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-const entry = new URL('../dist/cli/main.js', import.meta.url)
+const entry = new URL('../dist/cli/run-process.js', import.meta.url)
 if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('hostkeys: dist/ is missing; run `npm ci` (or `npm run build`) in the hostkeys checkout first\n')
   process.exit(2)
 }
-// A reader that goes away (`hostkeys scan … | head`) is not an error worth a stack trace.
-process.stdout.on('error', (error) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
-  throw error
-})
-const { main } = await import(entry.href)
-process.exitCode = await main(process.argv)
+// First, before the rest of the CLI loads: a --db password must leave `ps` as soon as it can.
+const { hidePasswordsFromPs } = await import(new URL('../dist/cli/process-title.js', import.meta.url).href)
+hidePasswordsFromPs(process.argv)
+// Signals, uncaught exceptions and the exit code: see src/cli/run-process.ts.
+const { runProcess } = await import(entry.href)
+await runProcess(process.argv)

@@ -9,6 +9,7 @@ import { sameRecord, sshfpAlgorithmOf, type SshfpDigestType } from '../dns/sshfp
 import { compareKeys, describeKey } from '../fingerprint/key-blob.js'
 import type { HostSshfpRecords, HostSshfpState } from '../report/sshfp-zone.js'
 import type { Store } from '../store/store.js'
+import { echoInput, echoQuoted } from '../domain/echo.js'
 
 /* `hostkeys sshfp`: the SSHFP records the history says each host should have.
  * owner name : the bare name of an identity (`web1.example.com` for `[web1.example.com]:2222`), since
@@ -59,10 +60,10 @@ function canonicalIdentity(text: string): string {
 function checkHostArgument(text: string): void {
   const name = parseIdentity(text).name
   if (bareName(text) === null) {
-    throw new UserError(`${text} is an IP address; SSHFP records live at DNS names, so name the host by its DNS name`)
+    throw new UserError(`${echoInput(text)} is an IP address; SSHFP records live at DNS names, so name the host by its DNS name`)
   }
   const problem = describeHostNameProblem(name)
-  if (problem !== null) throw new UserError(`host ${JSON.stringify(text)} cannot be used as a DNS name: ${problem}`)
+  if (problem !== null) throw new UserError(`host ${echoQuoted(text)} cannot be used as a DNS name: ${problem}`)
 }
 
 function checkInsideOrigin(name: string, origin: string): void {

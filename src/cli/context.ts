@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream'
+import type { CommandLifecycle } from './lifecycle.js'
 
 /** What a command may touch of the process: its streams, its environment, and its exit code. */
 export interface CommandContext {
@@ -7,6 +8,8 @@ export interface CommandContext {
   readonly stdin: Readable
   readonly env: NodeJS.ProcessEnv
   exitCode: number
+  /** Signals and failure hooks; main always provides one (tests that drive commander directly may not). */
+  readonly lifecycle?: CommandLifecycle
 }
 
 /** Writes a line (or lines) to a stream. */

@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander'
+import { oneLine } from '../domain/echo.js'
 import { OperationalError, UserError } from '../domain/errors.js'
+import { redactSecrets } from '../store/database-location.js'
 import { writeLine, type CommandContext } from './context.js'
+import { CommandLifecycle, Interrupted, UnexpectedFailure } from './lifecycle.js'
 import { registerDemo } from './commands/demo.js'
 import { registerLookup } from './commands/lookup.js'
 import { registerHistory } from './commands/history.js'
@@ -16,9 +19,13 @@ import { registerSshfp } from './commands/sshfp.js'
 
 /* The CLI is wiring only: commander parses, a command calls one use case, renders, and sets the
  * exit code. Exit codes, in one place:
- *   0  success, no finding at or above --fail-on
- *   1  findings at or above --fail-on (lookup: nothing matched)
- *   2  usage errors, unreadable or malformed input, operational failures (database down, lock held) */
+ *   0    success, no finding at or above --fail-on
+ *   1    findings at or above --fail-on (lookup: nothing matched); only ever set by a command that
+ *        finished its work
+ *   2    everything else that went wrong: usage errors, unreadable or malformed input, operational
+ *        failures (database down, lost, too slow or locked), and any unexpected exception
+ *   130  interrupted by SIGINT; 143 by SIGTERM (128 + the signal, as shells report it)
+ * Whatever the failure, stderr gets one line (a stack trace only with HOSTKEYS_DEBUG set). */
 
 export const EXIT_OK = 0
 export const EXIT_FINDINGS = 1
@@ -50,6 +57,8 @@ export function buildProgram(context: CommandContext, registrars: readonly Comma
     .configureOutput({
       writeOut: (text) => context.stdout.write(text),
       writeErr: (text) => context.stderr.write(text),
+      // commander quotes bad flags and values back: escape them as any other echoed input.
+      outputError: (text, write) => write(text.split('\n').map((line) => oneLine(line)).join('\n')),
     })
     .exitOverride()
   for (const register of registrars) register(program, context)
@@ -60,19 +69,24 @@ export function buildProgram(context: CommandContext, registrars: readonly Comma
 
 /** Runs the CLI on argv (as process.argv: node, script, args…) and returns the exit code. */
 export async function main(argv: readonly string[], partial: Partial<CommandContext> = {}): Promise<number> {
+  const lifecycle = partial.lifecycle ?? new CommandLifecycle()
   const context: CommandContext = {
     stdout: partial.stdout ?? process.stdout,
     stderr: partial.stderr ?? process.stderr,
     stdin: partial.stdin ?? process.stdin,
     env: partial.env ?? process.env,
     exitCode: EXIT_OK,
+    lifecycle,
   }
   const program = buildProgram(context)
   try {
-    await program.parseAsync([...argv])
+    await lifecycle.race(program.parseAsync([...argv]))
     return context.exitCode
   } catch (e) {
-    return exitCodeForError(e, context)
+    const problems = await lifecycle.runFailureHooks(e)
+    const code = exitCodeForError(e, context)
+    for (const problem of problems) writeLine(context.stderr, `hostkeys: also: ${oneLine(problem)}`)
+    return code
   }
 }
 
@@ -81,11 +95,25 @@ function exitCodeForError(e: unknown, context: CommandContext): number {
     // --help and --version end through here with exit code 0; commander already printed.
     return e.exitCode === 0 ? EXIT_OK : EXIT_ERROR
   }
+  const say = (text: string) => writeLine(context.stderr, `hostkeys: ${oneLine(text)}`)
+  if (e instanceof Interrupted) {
+    say(context.lifecycle ? context.lifecycle.describe(e) : e.message)
+    return e.exitCode
+  }
+  // The stack's frames only: a driver's raw message could hold what the line above redacted.
+  const debug = (error: unknown) => {
+    if (!context.env['HOSTKEYS_DEBUG'] || !(error instanceof Error) || !error.stack) return
+    const frames = error.stack.split('\n').filter((line) => /^\s+at /.test(line))
+    context.stderr.write(`${error.name}\n${frames.join('\n')}\n`)
+  }
   if (e instanceof UserError || e instanceof OperationalError) {
-    writeLine(context.stderr, `hostkeys: ${e.message}`)
+    say(e.message)
+    debug(e.cause ?? e) // where the driver's own error came from, when there is one
     return EXIT_ERROR
   }
-  const error = e as Error
-  writeLine(context.stderr, `hostkeys: internal error: ${error?.stack ?? String(e)}`)
+  // Nobody wrote this message for a user: mask anything in it that looks like a URL's credentials.
+  const error = e instanceof UnexpectedFailure ? e.error : e
+  say(redactSecrets(`internal error: ${error instanceof Error ? error.message : String(error)}`, null))
+  if (context.env['HOSTKEYS_DEBUG'] && error instanceof Error && error.stack) context.stderr.write(`${redactSecrets(error.stack, null)}\n`)
   return EXIT_ERROR
 }

@@ -3,18 +3,19 @@ import { SEVERITIES, type FailOn } from '../domain/finding.js'
 import { KEY_FAMILIES, type KeyFamily } from '../domain/host-key.js'
 import { parsePort } from '../inventory/target-spec.js'
 import { FINGERPRINT_HASHES, type FingerprintHash } from '../report/scan-text.js'
+import { echoInput } from '../domain/echo.js'
 
 /* Option parsers for commander: each turns one flag's text into a value or says what was expected.
  * commander reports an InvalidArgumentError as a usage error (exit 2). */
 
 export function parsePortOption(text: string): number {
   const port = parsePort(text)
-  if (port === null) throw new InvalidArgumentError(`'${text}' is not a port (1-65535)`)
+  if (port === null) throw new InvalidArgumentError(`'${echoInput(text)}' is not a port (1-65535)`)
   return port
 }
 
 export function parsePositiveInteger(text: string): number {
-  if (!/^\d+$/.test(text) || Number(text) < 1) throw new InvalidArgumentError(`'${text}' is not a whole number of 1 or more`)
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw new InvalidArgumentError(`'${echoInput(text)}' is not a whole number of 1 or more`)
   return Number(text)
 }
 
@@ -24,7 +25,7 @@ const MAX_SECONDS = 3600
 export function parseSeconds(text: string): number {
   const seconds = Number(text)
   if (!/^\d+(\.\d+)?$/.test(text) || seconds <= 0 || seconds > MAX_SECONDS) {
-    throw new InvalidArgumentError(`'${text}' is not a number of seconds greater than 0 and at most ${MAX_SECONDS}`)
+    throw new InvalidArgumentError(`'${echoInput(text)}' is not a number of seconds greater than 0 and at most ${MAX_SECONDS}`)
   }
   return seconds
 }
@@ -47,7 +48,7 @@ export function parseKeyFamilies(text: string): KeyFamily[] {
   const families = new Set<KeyFamily>()
   for (const word of text.split(',').map((w) => w.trim().toLowerCase())) {
     const family = FAMILY_ALIASES[word]
-    if (!family) throw new InvalidArgumentError(`unknown key type '${word}' (expected a list of ${KEY_FAMILIES.join(', ')})`)
+    if (!family) throw new InvalidArgumentError(`unknown key type '${echoInput(word)}' (expected a list of ${KEY_FAMILIES.join(', ')})`)
     families.add(family)
   }
   return KEY_FAMILIES.filter((f) => families.has(f))
@@ -55,20 +56,20 @@ export function parseKeyFamilies(text: string): KeyFamily[] {
 
 export function parseFailOn(text: string): FailOn {
   if (text === 'never' || (SEVERITIES as readonly string[]).includes(text)) return text as FailOn
-  throw new InvalidArgumentError(`'${text}' is not one of ${[...SEVERITIES, 'never'].join(', ')}`)
+  throw new InvalidArgumentError(`'${echoInput(text)}' is not one of ${[...SEVERITIES, 'never'].join(', ')}`)
 }
 
 /** `-E md5|sha256`, case-insensitive as `ssh-keygen -E` takes it. */
 export function parseFingerprintHash(text: string): FingerprintHash {
   const hash = text.toLowerCase()
   if ((FINGERPRINT_HASHES as readonly string[]).includes(hash)) return hash as FingerprintHash
-  throw new InvalidArgumentError(`'${text}' is not one of ${FINGERPRINT_HASHES.join(', ')}`)
+  throw new InvalidArgumentError(`'${echoInput(text)}' is not one of ${FINGERPRINT_HASHES.join(', ')}`)
 }
 
 export function choice<T extends string>(allowed: readonly T[]): (text: string) => T {
   return (text) => {
     if ((allowed as readonly string[]).includes(text)) return text as T
-    throw new InvalidArgumentError(`'${text}' is not one of ${allowed.join(', ')}`)
+    throw new InvalidArgumentError(`'${echoInput(text)}' is not one of ${allowed.join(', ')}`)
   }
 }
 
@@ -87,7 +88,7 @@ export function parseDuration(text: string): number {
   const seconds = match ? Number(match[1]) * DURATION_UNITS[match[2]!]! : NaN
   if (!(seconds <= MAX_DURATION_DAYS * DURATION_UNITS['d']!)) {
     throw new InvalidArgumentError(
-      `'${text}' is not a duration: a whole number and one of the units s, m, h, d, w (90d, 12w), from 0s to ${MAX_DURATION_DAYS}d`,
+      `'${echoInput(text)}' is not a duration: a whole number and one of the units s, m, h, d, w (90d, 12w), from 0s to ${MAX_DURATION_DAYS}d`,
     )
   }
   return seconds * 1000

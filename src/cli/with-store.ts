@@ -2,20 +2,50 @@ import type { Command } from 'commander'
 import { openStore } from '../store/open-store.js'
 import type { Store } from '../store/store.js'
 import type { CommandContext } from './context.js'
+import { parseSeconds } from './options.js'
 
-/** The `--db` option every history command takes. */
+/** What `--db` and `--db-timeout` leave in a command's flags. */
+export interface DbFlags {
+  readonly db?: string
+  /** Seconds; commander fills in the default. */
+  readonly dbTimeout?: number
+}
+
+/** Whether a command may create a missing embedded database: only scan, import and db migrate do. */
+export interface HistoryUse {
+  readonly create?: boolean
+}
+
+/** The `--db` and `--db-timeout` options every history command takes. */
 export function addDbOption(command: Command): Command {
-  return command.option('--db <url-or-path>', 'PostgreSQL URL, or a directory for the embedded database (default: $HOSTKEYS_DB, else embedded)')
+  return command
+    .option('--db <url-or-path>', 'PostgreSQL URL, or a directory for the embedded database (default: $HOSTKEYS_DB, else embedded)')
+    .option(
+      '--db-timeout <seconds>',
+      'deadline for each database statement and lock wait; a database that does not answer in time is exit 2',
+      parseSeconds,
+      60,
+    )
 }
 
 /** Opens the history named by --db, else $HOSTKEYS_DB, else the embedded default. */
-export function openHistory(db: string | undefined, context: CommandContext): Promise<Store> {
-  return openStore({ db: db ?? context.env['HOSTKEYS_DB'] ?? null, env: context.env })
+export function openHistory(flags: DbFlags, context: CommandContext, use: HistoryUse = {}): Promise<Store> {
+  return openStore({
+    db: flags.db ?? context.env['HOSTKEYS_DB'] ?? null,
+    env: context.env,
+    timeoutMs: (flags.dbTimeout ?? 60) * 1000,
+    createIfMissing: use.create ?? false,
+  })
 }
 
 /** openHistory, then fn, then close whatever happened. */
-export async function withStore<T>(db: string | undefined, context: CommandContext, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openHistory(db, context)
+export async function withStore<T>(
+  flags: DbFlags,
+  context: CommandContext,
+  fn: (store: Store) => Promise<T>,
+  use: HistoryUse = {},
+): Promise<T> {
+  const store = await openHistory(flags, context, use)
   try {
     return await fn(store)
   } finally {

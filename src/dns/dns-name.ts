@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { UserError } from '../domain/errors.js'
+import { echoInput, echoQuoted } from '../domain/echo.js'
 
 /* owner name : the DNS name SSHFP records live at: the host's identity as a fully qualified name.
  * We accept letters, digits, hyphen and underscore in labels (RFC 1035 §2.3.1 "preferred name syntax",
@@ -22,7 +23,7 @@ function describeCharacter(ch: string): string {
   if (code < 0x20 || code === 0x7f) return `a control character (U+${code.toString(16).padStart(4, '0').toUpperCase()})`
   if (ch === '"' || ch === "'") return 'a quote'
   if (ch === '\\') return 'a backslash'
-  if (code > 0x7f) return `the non-ASCII character '${ch}' (write an internationalized name in its xn-- A-label form)`
+  if (code > 0x7f) return `the non-ASCII character '${echoInput(ch)}' (write an internationalized name in its xn-- A-label form)`
   if (';()$@'.includes(ch)) return `'${ch}', which has a special meaning in zone files (RFC 1035 §5.1)`
   return `'${ch}', which a host name cannot contain`
 }
@@ -71,7 +72,7 @@ export function isDnsName(host: string): boolean {
 export function toAbsoluteName(name: string): string {
   const problem = describeHostNameProblem(name)
   if (problem !== null) {
-    throw new UserError(`host name ${JSON.stringify(name)} cannot be used as a DNS name: ${problem}`)
+    throw new UserError(`host name ${echoQuoted(name)} cannot be used as a DNS name: ${problem}`)
   }
   return name.endsWith('.') ? name : `${name}.`
 }

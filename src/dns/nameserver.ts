@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { isIP } from 'node:net'
 import { OperationalError, UserError } from '../domain/errors.js'
+import { echoInput } from '../domain/echo.js'
 
 /* nameserver : an address and port we send queries to; always an IP literal, since resolving a
  *              resolver's name would need a resolver. */
@@ -21,7 +22,7 @@ export function formatNameserver(server: Nameserver): string {
 
 function parsePort(text: string, input: string): number {
   if (!/^[0-9]{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) {
-    throw new UserError(`resolver '${input}': port '${text}' is not a number from 1 to 65535`)
+    throw new UserError(`resolver '${echoInput(input)}': port '${echoInput(text, 20)}' is not a number from 1 to 65535`)
   }
   return Number(text)
 }
@@ -30,7 +31,7 @@ function literal(address: string, port: number, input: string): Nameserver {
   const family = isIP(address)
   if (family === 0) {
     throw new UserError(
-      `resolver '${input}': '${address}' is not an IP address (write ADDR, ADDR:PORT or [IPv6]:PORT; names are not accepted)`,
+      `resolver '${echoInput(input)}': '${echoInput(address)}' is not an IP address (write ADDR, ADDR:PORT or [IPv6]:PORT; names are not accepted)`,
     )
   }
   return { address, port, family: family as 4 | 6 }
@@ -45,9 +46,9 @@ export function parseNameserver(input: string): Nameserver {
   if (text.length === 0) throw new UserError('resolver address is empty')
   if (text.startsWith('[')) {
     const match = /^\[([^\]]+)\](?::(.*))?$/.exec(text)
-    if (!match) throw new UserError(`resolver '${input}': expected [IPv6] or [IPv6]:PORT`)
+    if (!match) throw new UserError(`resolver '${echoInput(input)}': expected [IPv6] or [IPv6]:PORT`)
     const address = match[1]!
-    if (isIP(address) !== 6) throw new UserError(`resolver '${input}': '${address}' is not an IPv6 address`)
+    if (isIP(address) !== 6) throw new UserError(`resolver '${echoInput(input)}': '${echoInput(address)}' is not an IPv6 address`)
     return literal(address, match[2] === undefined ? DNS_PORT : parsePort(match[2], input), input)
   }
   if (isIP(text) !== 0) return literal(text, DNS_PORT, input)

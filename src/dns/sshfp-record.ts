@@ -1,6 +1,7 @@
 import type { HostKey, KeyType, Sha256Fingerprint } from '../domain/host-key.js'
 import { UserError } from '../domain/errors.js'
 import { sha256FromDigest } from '../fingerprint/digest-forms.js'
+import { echoInput } from '../domain/echo.js'
 
 /* SSHFP record : (algorithm, digest type, digest of the public key blob), RFC 4255 §3.1.
  * algorithm    : RSA 1, DSA 2 (RFC 4255), ECDSA 3 (RFC 6594, every curve), Ed25519 4 (RFC 7479);
@@ -85,7 +86,7 @@ export function parseSshfpDigests(text: string): SshfpDigestType[] {
   for (const part of text.split(',')) {
     const digest = DIGEST_BY_NAME[part.trim().toLowerCase()]
     if (digest === undefined) {
-      throw new UserError(`--digest: '${part.trim()}' is not a digest SSHFP knows; use sha1, sha256 or sha1,sha256`)
+      throw new UserError(`--digest: '${echoInput(part.trim())}' is not a digest SSHFP knows; use sha1, sha256 or sha1,sha256`)
     }
     chosen.add(digest)
   }

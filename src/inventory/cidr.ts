@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import { echoInput } from '../domain/echo.js'
 
 /* A CIDR range expands lazily: a /16 is 65,534 targets and must never be held in memory at once. */
 
@@ -67,8 +68,8 @@ export function parseCidr(text: string): CidrRange | string {
   const address = text.slice(0, slash)
   const prefixText = text.slice(slash + 1)
   const version = isIP(address)
-  if (version === 0) return `'${address}' is not an IPv4 or IPv6 address`
-  if (!/^\d{1,3}$/.test(prefixText)) return `'/${prefixText}' is not a prefix length`
+  if (version === 0) return `'${echoInput(address)}' is not an IPv4 or IPv6 address`
+  if (!/^\d{1,3}$/.test(prefixText)) return `'/${echoInput(prefixText, 20)}' is not a prefix length`
   const prefix = Number(prefixText)
   const width = version === 4 ? 32 : 128
   if (prefix > width) return `prefix /${prefix} is longer than ${width} bits`
@@ -77,7 +78,7 @@ export function parseCidr(text: string): CidrRange | string {
   // Skip the network and broadcast addresses of IPv4 ranges that have them (RFC 3021: /31 and /32 do not).
   const size = version === 4 && hostBits >= 2 ? total - 2 : total
   if (total > MAX_RANGE_SIZE) {
-    return `range ${text} has ${total > 1e15 ? `2^${hostBits}` : total} addresses; the most one range may expand to is ${MAX_RANGE_SIZE} (an IPv4 /16, an IPv6 /112)`
+    return `range ${echoInput(text)} has ${total > 1e15 ? `2^${hostBits}` : total} addresses; the most one range may expand to is ${MAX_RANGE_SIZE} (an IPv4 /16, an IPv6 /112)`
   }
   const raw = version === 4 ? ipv4ToBigInt(address) : ipv6ToBigInt(address)
   const mask = ((1n << BigInt(width)) - 1n) ^ ((1n << BigInt(hostBits)) - 1n)

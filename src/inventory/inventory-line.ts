@@ -1,6 +1,7 @@
 import { isIP } from 'node:net'
 import { isHostName } from './address.js'
 import { parseTargetSpec, TARGET_FORMS, type TargetSpec } from './target-spec.js'
+import { echoInput } from '../domain/echo.js'
 
 /* One line of an inventory file, in `ssh-keyscan -f` form:
  *     ADDR[,ADDR…] [NAME[,NAME…]]      # comment
@@ -37,7 +38,7 @@ export function parseInventoryLine(raw: string, defaultPort: number): InventoryL
     return `a CIDR range (${first.text}) stands alone on its line: it cannot take names or further addresses`
   }
   for (const name of names) {
-    if (isIP(name) === 0 && !isHostName(name)) return `'${name}' is not a host name or address`
+    if (isIP(name) === 0 && !isHostName(name)) return `'${echoInput(name)}' is not a host name or address`
   }
   const identity = names[0]?.toLowerCase() ?? null
   const aliases = [

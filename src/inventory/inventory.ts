@@ -6,6 +6,7 @@ import { UserError } from '../domain/errors.js'
 import type { Target } from '../domain/target.js'
 import { parseInventoryLine, type InventoryLine } from './inventory-line.js'
 import { expandSpec, parseTargetSpec, specSize, type TargetSpec } from './target-spec.js'
+import { echoInput } from '../domain/echo.js'
 
 /* The inventory is validated whole before the first connection (a bad line 90,000 must stop the
  * scan before it starts), then streamed: a file is read twice rather than held in memory; only
@@ -54,7 +55,7 @@ async function* parseFile(
     try {
       await access(file, constants.R_OK)
     } catch (e) {
-      throw new InventoryError(`cannot read inventory file ${file}: ${(e as Error).message}`, { cause: e })
+      throw new InventoryError(`cannot read inventory file ${echoInput(file)}: ${(e as Error).message}`, { cause: e })
     }
     input = createReadStream(file, { encoding: 'utf8' })
   }
@@ -62,18 +63,17 @@ async function* parseFile(
   try {
     for await (const text of readLines(input)) {
       number++
-      const at = `${sourceName(file)}:${number}`
+      const at = `${echoInput(sourceName(file))}:${number}`
       const parsed = parseInventoryLine(text, defaultPort)
       if (parsed === null) continue
       if (typeof parsed === 'string') {
-        const shown = text.length > 80 ? `${text.slice(0, 80)}…` : text
-        throw new InventoryError(`${at}: ${parsed} (line: '${shown}')`)
+        throw new InventoryError(`${at}: ${parsed} (line: '${echoInput(text)}')`)
       }
       yield { line: parsed, at }
     }
   } catch (e) {
     if (e instanceof InventoryError) throw e
-    throw new InventoryError(`cannot read inventory file ${sourceName(file)}: ${(e as Error).message}`, { cause: e })
+    throw new InventoryError(`cannot read inventory file ${echoInput(sourceName(file))}: ${(e as Error).message}`, { cause: e })
   } finally {
     if (file !== '-') input.destroy()
   }

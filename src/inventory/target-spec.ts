@@ -2,6 +2,7 @@ import { isIP } from 'node:net'
 import { DEFAULT_SSH_PORT, hostIdentity, type Target } from '../domain/target.js'
 import { expandCidr, parseCidr, type CidrRange } from './cidr.js'
 import { isHostName } from './address.js'
+import { echoInput } from '../domain/echo.js'
 
 /* A target spec is one word of the inventory: `host`, `host:port`, `[host]:port`, `[v6]:port`,
  * an IPv4/IPv6 literal, or a CIDR range. Parsing returns a value or a message saying what was
@@ -22,7 +23,7 @@ export function parsePort(text: string): number | null {
 
 export function parseTargetSpec(text: string, defaultPort: number = DEFAULT_SSH_PORT): TargetSpec | string {
   if (text.length === 0) return 'empty target'
-  if (text.length > 300) return `'${text.slice(0, 40)}…' is too long to be a target`
+  if (text.length > 300) return `'${echoInput(text, 40)}' is too long to be a target`
 
   let host: string
   let port = defaultPort
@@ -31,28 +32,28 @@ export function parseTargetSpec(text: string, defaultPort: number = DEFAULT_SSH_
     host = bracketed[1]!
     if (bracketed[2] !== undefined) {
       const parsed = parsePort(bracketed[2])
-      if (parsed === null) return `'${bracketed[2]}' in '${text}' is not a port (1-65535)`
+      if (parsed === null) return `'${echoInput(bracketed[2], 20)}' in '${echoInput(text)}' is not a port (1-65535)`
       port = parsed
     }
   } else if (text.includes('/')) {
     const range = parseCidr(text)
-    if (typeof range === 'string') return `'${text}' is not a CIDR range: ${range}`
+    if (typeof range === 'string') return `'${echoInput(text)}' is not a CIDR range: ${range}`
     return { kind: 'range', range, port, text }
   } else if (isIP(text) === 6) {
     host = text
   } else {
     const colon = text.lastIndexOf(':')
     if (colon >= 0) {
-      if (text.indexOf(':') !== colon) return `'${text}' is not an IPv6 address (write [address]:port to give a port)`
+      if (text.indexOf(':') !== colon) return `'${echoInput(text)}' is not an IPv6 address (write [address]:port to give a port)`
       const parsed = parsePort(text.slice(colon + 1))
-      if (parsed === null) return `'${text.slice(colon + 1)}' in '${text}' is not a port (1-65535)`
+      if (parsed === null) return `'${echoInput(text.slice(colon + 1), 20)}' in '${echoInput(text)}' is not a port (1-65535)`
       host = text.slice(0, colon)
       port = parsed
     } else {
       host = text
     }
   }
-  if (isIP(host) === 0 && !isHostName(host)) return `'${text}' is not ${TARGET_FORMS}`
+  if (isIP(host) === 0 && !isHostName(host)) return `'${echoInput(text)}' is not ${TARGET_FORMS}`
   return { kind: 'single', host: host.toLowerCase(), port }
 }
 

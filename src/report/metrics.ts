@@ -1,7 +1,22 @@
 import { FINDING_KINDS, SEVERITIES, type Finding } from '../domain/finding.js'
 
 /* Prometheus text exposition format 0.0.4, for node_exporter's textfile collector. Every kind and
- * severity is written, zeros included, so alerts on `> 0` see a series that exists. */
+ * severity is written, zeros included, so alerts on `> 0` see a series that exists.
+ *
+ * A run that fails (database down or lost, interrupted, bad inventory) rewrites the file too:
+ * hostkeys_last_run_success becomes 0 and everything else stays as the last successful run left it,
+ * its timestamp included, so `time() - hostkeys_last_success_timestamp_seconds` keeps growing. */
+
+const RUN_SUCCESS = 'hostkeys_last_run_success'
+const LAST_SUCCESS = 'hostkeys_last_success_timestamp_seconds'
+
+function runSuccessLines(success: boolean): string[] {
+  return [
+    `# HELP ${RUN_SUCCESS} 1 if the last hostkeys scan completed, 0 if it failed (database, signal, input).`,
+    `# TYPE ${RUN_SUCCESS} gauge`,
+    `${RUN_SUCCESS} ${success ? 1 : 0}`,
+  ]
+}
 
 export interface ScanMetrics {
   readonly targets: number
@@ -42,8 +57,21 @@ export function renderMetrics(metrics: ScanMetrics): string {
     SEVERITIES.map((severity) => [`{severity="${severity}"}`, bySeverity.get(severity) ?? 0]),
   )
   gauge('hostkeys_scan_duration_seconds', 'Wall time of the last scan.', [['', metrics.durationMs / 1000]])
-  gauge('hostkeys_last_success_timestamp_seconds', 'Unix time the last scan completed.', [
-    ['', Math.floor(metrics.finishedAt.getTime() / 1000)],
-  ])
+  gauge(LAST_SUCCESS, 'Unix time the last scan completed.', [['', Math.floor(metrics.finishedAt.getTime() / 1000)]])
+  lines.push(...runSuccessLines(true))
   return `${lines.join('\n')}\n`
+}
+
+/**
+ * The metrics after a failed run: `previous` (the file as it was, or null) with the run marked failed.
+ * A file that never saw a success gets a last-success time of 0, so an age alert fires.
+ */
+export function renderFailedRunMetrics(previous: string | null): string {
+  const kept = (previous ?? '')
+    .split('\n')
+    .filter((line) => /^(# (HELP|TYPE) )?hostkeys_/.test(line) && !line.replace(/^# (HELP|TYPE) /, '').startsWith(RUN_SUCCESS))
+  if (!kept.some((line) => line.startsWith(`${LAST_SUCCESS} `))) {
+    kept.push(`# HELP ${LAST_SUCCESS} Unix time the last scan completed.`, `# TYPE ${LAST_SUCCESS} gauge`, `${LAST_SUCCESS} 0`)
+  }
+  return `${[...kept, ...runSuccessLines(false)].join('\n')}\n`
 }

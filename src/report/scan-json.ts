@@ -49,16 +49,31 @@ export function findingToJson(finding: Finding): object {
 /** Renders the scan document piece by piece; each call returns text to write in order. */
 export class ScanJsonWriter {
   private hosts = 0
+  private state: 'new' | 'open' | 'closed' = 'new'
 
   open(): string {
+    this.state = 'open'
     return '{"hosts": ['
   }
 
   host(observation: Observation): string {
+    if (this.state === 'closed') return '' // a document is never extended once closed
     return `${this.hosts++ === 0 ? '\n' : ',\n'}  ${JSON.stringify(observationToJson(observation))}`
   }
 
+  /**
+   * Ends a document whose scan failed after it began (database lost, interrupted): still one valid
+   * value, with `"findings": null` (not judged) and the error. Empty if nothing was opened or it was
+   * already closed.
+   */
+  abort(error: string): string {
+    if (this.state !== 'open') return ''
+    this.state = 'closed'
+    return `${this.hosts > 0 ? '\n' : ''}],\n "findings": null,\n "error": ${JSON.stringify(error)}}\n`
+  }
+
   close(findings: readonly Finding[]): string {
+    this.state = 'closed'
     const items = findings.map((f) => `  ${JSON.stringify(findingToJson(f))}`).join(',\n')
     return `${this.hosts > 0 ? '\n' : ''}],\n "findings": [${items ? `\n${items}\n` : ''}]}\n`
   }

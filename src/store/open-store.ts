@@ -1,10 +1,13 @@
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
-import { OperationalError } from '../domain/errors.js'
+import { OperationalError, UserError } from '../domain/errors.js'
 import { describeLocation, redactSecrets, resolveDatabaseLocation } from './database-location.js'
+import { DurableNodeFS, durableStartParams, syncTree } from './durable-nodefs.js'
 import { acquireEmbeddedLock } from './embedded-lock.js'
 import { KyselyStore } from './kysely-store.js'
 import { migrate, readMigrations, type MigrationConnection } from './migrate.js'
+import { createGuardedPool } from './postgres-pool.js'
 import type { Database } from './schema.js'
 import type { Store } from './store.js'
 
@@ -15,7 +18,13 @@ export interface OpenStoreOptions {
   readonly env?: NodeJS.ProcessEnv
   /** Where the migration files are; defaults to the package's migrations/. */
   readonly migrationsDir?: string
+  /** --db-timeout in ms: statement and lock timeout on PostgreSQL, and the client's deadline. Default 60 s. */
+  readonly timeoutMs?: number
+  /** Whether a missing embedded database may be created (scan, import, db migrate); default true. */
+  readonly createIfMissing?: boolean
 }
+
+export const DEFAULT_DB_TIMEOUT_MS = 60_000
 
 /**
  * Opens the history: connects (or takes the embedded directory's lock), applies pending migrations,
@@ -35,15 +44,14 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   }
 
   if (location.kind === 'postgres') {
-    const { default: pg } = await import('pg')
-    const pool = new pg.Pool({ connectionString: location.url, max: 4, connectionTimeoutMillis: 10_000 })
-    // An idle client losing its server must not crash the process; the next query reports it.
-    pool.on('error', () => {})
+    const pool = await createGuardedPool({ connectionString: location.url, timeoutMs: options.timeoutMs ?? DEFAULT_DB_TIMEOUT_MS })
     try {
       const client = await pool.connect()
       client.release()
     } catch (e) {
-      await pool.end().catch(() => {})
+      // Ends every socket, also one whose authentication failed client-side (an empty password):
+      // left open, it would keep the process alive until the server's authentication_timeout.
+      await pool.end()
       throw new OperationalError(`cannot connect to PostgreSQL at ${where}: ${secrets((e as Error).message)}`, { cause: e })
     }
     const connection: MigrationConnection = {
@@ -71,14 +79,22 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     try {
       migrations = await migrate(connection, files)
     } catch (e) {
-      await pool.end().catch(() => {})
+      await pool.end()
       if (e instanceof OperationalError) throw new OperationalError(`${where}: ${secrets(e.message)}`, { cause: e })
       throw new OperationalError(`migrating ${where} failed: ${secrets((e as Error).message)}`, { cause: e })
     }
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
-    return new KyselyStore(db, { backend: 'postgres', location: where, migrations, redact: secrets })
+    // kysely ends the pool only if a query ever went through it (`db migrate` runs none): end it here
+    // too, or its idle connections would hold the process for pg's 10 s idle timeout.
+    return new KyselyStore(db, { backend: 'postgres', location: where, migrations, redact: secrets, onClose: () => pool.end() })
   }
 
+  const existed = existsSync(join(location.dir, 'PG_VERSION'))
+  if (!existed && options.createIfMissing === false) {
+    // Only scan, import and db migrate create a history: a read on a mistyped directory must not
+    // silently make a new, empty one (seconds and hundreds of MB) and answer "no match".
+    throw new UserError(`no history at ${where}; run a scan first or pass --db`)
+  }
   try {
     mkdirSync(location.dir, { recursive: true, mode: 0o700 })
   } catch (e) {
@@ -89,12 +105,21 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     const { PGlite } = await import('@electric-sql/pglite')
     let pglite
     try {
-      pglite = await PGlite.create(location.dir, {
+      const fs = new DurableNodeFS(location.dir)
+      pglite = await PGlite.create({
+        fs,
         // PGlite's PostgreSQL keeps its buffers inside the process's WebAssembly memory, which never
         // shrinks: PostgreSQL's default 128 MB of shared_buffers fill up during a large scan and stay
         // in our RSS. The data directory is on disk and the OS caches it anyway; 16 MB is plenty.
-        startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'],
+        // durableStartParams: fsync on, so that a committed scan survives a power cut.
+        startParams: [...durableStartParams(PGlite.defaultStartParams), '-c', 'shared_buffers=16MB'],
       })
+      if (!fs.installed) {
+        await pglite.close().catch(() => {})
+        throw new Error('this PGlite has no Emscripten NODEFS to give an fsync to; commits would not be durable')
+      }
+      // initdb wrote the new directory without syncing it; the WAL of the first commit replays onto it.
+      if (!existed) syncTree(location.dir)
     } catch (e) {
       throw new OperationalError(`cannot open the embedded database ${where}: ${(e as Error).message}`, { cause: e })
     }

@@ -5,8 +5,8 @@ import { addDbOption, withStore } from '../with-store.js'
 export function registerDb(program: Command, context: CommandContext): void {
   const db = program.command('db').description('the history database')
   addDbOption(db.command('migrate').description('apply pending migrations (opening the database does it too)')).action(
-    async (flags: { db?: string }) => {
-      await withStore(flags.db, context, async (store) => {
+    async (flags: { db?: string; dbTimeout?: number }) => {
+      await withStore(flags, context, async (store) => {
         const { applied, version } = store.migrations
         writeLine(
           context.stdout,
@@ -14,7 +14,7 @@ export function registerDb(program: Command, context: CommandContext): void {
             ? `${store.location}: applied ${applied.join(', ')}; schema version ${version}`
             : `${store.location}: up to date at schema version ${version}`,
         )
-      })
+      }, { create: true })
     },
   )
 }

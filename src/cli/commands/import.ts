@@ -3,6 +3,7 @@ import { importKnownHostsFile } from '../../app/import-known-hosts.js'
 import { UserError } from '../../domain/errors.js'
 import { writeLine, type CommandContext } from '../context.js'
 import { addDbOption, withStore } from '../with-store.js'
+import { echoInput } from '../../domain/echo.js'
 
 export function registerImport(program: Command, context: CommandContext): void {
   addDbOption(
@@ -11,9 +12,9 @@ export function registerImport(program: Command, context: CommandContext): void 
       .description('seed the history: `import known_hosts FILE` trusts its keys as the baseline (hashed entries match when their host is scanned)')
       .argument('<what>', 'known_hosts')
       .argument('<file>', 'the file to import'),
-  ).action(async (what: string, file: string, flags: { db?: string }) => {
-    if (what !== 'known_hosts') throw new UserError(`cannot import '${what}': only 'known_hosts' is supported`)
-    const report = await withStore(flags.db, context, (store) => importKnownHostsFile(store, file))
+  ).action(async (what: string, file: string, flags: { db?: string; dbTimeout?: number }) => {
+    if (what !== 'known_hosts') throw new UserError(`cannot import '${echoInput(what)}': only 'known_hosts' is supported`)
+    const report = await withStore(flags, context, (store) => importKnownHostsFile(store, file), { create: true })
     for (const line of report.skipped) writeLine(context.stderr, `hostkeys: skipped ${line}`)
     writeLine(
       context.stdout,

@@ -9,8 +9,8 @@ export function registerKnownHosts(program: Command, context: CommandContext): v
       .command('known-hosts')
       .description('a known_hosts file of the trusted keys, for /etc/ssh/ssh_known_hosts')
       .option('--hash', 'hash host names as ssh-keygen -H does'),
-  ).action(async (flags: { hash?: boolean; db?: string }) => {
-    const lines = await withStore(flags.db, context, (store) => exportKnownHosts(store, { hash: !!flags.hash }))
+  ).action(async (flags: { hash?: boolean; db?: string; dbTimeout?: number }) => {
+    const lines = await withStore(flags, context, (store) => exportKnownHosts(store, { hash: !!flags.hash }))
     for (const line of lines) writeLine(context.stdout, line)
   })
 }

@@ -14,9 +14,9 @@ export function registerLookup(program: Command, context: CommandContext): void 
       .description('every host that ever served a key (any fingerprint form, key line or known_hosts line), or a host\'s keys')
       .argument('<query...>', 'SHA256:..., MD5:..., hex digest, public key line, known_hosts line, or host name/address')
       .addOption(new Option('--format <format>', 'text or json').argParser(choice(['text', 'json'] as const)).default('text')),
-  ).action(async (words: string[], flags: { format: 'text' | 'json'; db?: string }) => {
+  ).action(async (words: string[], flags: { format: 'text' | 'json'; db?: string; dbTimeout?: number }) => {
     const query = parseLookupQuery(words.join(' ')) // malformed: UserError, exit 2, before the database opens
-    const matches = await withStore(flags.db, context, (store) => lookup(store, query))
+    const matches = await withStore(flags, context, (store) => lookup(store, query))
     if (flags.format === 'json') writeLine(context.stdout, renderLookupJson(matches))
     else for (const line of renderLookupText(matches)) writeLine(context.stdout, line)
     if (matches.length === 0 && flags.format === 'text') writeLine(context.stderr, 'hostkeys: no match in the history')

@@ -1,7 +1,8 @@
 import { Command } from 'commander'
+import { pruneHistory } from '../../app/history-actions.js'
 import { writeLine, type CommandContext } from '../context.js'
 import { parseDuration } from '../options.js'
-import { addDbOption, withStore } from '../with-store.js'
+import { addDbOption, withStore, type DbFlags } from '../with-store.js'
 
 export function registerPrune(program: Command, context: CommandContext): void {
   addDbOption(
@@ -9,9 +10,8 @@ export function registerPrune(program: Command, context: CommandContext): void {
       .command('prune')
       .description('drop scan details older than DURATION; sightings and findings (the history) are kept')
       .requiredOption('--older-than <duration>', 'e.g. 90d, 12w', parseDuration),
-  ).action(async (flags: { olderThan: number; db?: string }) => {
-    const before = new Date(Date.now() - flags.olderThan)
-    const report = await withStore(flags.db, context, (store) => store.prune(before))
-    writeLine(context.stdout, `pruned ${report.scans} scan(s) and ${report.failures} per-host failure record(s) from before ${before.toISOString()}`)
+  ).action(async (flags: DbFlags & { olderThan: number }) => {
+    const report = await withStore(flags, context, (store) => pruneHistory(store, flags.olderThan, new Date()))
+    writeLine(context.stdout, `pruned ${report.scans} scan(s) and ${report.failures} per-host failure record(s) from before ${report.before.toISOString()}`)
   })
 }

@@ -1,8 +1,8 @@
 import { once } from 'node:events'
-import { rename, writeFile } from 'node:fs/promises'
+import { readFile, rename, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { Command, Option } from 'commander'
-import { scanFleet, type ScanDependencies, type ScanOutcome } from '../../app/scan-fleet.js'
+import { scanFleet, type ScanDependencies, type ScanJudge, type ScanOutcome } from '../../app/scan-fleet.js'
 import { resolverFromSettings, sshfpCheckFor } from '../../app/sshfp-check.js'
 import { historyJudge, standaloneJudge } from '../../app/scan-judges.js'
 import { OperationalError, UserError } from '../../domain/errors.js'
@@ -12,7 +12,7 @@ import type { Observation } from '../../domain/observation.js'
 import { DEFAULT_SSH_PORT, parseIdentity } from '../../domain/target.js'
 import { openInventory, type Inventory } from '../../inventory/inventory.js'
 import { renderKnownHostsLines } from '../../report/known-hosts.js'
-import { renderMetrics } from '../../report/metrics.js'
+import { renderFailedRunMetrics, renderMetrics } from '../../report/metrics.js'
 import { ScanJsonWriter } from '../../report/scan-json.js'
 import { renderScanSshfp } from '../../report/scan-sshfp.js'
 import {
@@ -60,6 +60,7 @@ interface ScanFlags {
   failOn: FailOn
   quiet?: boolean
   db?: string
+  dbTimeout?: number
   vantage?: string
   metricsFile?: string
   resolver?: string[]
@@ -72,6 +73,8 @@ interface ScanRenderer {
   start(): void
   host(observation: Observation): void
   finish(outcome: ScanOutcome): void
+  /** The scan failed after start(): leave the output well-formed (JSON: closed, with the error). */
+  fail?(error: unknown): void
 }
 
 function makeRenderer(flags: ScanFlags, context: CommandContext): ScanRenderer {
@@ -108,6 +111,7 @@ function makeRenderer(flags: ScanFlags, context: CommandContext): ScanRenderer {
         start: () => out(writer.open()),
         host: (observation) => out(writer.host(observation)),
         finish: (outcome) => out(writer.close(outcome.findings)),
+        fail: (error) => out(writer.abort(error instanceof Error ? error.message : String(error))),
       }
     }
     case 'known_hosts':
@@ -155,15 +159,21 @@ function checkOutputFlags(flags: ScanFlags, given: (option: 'format' | 'fingerpr
   }
 }
 
-async function writeMetricsFile(path: string, outcome: ScanOutcome, finishedAt: Date): Promise<void> {
+async function writeMetricsFile(path: string, text: string): Promise<void> {
   // Write then rename, so node_exporter never reads half a file.
   const temporary = `${path}.${process.pid}.tmp`
   try {
-    await writeFile(temporary, renderMetrics({ ...outcome, finishedAt }))
+    await writeFile(temporary, text)
     await rename(temporary, path)
   } catch (e) {
     throw new OperationalError(`cannot write metrics file ${path}: ${(e as Error).message}`, { cause: e })
   }
+}
+
+/** The metrics file after a failed run: the last success's figures kept, the run marked failed. */
+async function writeFailedRunMetrics(path: string): Promise<void> {
+  const previous = await readFile(path, 'utf8').catch(() => null)
+  await writeMetricsFile(path, renderFailedRunMetrics(previous))
 }
 
 /** The inventory the arguments and --file name, validated whole (a bad line stops everything with its file:line). */
@@ -191,24 +201,31 @@ async function listTargets(specs: string[], flags: ScanFlags, context: CommandCo
 }
 
 async function runScan(specs: string[], flags: ScanFlags, context: CommandContext): Promise<void> {
+  // Whatever ends this scan early (bad input, the database, a signal), cron's metrics say so.
+  const metricsFile = flags.metricsFile
+  if (metricsFile) context.lifecycle?.onFailure(() => writeFailedRunMetrics(metricsFile))
+  context.lifecycle?.setInterruptionNote('the scan stopped; nothing was recorded')
   const inventory = await openScanInventory(specs, flags, context)
   const dnsTimeoutMs = flags.dnsTimeout ? flags.dnsTimeout * 1000 : null
   const checkDns = flags.dns
     ? sshfpCheckFor(await resolverFromSettings(flags.resolver ?? [], dnsTimeoutMs), flags.types ?? null)
     : null
   // Opened before the first connection: a database that is down stops the scan before it starts.
-  const store = flags.store ? await openHistory(flags.db, context) : null
+  const store = flags.store ? await openHistory(flags, context, { create: true }) : null
   try {
     const deps: ScanDependencies = {
       collect: (targets, options) => scanTargets(targets, options),
       // A database scan keeps its observations for recordScan; a --no-store scan keeps none.
-      judge: store
-        ? historyJudge(store, {
-            vantage: flags.vantage ?? hostname(),
-            request: { specs, files: flags.file ?? [], dnsChecked: flags.dns },
-            unreachableAfter: flags.unreachableAfter,
-          })
-        : standaloneJudge(),
+      judge: uninterruptedRecording(
+        store
+          ? historyJudge(store, {
+              vantage: flags.vantage ?? hostname(),
+              request: { specs, files: flags.file ?? [], dnsChecked: flags.dns },
+              unreachableAfter: flags.unreachableAfter,
+            })
+          : standaloneJudge(),
+        context,
+      ),
       checkDns,
       now: () => new Date(),
     }
@@ -218,28 +235,53 @@ async function runScan(specs: string[], flags: ScanFlags, context: CommandContex
   }
 }
 
+/**
+ * A signal during probing stops the scan at once; one during recording waits for the transaction to
+ * end (committed or rolled back, within --db-timeout), so a scan is recorded whole or not at all.
+ */
+function uninterruptedRecording(judge: ScanJudge, context: CommandContext): ScanJudge {
+  const lifecycle = context.lifecycle
+  if (!lifecycle) return judge
+  return {
+    observe: (observation) => judge.observe(observation),
+    finish: (meta, dnsFindings) =>
+      lifecycle.critical(
+        () => judge.finish(meta, dnsFindings),
+        'the scan was recorded, but its report was cut short (hostkeys findings --open lists what needs a person)',
+      ),
+  }
+}
+
 async function scanAndReport(inventory: Inventory, deps: ScanDependencies, flags: ScanFlags, context: CommandContext): Promise<void> {
   const renderer = makeRenderer(flags, context)
   const showProgress =
     !!context.stderr.isTTY && !flags.quiet && !(flags.format === 'json' && !context.stdout.isTTY)
   const progress = showProgress ? progressLine(context.stderr) : null
 
+  // Once failed, the output is final: probes still finishing while main winds down print nothing.
+  let failed = false
+  context.lifecycle?.onFailure((error) => {
+    failed = true
+    progress?.clear()
+    renderer.fail?.(error)
+  })
   renderer.start()
   const outcome = await scanFleet(
     { inventory, families: flags.types ?? null, timeoutMs: flags.timeout * 1000, concurrency: flags.concurrency },
     deps,
     {
       observation(observation) {
+        if (failed) return
         // Rows and the progress line share the terminal only when stdout is that terminal too (-D: its notes on stderr).
         if (context.stdout.isTTY || flags.sshfp) progress?.clear()
         renderer.host(observation)
       },
-      progress: progress ? (p) => progress.update(p) : undefined,
+      progress: progress ? (p) => failed || progress.update(p) : undefined,
     },
   )
   progress?.clear()
   renderer.finish(outcome)
-  if (flags.metricsFile) await writeMetricsFile(flags.metricsFile, outcome, new Date())
+  if (flags.metricsFile) await writeMetricsFile(flags.metricsFile, renderMetrics({ ...outcome, finishedAt: new Date() }))
   context.exitCode = outcome.findings.some((f) => isAtOrAbove(f.severity, flags.failOn)) ? EXIT_FINDINGS : EXIT_OK
 }
 

@@ -4,10 +4,11 @@ import { resolverFromSettings } from '../../app/sshfp-check.js'
 import { UserError } from '../../domain/errors.js'
 import { parseSshfpDigests, type SshfpDigestType } from '../../dns/sshfp-record.js'
 import { renderSshfpNsupdate, renderSshfpNsupdateDiff, renderSshfpZone } from '../../report/sshfp-zone.js'
-import { openStore } from '../../store/open-store.js'
 import { writeLine, type CommandContext } from '../context.js'
 import { EXIT_FINDINGS, EXIT_OK } from '../main.js'
 import { choice, collect } from '../options.js'
+import { addDbOption, openHistory } from '../with-store.js'
+import { echoInput } from '../../domain/echo.js'
 
 /* `hostkeys sshfp [HOST...]`: SSHFP records for the trusted keys, as zone lines, an nsupdate script,
  * or (--diff) only the nsupdate commands that bring what DNS serves in line. Exit codes:
@@ -26,12 +27,13 @@ interface SshfpFlags {
   diff?: boolean
   resolver?: string[]
   db?: string
+  dbTimeout?: number
 }
 
 function parseTtl(text: string): number {
   // RFC 2181 §8: an unsigned 31-bit number of seconds.
   if (!/^\d{1,10}$/.test(text) || Number(text) > 0x7fffffff) {
-    throw new InvalidArgumentError(`'${text}' is not a TTL: a whole number of seconds from 0 to 2147483647`)
+    throw new InvalidArgumentError(`'${echoInput(text)}' is not a TTL: a whole number of seconds from 0 to 2147483647`)
   }
   return Number(text)
 }
@@ -53,7 +55,7 @@ async function runSshfp(hosts: string[], flags: SshfpFlags, context: CommandCont
   const origin = flags.origin ?? null
   const request = { hosts, digests: flags.digest, origin }
   checkSshfpRequest(request) // a bad name fails fast, before the database is opened
-  const store = await openStore({ db: flags.db ?? context.env['HOSTKEYS_DB'] ?? null, env: context.env })
+  const store = await openHistory(flags, context)
   let result
   try {
     result = await trustedSshfpRecords(store, request)
@@ -97,7 +99,7 @@ async function runSshfp(hosts: string[], flags: SshfpFlags, context: CommandCont
 }
 
 export function registerSshfp(program: Command, context: CommandContext): void {
-  program
+  const command = program
     .command('sshfp')
     .description('print SSHFP records for the trusted keys of hosts (every host with a DNS name when none are named)')
     .argument('[hosts...]', 'host identity (web1.example.com, [web1.example.com]:2222) or bare name')
@@ -107,8 +109,7 @@ export function registerSshfp(program: Command, context: CommandContext): void {
     .addOption(new Option('--digest <list>', 'digest types: sha1, sha256 or both').argParser(parseDigests).default([1, 2], 'sha1,sha256'))
     .option('--diff', 'print only the nsupdate commands that bring what DNS serves now in line with the trusted keys')
     .option('--resolver <addr[:port]>', 'DNS resolver to read the current records from, with --diff (repeatable; default /etc/resolv.conf)', collect)
-    .option('--db <url-or-path>', 'PostgreSQL URL, or a directory for the embedded database (default: $HOSTKEYS_DB, else embedded)')
-    .action(async (hosts: string[], flags: SshfpFlags) => {
-      await runSshfp(hosts, flags, context)
-    })
+  addDbOption(command).action(async (hosts: string[], flags: SshfpFlags) => {
+    await runSshfp(hosts, flags, context)
+  })
 }
