@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
 import { startDemoFleet } from '../demo/demo-fleet.js'
 import type { Finding } from '../domain/finding.js'
 import type { Observation } from '../domain/observation.js'
@@ -10,10 +11,11 @@ import { digestOfSha256 } from '../fingerprint/digest-forms.js'
 import { describeKey } from '../fingerprint/key-blob.js'
 import type { Inventory } from '../inventory/inventory.js'
 import { renderSshfpZone } from '../report/sshfp-zone.js'
-import { scanTargets } from '../ssh/scan-targets.js'
 import { openStore } from '../store/open-store.js'
-import { historyJudge } from './scan-judges.js'
-import { scanFleet, type ScanOutcome } from './scan-fleet.js'
+import { DEFAULT_UNREACHABLE_AFTER } from '../analysis/host-findings.js'
+import { runScan } from './run-scan.js'
+import type { ScanOutcome } from './scan-fleet.js'
+import { resolveScanSettings } from './scan-settings.js'
 import type { KeyRecord } from '../domain/history.js'
 
 /* `hostkeys demo`: a newcomer's first look, with nothing to set up. A throwaway fleet inside this
@@ -53,18 +55,20 @@ export async function runDemo(report: (event: DemoEvent) => void): Promise<void>
           yield* targets
         },
       }
+      // The same use case as `hostkeys scan`, over the demo's own fleet and store.
+      const settings = resolveScanSettings(
+        { specs: [], port: fleet.port, timeout: 5, concurrency: 32, store: true, dns: false, vantage: 'hostkeys-demo', unreachableAfter: DEFAULT_UNREACHABLE_AFTER },
+        {},
+      )
       const scanOnce = async (title: string) => {
         const observations: Observation[] = []
-        const outcome = await scanFleet(
-          { inventory, families: null, timeoutMs: 5000, concurrency: 32 },
-          {
-            collect: (input, options) => scanTargets(input, options),
-            judge: historyJudge(store, { vantage: 'hostkeys-demo', request: {} }),
-            checkDns: null,
-            now: () => new Date(),
-          },
-          { observation: (o) => observations.push(o) },
-        )
+        const outcome = await runScan(settings, {
+          stdin: Readable.from([]),
+          env: {},
+          inventory,
+          store,
+          events: { observation: (o) => observations.push(o) },
+        })
         report({ kind: 'scan', title, observations, outcome })
         return outcome
       }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { openStore } from '../store/open-store.js'
+import { openHistory as openHistoryWith, resolveHistorySettings, withHistory } from '../app/open-history.js'
 import type { Store } from '../store/store.js'
 import type { CommandContext } from './context.js'
 import { parseSeconds } from './options.js'
@@ -28,29 +28,14 @@ export function addDbOption(command: Command): Command {
     )
 }
 
-/** Opens the history named by --db, else $HOSTKEYS_DB, else the embedded default. */
+/** Opens the history the flags name (app/open-history.ts resolves --db, HOSTKEYS_DB and --db-timeout). */
 export function openHistory(flags: DbFlags, context: CommandContext, use: HistoryUse = {}): Promise<Store> {
-  return openStore({
-    db: flags.db ?? context.env['HOSTKEYS_DB'] ?? null,
-    env: context.env,
-    timeoutMs: (flags.dbTimeout ?? 60) * 1000,
-    createIfMissing: use.create ?? false,
-  })
+  return openHistoryWith(resolveHistorySettings(flags, context.env, use), context.env)
 }
 
 /** openHistory, then fn, then close whatever happened. */
-export async function withStore<T>(
-  flags: DbFlags,
-  context: CommandContext,
-  fn: (store: Store) => Promise<T>,
-  use: HistoryUse = {},
-): Promise<T> {
-  const store = await openHistory(flags, context, use)
-  try {
-    return await fn(store)
-  } finally {
-    await store.close()
-  }
+export function withStore<T>(flags: DbFlags, context: CommandContext, fn: (store: Store) => Promise<T>, use: HistoryUse = {}): Promise<T> {
+  return withHistory(resolveHistorySettings(flags, context.env, use), context.env, fn)
 }
 
 /** Who runs the command, for accept and allow-shared records: $SUDO_USER, $USER, else the uid. */
