@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { expectedRecords } from '../src/dns/sshfp.js'
+import { expectedRecords } from '../src/fingerprint/sshfp-record.js'
 import { describeKey } from '../src/fingerprint/key-blob.js'
 import { renderSshfpZone } from '../src/report/sshfp-zone.js'
 import { startNamed } from '../test/support/bind.js'

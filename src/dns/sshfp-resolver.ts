@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto'
-import { describeHostNameProblem } from './dns-name.js'
+import { describeHostNameProblem } from '../domain/dns-name.js'
 import { exchangeTcp, exchangeUdp, type ExchangeOutcome } from './dns-exchange.js'
 import { formatNameserver, type Nameserver } from './nameserver.js'
 import type { DnsFailureStatus, SshfpAnswer, SshfpResolver } from './sshfp-answer.js'

@@ -4,15 +4,12 @@ import { parseIdentity } from '../domain/target.js'
 import type { SshfpAnswer } from './sshfp-answer.js'
 import {
   formatSshfpRdata,
-  keyDigest,
   recordMatchesKey,
   sha256FingerprintOfRecord,
   sshfpAlgorithmOf,
-  SSHFP_DIGEST_TYPES,
   type SshfpAlgorithm,
-  type SshfpDigestType,
   type SshfpRecord,
-} from './sshfp-record.js'
+} from '../fingerprint/sshfp-record.js'
 
 /* How served keys and published SSHFP records are compared (issue 4), per SSHFP algorithm:
  *   records for the algorithm, none matches any served key of it  -> sshfp_mismatch, one per served key
@@ -41,14 +38,6 @@ const ALGORITHM_NAMES: Record<SshfpAlgorithm, string> = { 1: 'RSA', 2: 'DSA', 3:
 
 /** A single key type for an algorithm, when there is one (ECDSA curves share algorithm 3). */
 const KEY_TYPE_OF_ALGORITHM: Record<SshfpAlgorithm, KeyType | null> = { 1: 'ssh-rsa', 2: 'ssh-dss', 3: null, 4: 'ssh-ed25519' }
-
-/** The SSHFP records `ssh-keygen -r` would print for these keys: per key, one per digest type, SHA-1 first. */
-export function expectedRecords(keys: readonly HostKey[], digests: readonly SshfpDigestType[] = SSHFP_DIGEST_TYPES): SshfpRecord[] {
-  const ordered = [...new Set(digests)].sort((a, b) => a - b)
-  return keys.flatMap((key) =>
-    ordered.map((digestType) => ({ algorithm: sshfpAlgorithmOf(key.type), digestType, fingerprint: keyDigest(key, digestType) })),
-  )
-}
 
 function finding(
   kind: Finding['kind'],

@@ -1,7 +1,7 @@
 import type { Observation } from '../domain/observation.js'
 import { parseIdentity } from '../domain/target.js'
-import { isDnsName } from '../dns/dns-name.js'
-import { expectedRecords } from '../dns/sshfp.js'
+import { isDnsName } from '../domain/dns-name.js'
+import { expectedRecords } from '../fingerprint/sshfp-record.js'
 import { formatEndpoint } from '../domain/target.js'
 import { renderSshfpZone } from './sshfp-zone.js'
 

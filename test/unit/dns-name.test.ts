@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { isDnsName, sameDnsName, toAbsoluteName } from '../../src/dns/dns-name.js'
+import { isDnsName, sameDnsName, toAbsoluteName } from '../../src/domain/dns-name.js'
 import { UserError } from '../../src/domain/errors.js'
 
 describe('isDnsName: which identities get an SSHFP lookup', () => {

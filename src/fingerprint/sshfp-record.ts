@@ -1,6 +1,6 @@
 import type { HostKey, KeyType, Sha256Fingerprint } from '../domain/host-key.js'
 import { UserError } from '../domain/errors.js'
-import { sha256FromDigest } from '../fingerprint/digest-forms.js'
+import { sha256FromDigest } from './digest-forms.js'
 import { echoInput } from '../domain/echo.js'
 
 /* SSHFP record : (algorithm, digest type, digest of the public key blob), RFC 4255 §3.1.
@@ -91,4 +91,12 @@ export function parseSshfpDigests(text: string): SshfpDigestType[] {
     chosen.add(digest)
   }
   return [...chosen].sort((a, b) => a - b)
+}
+
+/** The SSHFP records `ssh-keygen -r` would print for these keys: per key, one per digest type, SHA-1 first. */
+export function expectedRecords(keys: readonly HostKey[], digests: readonly SshfpDigestType[] = SSHFP_DIGEST_TYPES): SshfpRecord[] {
+  const ordered = [...new Set(digests)].sort((a, b) => a - b)
+  return keys.flatMap((key) =>
+    ordered.map((digestType) => ({ algorithm: sshfpAlgorithmOf(key.type), digestType, fingerprint: keyDigest(key, digestType) })),
+  )
 }

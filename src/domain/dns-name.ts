@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
-import { UserError } from '../domain/errors.js'
-import { echoInput, echoQuoted } from '../domain/echo.js'
+import { UserError } from './errors.js'
+import { echoInput, echoQuoted } from './echo.js'
 
 /* owner name : the DNS name SSHFP records live at: the host's identity as a fully qualified name.
  * We accept letters, digits, hyphen and underscore in labels (RFC 1035 §2.3.1 "preferred name syntax",
