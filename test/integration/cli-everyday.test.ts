@@ -9,6 +9,7 @@ import { main } from '../../src/cli/main.js'
 import { runCli } from '../support/cli.js'
 import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
 import { testBackends } from '../support/test-store.js'
+import { capturedStreams } from '../support/captured-streams.js'
 
 /* Everyday flags as OpenSSH users know them, through the real executable against real sshd on
  * 127.61.0.0/16: -D beside ssh-keyscan -D, -E beside ssh-keygen -E, -H beside ssh-keygen -F, and
@@ -102,14 +103,10 @@ describe('findings with nothing to show', () => {
   after(async () => cleanup?.())
 
   async function findings(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const stdout = new PassThrough()
-    const stderr = new PassThrough()
-    let out = ''
-    let err = ''
-    stdout.on('data', (d) => (out += d))
-    stderr.on('data', (d) => (err += d))
+    const streams = capturedStreams()
+    const { stdout, stderr } = streams
     const code = await main(['node', 'hostkeys', 'findings', '--db', db, ...args], { stdout, stderr, stdin: new PassThrough(), env: {} })
-    return { code, stdout: out, stderr: err }
+    return { code, ...streams.written() }
   }
 
   it(`says so in text, per filter, and JSON stays an empty list (${backend.name})`, async () => {

@@ -16,6 +16,7 @@ import { buildProgram } from '../../src/cli/main.js'
 import { UserError } from '../../src/domain/errors.js'
 import { observationOf, syntheticKey } from '../support/synthetic-keys.js'
 import { testBackends } from '../support/test-store.js'
+import { capturedStreams } from '../support/captured-streams.js'
 
 /* The history commands through commander, against a real embedded store. main.ts maps a thrown
  * UserError/OperationalError to exit 2; here the throw itself is checked. */
@@ -23,15 +24,11 @@ import { testBackends } from '../support/test-store.js'
 const REGISTRARS = [registerLookup, registerHistory, registerFindings, registerAccept, registerAllowShared, registerKnownHosts, registerImport, registerPrune, registerDb]
 
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (d) => (out += d))
-  stderr.on('data', (d) => (err += d))
+  const streams = capturedStreams()
+  const { stdout, stderr } = streams
   const context: CommandContext = { stdout, stderr, stdin: new PassThrough(), env: { HOME: '/nonexistent', USER: 'tester' }, exitCode: 0 }
   await buildProgram(context, REGISTRARS).parseAsync(['node', 'hostkeys', ...args])
-  return { code: context.exitCode, stdout: out, stderr: err }
+  return { code: context.exitCode, ...streams.written() }
 }
 
 describe('history commands', () => {

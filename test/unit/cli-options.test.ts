@@ -7,22 +7,19 @@ import { describe, it } from 'node:test'
 import { InvalidArgumentError } from 'commander'
 import { main } from '../../src/cli/main.js'
 import { parseDuration, parseFingerprintHash, parsePortOption, parsePositiveInteger, parseSeconds } from '../../src/cli/options.js'
+import { capturedStreams } from '../support/captured-streams.js'
 
 /* Option parsing, in process: each case is a parse, not a spawned executable. Every case here fails
  * before a scan could start, or is --list, which contacts nothing; scans run in test/integration. */
 
 async function hostkeys(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (d) => (out += d))
-  stderr.on('data', (d) => (err += d))
+  const streams = capturedStreams()
+  const { stdout, stderr } = streams
   const input = new PassThrough()
   input.end(stdin)
   // HOSTKEYS_DB names a directory that must never appear: nothing here may open a database.
   const code = await main(['node', 'hostkeys', ...args], { stdout, stderr, stdin: input, env: { HOSTKEYS_DB: join(dir, 'never-created') } })
-  return { code, stdout: out, stderr: err }
+  return { code, ...streams.written() }
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'hostkeys-options-'))
