@@ -16,6 +16,7 @@ import { registerPrune } from './commands/prune.js'
 import { registerDb } from './commands/db.js'
 import { registerScan } from './commands/scan.js'
 import { registerSshfp } from './commands/sshfp.js'
+import { EXIT_ERROR, EXIT_OK } from './exit-codes.js'
 
 /* The CLI is wiring only: commander parses, a command calls one use case, renders, and sets the
  * exit code. Exit codes, in one place:
@@ -27,9 +28,7 @@ import { registerSshfp } from './commands/sshfp.js'
  *   130  interrupted by SIGINT; 143 by SIGTERM (128 + the signal, as shells report it)
  * Whatever the failure, stderr gets one line (a stack trace only with HOSTKEYS_DEBUG set). */
 
-export const EXIT_OK = 0
-export const EXIT_FINDINGS = 1
-export const EXIT_ERROR = 2
+export { EXIT_ERROR, EXIT_FINDINGS, EXIT_OK } from './exit-codes.js'
 
 export type CommandRegistrar = (program: Command, context: CommandContext) => void
 

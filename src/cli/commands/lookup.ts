@@ -3,7 +3,7 @@ import { lookup } from '../../app/lookup.js'
 import { parseLookupQuery } from '../../fingerprint/query.js'
 import { renderLookupJson, renderLookupText } from '../../report/lookup-report.js'
 import { writeLine, type CommandContext } from '../context.js'
-import { EXIT_FINDINGS, EXIT_OK } from '../main.js'
+import { EXIT_FINDINGS, EXIT_OK } from '../exit-codes.js'
 import { choice } from '../options.js'
 import { addDbOption, withStore } from '../with-store.js'
 

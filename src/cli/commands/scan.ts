@@ -9,7 +9,7 @@ import { DEFAULT_SSH_PORT } from '../../domain/target.js'
 import { FINGERPRINT_HASHES } from '../../report/scan-text.js'
 import { renderTargetListHeader, renderTargetListSummary, renderTargetRow } from '../../report/target-list.js'
 import { writeLine, type CommandContext } from '../context.js'
-import { EXIT_FINDINGS, EXIT_OK } from '../main.js'
+import { EXIT_FINDINGS, EXIT_OK } from '../exit-codes.js'
 import {
   choice,
   collect,
