@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { compareHost } from '../../src/analysis/compare-host.js'
 import { findDuplicateKeys } from '../../src/analysis/duplicate-keys.js'
+import { KEY_FAMILIES } from '../../src/domain/host-key.js'
 import { mergeSameServer, namesAndAddresses } from '../../src/analysis/same-server.js'
 import { mergeObservations } from '../../src/analysis/scanned-host.js'
 import { shareGroups } from '../../src/analysis/share-groups.js'
@@ -66,5 +68,21 @@ describe('mergeSameServer', () => {
     const [host] = mergeObservations([observationOf('web1', [key])])
     assert.equal(mergeSameServer([host!], 'www').host, 'www')
     assert.ok(mergeSameServer([host!], 'www').aliases.includes('web1'))
+  })
+})
+
+describe('host_unreachable escalation (--unreachable-after)', () => {
+  const history = (failedScans: number) => ({ host: 'web1', everReached: true, failedScans, sightings: [] })
+  const [down] = mergeObservations([observationOf('web1', [], { status: 'timeout' })])
+  it('is info on the first failed scans, a warning from the Nth in a row', () => {
+    assert.equal(compareHost(history(0), down!, new Set(KEY_FAMILIES), { unreachableAfter: 3 }).findings[0]?.severity, 'info')
+    assert.equal(compareHost(history(1), down!, new Set(KEY_FAMILIES), { unreachableAfter: 3 }).findings[0]?.severity, 'info')
+    const third = compareHost(history(2), down!, new Set(KEY_FAMILIES), { unreachableAfter: 3 }).findings[0]
+    assert.deepEqual([third?.kind, third?.severity], ['host_unreachable', 'warning'])
+    assert.match(third!.message, /3 scans in a row/)
+  })
+  it('a host that was never reached is never_reached, whatever the count', () => {
+    const finding = compareHost({ ...history(5), everReached: false }, down!, new Set(KEY_FAMILIES)).findings[0]
+    assert.deepEqual([finding?.kind, finding?.severity], ['never_reached', 'warning'])
   })
 })
