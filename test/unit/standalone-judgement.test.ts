@@ -5,26 +5,16 @@ import { StandaloneJudgement } from '../../src/analysis/judge-without-history.js
 import type { HostKey } from '../../src/domain/host-key.js'
 import type { HostStatus, Observation } from '../../src/domain/observation.js'
 import { describeKey } from '../../src/fingerprint/key-blob.js'
+import { observationOf } from '../support/synthetic-keys.js'
 
 function fixture(name: string): HostKey {
   const line = readFileSync(new URL(`../fixtures/keys/${name}.pub`, import.meta.url), 'utf8')
   return describeKey(Buffer.from(line.split(' ')[1]!, 'base64'))
 }
 
+/** An observation of `host` at `address` (observationOf, the tests' one builder of observations). */
 function seen(host: string, address: string, keys: HostKey[], status: HostStatus = 'ok'): Observation {
-  return {
-    target: { host, address, port: 22, aliases: [], source: 'test' },
-    address,
-    status,
-    error: status === 'ok' ? null : 'failed',
-    banner: null,
-    offered: null,
-    keys,
-    failedFamilies: [],
-    connections: 1,
-    startedAt: new Date(0),
-    durationMs: 1,
-  }
+  return observationOf(host, keys, { address, status })
 }
 
 describe('judging a scan without history (--no-store)', () => {
