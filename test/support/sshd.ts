@@ -59,7 +59,8 @@ export interface SshdServer {
 /** OpenSSH sshd.c: MAX_LISTEN_SOCKS is 16; more ListenAddress lines make sshd refuse to start. */
 const ADDRESSES_PER_SSHD = 16
 
-const KEYGEN_ARGS: Record<SshdKeyType, string[]> = {
+/** ssh-keygen arguments that make a key of each type (the test CAs of ssh-ca.ts use them too). */
+export const KEYGEN_ARGS: Record<SshdKeyType, string[]> = {
   ed25519: ['-t', 'ed25519'],
   'ecdsa-256': ['-t', 'ecdsa', '-b', '256'],
   'ecdsa-384': ['-t', 'ecdsa', '-b', '384'],
