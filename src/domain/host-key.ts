@@ -1,3 +1,5 @@
+import type { HostCertificate } from './certificate.js'
+
 /* key family : what one connection asks for (ssh-keyscan -t): ed25519, ecdsa, rsa, dsa
  * key type   : the type name inside the key blob: ssh-ed25519, ecdsa-sha2-nistp384, ssh-rsa, ssh-dss
  * key blob   : the public key as the server sends it (RFC 4253 §6.6), base64 in known_hosts lines */
@@ -21,6 +23,7 @@ export type Sha256Fingerprint = string & { readonly __brand: 'Sha256Fingerprint'
 export type Md5Fingerprint = string & { readonly __brand: 'Md5Fingerprint' }
 
 export interface HostKey {
+  /** The plain key's type, also when the server sent a certificate for it. */
   readonly type: KeyType
   readonly family: KeyFamily
   readonly bits: number
@@ -30,6 +33,9 @@ export interface HostKey {
   /** Lowercase hex digests, as SSHFP records carry them (RFC 4255 type 1, RFC 6594 type 2). */
   readonly sha1Hex: string
   readonly sha256Hex: string
+  /** The certificate the server presented for this key (PROTOCOL.certkeys); absent for a plain key.
+   * The fields above are the certified key's, so a certified key is the same key as the plain one. */
+  readonly certificate?: HostCertificate
 }
 
 export function familyOfType(type: KeyType): KeyFamily {

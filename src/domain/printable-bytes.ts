@@ -4,7 +4,7 @@
  *             is escaped too, the mapping is one-to-one: '\x41' in the output can only have come
  *             from the byte 0x41 ('A' would have stayed 'A'), never from the four characters. */
 
-/** The bytes as printable ASCII, everything else (and '\') as `\xNN`. Same rule as ssh/kexinit.ts's printable(). */
+/** The bytes as printable ASCII, everything else (and '\') as `\xNN`. ssh/kexinit.ts uses it for what servers send. */
 export function printableBytes(bytes: Buffer): string {
   let out = ''
   for (const byte of bytes) {

@@ -1,4 +1,5 @@
 import type { OfferedAlgorithms } from '../domain/observation.js'
+import { printableBytes } from '../domain/printable-bytes.js'
 
 /* server hello : what an SSH server sends before any key is exchanged, all of it in clear text:
  *                optional other lines, the identification line (RFC 4253 §4.2), then binary packets
@@ -11,7 +12,14 @@ import type { OfferedAlgorithms } from '../domain/observation.js'
 /** The reader's verdict so far. `banner` is set as soon as the identification line is complete. */
 export type ServerHello =
   | { readonly kind: 'incomplete'; readonly banner: string | null }
-  | { readonly kind: 'kexinit'; readonly banner: string; readonly offered: OfferedAlgorithms }
+  | {
+      readonly kind: 'kexinit'
+      readonly banner: string
+      readonly offered: OfferedAlgorithms
+      /** All ten name-lists in KEXINIT order (RFC 4253 §7.1): kex, host key, ciphers, MACs,
+       * compression (each client-to-server, then server-to-client), languages. */
+      readonly lists: readonly (readonly string[])[]
+    }
   | { readonly kind: 'invalid'; readonly banner: string | null; readonly reason: string }
 
 /** RFC 4253 §4.2: the identification line is at most 255 bytes including CR LF. */
@@ -38,13 +46,7 @@ const CR = 0x0d
 
 /** Printable form of bytes a server chose: anything but printable ASCII becomes \xNN, so no
  * terminal escape or NUL reaches a report. */
-export function printable(bytes: Buffer): string {
-  let out = ''
-  for (const byte of bytes) {
-    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x5c ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`
-  }
-  return out
-}
+export const printable = printableBytes
 
 /** Incremental reader of a server's identification line and KEXINIT, bounded in memory. */
 export class ServerHelloReader {
@@ -60,6 +62,8 @@ export class ServerHelloReader {
   private packetsSkipped = 0
   private banner: string | null = null
   private state: ServerHello = { kind: 'incomplete', banner: null }
+  /** Bytes that came after the KEXINIT in the chunks read so far (the next packets). */
+  private rest: Buffer = Buffer.alloc(0)
 
   /** The verdict so far. */
   get result(): ServerHello {
@@ -82,8 +86,17 @@ export class ServerHelloReader {
     if (!this.done && accepted.length < chunk.length) {
       this.state = this.invalid(`more than ${MAX_HELLO_BYTES} bytes without a KEXINIT`)
     }
-    if (this.done) this.buffer = Buffer.alloc(0) // the verdict is all we keep
+    if (this.done) {
+      if (this.state.kind === 'kexinit') this.rest = Buffer.from(this.buffer.subarray(this.start, this.length))
+      this.buffer = Buffer.alloc(0) // the verdict (and what followed a KEXINIT) is all we keep
+    }
     return this.state
+  }
+
+  /** Bytes the server sent after its KEXINIT in the chunks already pushed: the start of the next
+   * packet, for whoever reads the key exchange on. Empty unless the verdict is 'kexinit'. */
+  get remainder(): Buffer {
+    return this.rest
   }
 
   private append(bytes: Buffer): void {
@@ -197,7 +210,7 @@ export class ServerHelloReader {
       offset += length
     }
     if (offset + 5 > payload.length) return this.invalid('KEXINIT is truncated')
-    return { kind: 'kexinit', banner, offered: { kex: lists[0]!, serverHostKey: lists[1]! } }
+    return { kind: 'kexinit', banner, offered: { kex: lists[0]!, serverHostKey: lists[1]! }, lists }
   }
 }
 
