@@ -7,7 +7,7 @@ import type { LiveFinding, Reconciliation } from '../domain/finding-plan.js'
  *             condition seen again updates it rather than adding a row; an accepted one is not reported
  *             again. A condition kind is resolved by a scan that reached the host, asked for the key's
  *             family (for SSHFP kinds and dns_error: that checked DNS) and no longer saw it; an event
- *             kind (key_added, key_removed, interception) stays open until accepted; new_host is informational and recorded resolved. An accepted finding stays
+ *             kind (key_added, key_removed, interception, cert_removed) stays open until accepted; new_host is informational and recorded resolved. An accepted finding stays
  *             accepted. */
 
 
@@ -20,13 +20,26 @@ const CONDITIONS: ReadonlySet<FindingKind> = new Set([
   'host_unresolvable',
   'never_reached',
   'partial_scan',
+  // A certificate's state: gone once the family's key is served without that problem (or re-keyed).
+  'cert_expired',
+  'cert_expiring',
+  'cert_not_yet_valid',
+  'cert_no_expiry',
+  'cert_principal_mismatch',
+  'cert_untrusted_ca',
+  'cert_bad_signature',
+  'cert_not_host',
+  'ca_changed',
 ])
 /** Conditions about the host as a whole, gone once a scan reaches it. */
 const HOST_CONDITIONS: ReadonlySet<FindingKind> = new Set(['host_unreachable', 'never_reached'])
 /* What DNS says is a condition too, but only a scan that looked at DNS (not --no-dns) can see it gone:
  * records fixed after a rebuild, a resolver that answers again. */
 const DNS_CONDITIONS: ReadonlySet<FindingKind> = new Set(['sshfp_mismatch', 'sshfp_missing', 'sshfp_stale', 'sshfp_insecure', 'dns_error'])
-const RESOLVED_AT_BIRTH: ReadonlySet<FindingKind> = new Set(['new_host'])
+/* cert_removed is an event, open until accepted; cert_renewed is the history's note of a renewal,
+ * informational like new_host. ca_changed is a condition, like key_changed: raised at every scan until
+ * an accept makes the new CA the host's. */
+const RESOLVED_AT_BIRTH: ReadonlySet<FindingKind> = new Set(['new_host', 'cert_renewed'])
 
 export function findingIdentity(f: Pick<Finding, 'kind' | 'host' | 'fingerprint'>): string {
   // One flat string (a template would be a tree of concatenation nodes): a scan holds one per finding.

@@ -4,6 +4,8 @@ import { isReached, type Observation } from '../domain/observation.js'
 import { findDuplicateKeys } from './duplicate-keys.js'
 import { shareGroups } from './share-groups.js'
 import { findWeakKeys } from './weak-keys.js'
+import { certificateFindings, DEFAULT_CERT_WARN_DAYS } from './certificate-findings.js'
+import { parseIdentity } from '../domain/target.js'
 import { endpointOf, type KeyHolder } from '../domain/key-holders.js'
 
 /**
@@ -18,12 +20,27 @@ import { endpointOf, type KeyHolder } from '../domain/key-holders.js'
 export class StandaloneJudgement {
   private readonly holders = new Map<Sha256Fingerprint, { keyType: KeyType; holders: Map<string, KeyHolder> }>()
   private readonly weak = new Map<string, Finding>()
+  private readonly certificates = new Map<string, Finding>()
+  private readonly certWarnDays: number
+
+  constructor(options: { certWarnDays?: number } = {}) {
+    this.certWarnDays = options.certWarnDays ?? DEFAULT_CERT_WARN_DAYS
+  }
 
   observe(observation: Observation): void {
     if (!isReached(observation.status)) return
     const host = observation.target.host
     const holder = { host, endpoint: endpointOf(observation.address, observation.target.port) }
     for (const finding of findWeakKeys(host, observation.keys)) this.weak.set(`${host} ${finding.fingerprint}`, finding)
+    if (observation.keys.some((k) => k.certificate)) {
+      const target = observation.target
+      const names = [parseIdentity(host).name, ...target.aliases, target.address, ...(observation.address ? [observation.address] : [])]
+      const certified = { host, names: [...new Set(names)], port: target.port, keys: observation.keys }
+      // No trust list without a history: whether the CA is trusted is not judged here.
+      for (const finding of certificateFindings(certified, { now: new Date(), warnDays: this.certWarnDays }, { trust: null, previous: null })) {
+        this.certificates.set(`${finding.kind} ${host} ${finding.fingerprint}`, finding)
+      }
+    }
     for (const key of observation.keys) {
       let entry = this.holders.get(key.sha256)
       if (!entry) this.holders.set(key.sha256, (entry = { keyType: key.type, holders: new Map() }))
@@ -33,6 +50,6 @@ export class StandaloneJudgement {
 
   findings(): Finding[] {
     const holders = [...this.holders].map(([fingerprint, { keyType, holders }]) => ({ fingerprint, keyType, holders: [...holders.values()] }))
-    return [...this.weak.values(), ...findDuplicateKeys(holders, shareGroups([]))].sort(compareFindings)
+    return [...this.weak.values(), ...this.certificates.values(), ...findDuplicateKeys(holders, shareGroups([]))].sort(compareFindings)
   }
 }

@@ -1,4 +1,5 @@
-import { familyOfType, KEY_TYPES, type HostKey, type KeyFamily, type KeyType } from '../domain/host-key.js'
+import type { HostCertificate } from '../domain/certificate.js'
+import { familyOfType, KEY_TYPES, type HostKey, type KeyFamily, type KeyType, type Sha256Fingerprint } from '../domain/host-key.js'
 import type { HostStatus, Observation } from '../domain/observation.js'
 import type { ScannedKey } from '../domain/scanned-host.js'
 import { digestOfSha256, sha256FromDigest } from '../fingerprint/digest-forms.js'
@@ -29,6 +30,18 @@ export interface KeptObservation {
   readonly aliases: readonly string[]
   /** Per key: u8 index in KEY_TYPES, u16 bits, 32-byte SHA-256 digest, u32 length, blob. */
   readonly keys: Buffer
+  /** The certificates served for some of those keys, by key; null when none was (the common case). */
+  readonly certificates: CertificatesByKey
+}
+
+/** Certificates are kept as parsed: a fleet that has them has one per key, and parsing again would
+ * verify every signature again. */
+export type CertificatesByKey = ReadonlyMap<Sha256Fingerprint, HostCertificate> | null
+
+function certificatesOf(keys: readonly HostKey[]): CertificatesByKey {
+  let out: Map<Sha256Fingerprint, HostCertificate> | null = null
+  for (const key of keys) if (key.certificate) (out ??= new Map()).set(key.sha256, key.certificate)
+  return out
 }
 
 const NO_NAMES: readonly string[] = Object.freeze([])
@@ -122,7 +135,8 @@ export function keptKeys(kept: KeptObservation): ScannedKey[] {
     const length = buffer.readUInt32BE(at + 35)
     const blob = buffer.subarray(at + KEY_HEADER, at + KEY_HEADER + length)
     at += KEY_HEADER + length
-    out.push({ type, family: familyOfType(type), bits, blob, sha256 })
+    const certificate = kept.certificates?.get(sha256)
+    out.push(certificate ? { type, family: familyOfType(type), bits, blob, sha256, certificate } : { type, family: familyOfType(type), bits, blob, sha256 })
   }
   return out
 }
@@ -149,6 +163,7 @@ export class ObservationKeeper {
       banner: this.interner.intern(o.banner),
       aliases: o.target.aliases.length > 0 ? o.target.aliases : NO_NAMES,
       keys: this.slabs.view(this.slabs.pack(o.keys)),
+      certificates: certificatesOf(o.keys),
     }
   }
 }
@@ -175,6 +190,7 @@ export class KeptScan {
   private aliases: (readonly string[])[] = []
   /** Per observation: slab index, start and end of its packed keys. */
   private keyPlaces: number[] = []
+  private certificates: CertificatesByKey[] = []
 
   get size(): number {
     return this.hosts.length
@@ -193,6 +209,7 @@ export class KeptScan {
         : { status: o.status, error: this.interner.intern(o.error), failedFamilies: o.failedFamilies },
     )
     this.aliases.push(o.target.aliases.length > 0 ? o.target.aliases : NO_NAMES)
+    this.certificates.push(certificatesOf(o.keys))
   }
 
   /** Hands the observations over in the order kept, dropping each from the columns once taken (and
@@ -216,12 +233,14 @@ export class KeptScan {
         banner: this.banners[i]!,
         aliases: this.aliases[i]!,
         keys,
+        certificates: this.certificates[i]!,
       }
       this.hosts[i] = undefined
       this.addresses[i] = null
       this.targetAddresses[i] = null
       this.failures[i] = null
       this.aliases[i] = NO_NAMES
+      this.certificates[i] = null
       yield observation
     }
     this.slabs.clear()
@@ -233,5 +252,6 @@ export class KeptScan {
     this.failures = []
     this.aliases = []
     this.keyPlaces = []
+    this.certificates = []
   }
 }

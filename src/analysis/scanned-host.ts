@@ -28,7 +28,8 @@ export function mergeObservations(observations: Iterable<Observation | KeptObser
     const complete = answered.filter((o) => o.status === 'ok')
     const main = complete[0] ?? answered[0] ?? list[0]!
     const keys = new Map<Sha256Fingerprint, ScannedKey>()
-    for (const o of answered) for (const k of keptKeys(o)) if (!keys.has(k.sha256)) keys.set(k.sha256, k)
+    // A key one address served with its certificate and another without is one key; keep the certificate.
+    for (const o of answered) for (const k of keptKeys(o)) if (!keys.has(k.sha256) || (k.certificate && !keys.get(k.sha256)!.certificate)) keys.set(k.sha256, k)
     // A family counts as failed only if no address that answered gave it completely.
     const failedFamilies = new Set<KeyFamily>(complete.length > 0 ? [] : answered.flatMap((o) => o.failedFamilies))
     const aliases = new Set<string>()

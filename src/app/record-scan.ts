@@ -4,6 +4,10 @@ import { findInterception, type KeyChange } from '../analysis/interception.js'
 import { compareHost } from '../analysis/compare-host.js'
 import { DEFAULT_UNREACHABLE_AFTER, NewHostFindings, type UnreachablePolicy } from '../analysis/host-findings.js'
 import { revokedKeyFindings } from '../analysis/revoked-keys.js'
+import { certificateFindings, DEFAULT_CERT_WARN_DAYS, isTrustedCertificate, type CertificatePolicy } from '../analysis/certificate-findings.js'
+import type { AuthorityTrust, RecordedCertificate } from '../domain/certificate-history.js'
+import { parseIdentity } from '../domain/target.js'
+import type { CertificateWrite } from '../store/certificate-writer.js'
 import { mergeSameServer } from '../analysis/same-server.js'
 import { identifyServers } from './identify-servers.js'
 import type { KeptObservation } from '../analysis/packed-observations.js'
@@ -29,6 +33,8 @@ export interface RecordScanOptions {
   readonly additionalFindings?: readonly Finding[]
   /** How hosts that do not answer are judged (`--unreachable-after`). */
   readonly unreachable?: UnreachablePolicy
+  /** When a certificate's end is near enough to warn (`--cert-warn-days`); the clock is the scan's end. */
+  readonly certWarnDays?: number
 }
 
 /* Hosts per chunk. Everything a chunk holds (its history, comparisons, column arrays, the statements'
@@ -82,6 +88,7 @@ export async function recordScan(
   const noFamilies: ReadonlySet<KeyFamily> = new Set()
   const at = meta.finishedAt
   const policy: UnreachablePolicy = options.unreachable ?? { unreachableAfter: DEFAULT_UNREACHABLE_AFTER }
+  const certPolicy: CertificatePolicy = { now: at, warnDays: options.certWarnDays ?? DEFAULT_CERT_WARN_DAYS }
 
   return store.recording(async (session) => {
     const scanId = await session.insertScan(meta)
@@ -101,9 +108,15 @@ export async function recordScan(
     const resolvedNames = new Set<string>()
     const failedFamilies = new Map<string, ReadonlySet<KeyFamily>>()
     let keysSeen = 0
+    let trust: AuthorityTrust[] | null = null
     for await (const observationChunk of hostChunks(observations, chunkSize)) {
       const { servers, history } = await identifyServers(session, mergeObservations(observationChunk))
       const revoked = await session.revokedKeys(servers.flatMap((s) => s.host.keys.map((k) => k.sha256)))
+      // Certificates cost a fleet without any nothing but one EXISTS per scan (lastCertificates).
+      const certified = servers.some((s) => s.host.keys.some((k) => k.certificate))
+      const lastCertificates = await session.lastCertificates(servers.flatMap((s) => (s.id === null ? [] : [s.id])))
+      if (certified && trust === null) trust = await session.authorityTrust()
+      const certificateWrites: { host: string; writes: (hostId: number) => CertificateWrite[] }[] = []
       const writes: HostWrite[] = []
       const first: Finding[] = []
       const chunkTypes = new Map<string, readonly KeyType[]>()
@@ -130,6 +143,12 @@ export async function recordScan(
         keysSeen += host.keys.length
         const comparison = compareHost(stored ?? null, host, repeat ? noFamilies : withoutFailed(asked, host), policy)
         const findings = [...comparison.findings, ...revokedKeyFindings(host, revoked)]
+        const previousCertificates = stored ? (lastCertificates.get(stored.id) ?? null) : null
+        if (host.reached && (previousCertificates || host.keys.some((k) => k.certificate))) {
+          const names = [parseIdentity(host.host).name, ...host.aliases, ...host.addresses]
+          findings.push(...certificateFindings({ host: host.host, names, port: host.port, keys: host.keys }, certPolicy, { trust: trust ?? [], previous: previousCertificates }))
+          certificateWrites.push({ host: host.host, writes: (hostId) => certificateWritesOf(hostId, host, previousCertificates) })
+        }
         if (stored === undefined) {
           first.push(...findings)
           chunkTypes.set(host.host, host.keys.map((k) => k.type))
@@ -141,6 +160,8 @@ export async function recordScan(
       }
       const written = await session.writeHosts(scanId, at, asked, writes)
       for (const id of written.values()) seenIds.add(id)
+      const certificates = certificateWrites.flatMap(({ host, writes }) => writes(written.get(host)!))
+      if (certificates.length > 0) await session.writeCertificates(scanId, at, certificates)
       if (first.length > 0) {
         const plan = firstFindings(first)
         await session.writeFindings(scanId, at, plan)
@@ -178,6 +199,20 @@ export async function recordScan(
     for (const finding of newHosts.findings()) reported.push(finding)
     return { scanId, findings: reported.sort(compareFindings) }
   })
+}
+
+/** What to record of a host's certificates: each one served, and each family that had one and is now
+ * served without. */
+function certificateWritesOf(hostId: number, host: ScannedHost, previous: ReadonlyMap<KeyFamily, RecordedCertificate> | null): CertificateWrite[] {
+  const writes: CertificateWrite[] = []
+  for (const key of host.keys) {
+    if (key.certificate) {
+      const trusted = isTrustedCertificate(key.certificate, previous?.get(key.family))
+      writes.push({ kind: 'served', hostId, key: { ...key, certificate: key.certificate }, trusted })
+    }
+    else if (previous?.get(key.family)?.removed === false) writes.push({ kind: 'removed', hostId, family: key.family })
+  }
+  return writes
 }
 
 /** The families asked for that this host's probes actually collected. */

@@ -59,8 +59,9 @@ export async function runScan(settings: ScanSettings, run: ScanRun): Promise<Sca
           vantage: settings.vantage,
           request: { specs: settings.specs, files: settings.files, dnsChecked: settings.dns !== null },
           unreachableAfter: settings.unreachableAfter,
+          certWarnDays: settings.certWarnDays,
         })
-      : standaloneJudge()
+      : standaloneJudge({ certWarnDays: settings.certWarnDays })
     const critical = run.critical
     run.ready?.()
     const outcome = await scanFleet(

@@ -11,7 +11,7 @@ import type { ScanJudge, ScanMeta } from './scan-fleet.js'
  */
 export function historyJudge(
   store: Store,
-  scan: { vantage: string; request: Record<string, unknown>; unreachableAfter?: number },
+  scan: { vantage: string; request: Record<string, unknown>; unreachableAfter?: number; certWarnDays?: number },
 ): ScanJudge {
   const kept = new KeptScan()
   return {
@@ -25,6 +25,7 @@ export function historyJudge(
         {
           additionalFindings: dnsFindings,
           ...(scan.unreachableAfter ? { unreachable: { unreachableAfter: scan.unreachableAfter } } : {}),
+          ...(scan.certWarnDays !== undefined ? { certWarnDays: scan.certWarnDays } : {}),
         },
       )
       return recorded.findings
@@ -32,9 +33,10 @@ export function historyJudge(
   }
 }
 
-/** Judges the scan by itself (`--no-store`): weak keys and keys shared within it, plus SSHFP. */
-export function standaloneJudge(): ScanJudge {
-  const judgement = new StandaloneJudgement()
+/** Judges the scan by itself (`--no-store`): weak keys, keys shared within it and certificates (but not
+ * their CA's trust, which the history keeps), plus SSHFP. */
+export function standaloneJudge(options: { certWarnDays?: number } = {}): ScanJudge {
+  const judgement = new StandaloneJudgement(options)
   return {
     observe: (observation) => judgement.observe(observation),
     finish: async (_meta, dnsFindings) => [...judgement.findings(), ...dnsFindings],

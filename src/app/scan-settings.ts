@@ -1,3 +1,4 @@
+import { DEFAULT_CERT_WARN_DAYS } from '../analysis/certificate-findings.js'
 import type { KeyFamily } from '../domain/host-key.js'
 
 /* A scan's settings, resolved once: defaults, then the environment (HOSTKEYS_DB), then flags, into one
@@ -23,6 +24,8 @@ export interface ScanSettings {
   readonly vantage: string
   /** `--unreachable-after`: failed scans in a row before host_unreachable is a warning. */
   readonly unreachableAfter: number
+  /** `--cert-warn-days`: a host certificate ending within this many days is cert_expiring. */
+  readonly certWarnDays: number
   /** `--metrics-file`: Prometheus text for node_exporter, written on success and on failure. */
   readonly metricsFile: string | null
 }
@@ -46,6 +49,7 @@ export interface ScanOptions {
   readonly dnsTimeout?: number
   readonly vantage: string
   readonly unreachableAfter: number
+  readonly certWarnDays?: number
   readonly metricsFile?: string
 }
 
@@ -71,6 +75,7 @@ export function resolveScanSettings(options: ScanOptions, env: NodeJS.ProcessEnv
       : null,
     vantage: options.vantage,
     unreachableAfter: options.unreachableAfter,
+    certWarnDays: options.certWarnDays ?? DEFAULT_CERT_WARN_DAYS,
     metricsFile: options.metricsFile ?? null,
   })
 }

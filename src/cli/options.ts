@@ -19,6 +19,12 @@ export function parsePositiveInteger(text: string): number {
   return Number(text)
 }
 
+/** A count that may be 0 (`--cert-warn-days 0`: warn only once expired). */
+export function parseNonNegativeInteger(text: string): number {
+  if (!/^\d{1,6}$/.test(text)) throw new InvalidArgumentError(`'${echoInput(text)}' is not a whole number of 0 or more`)
+  return Number(text)
+}
+
 const MAX_SECONDS = 3600
 
 /** Seconds, fractions allowed (`0.5`), as ssh-keyscan's -T but finer; 0 is refused, since a zero deadline fails every host. */

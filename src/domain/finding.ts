@@ -25,6 +25,17 @@ export const FINDING_KINDS = [
   'sshfp_stale',
   'sshfp_insecure',
   'dns_error',
+  'cert_expired',
+  'cert_expiring',
+  'cert_not_yet_valid',
+  'cert_no_expiry',
+  'cert_principal_mismatch',
+  'cert_untrusted_ca',
+  'cert_bad_signature',
+  'cert_not_host',
+  'ca_changed',
+  'cert_renewed',
+  'cert_removed',
 ] as const
 export type FindingKind = (typeof FINDING_KINDS)[number]
 

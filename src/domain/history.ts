@@ -19,6 +19,19 @@ export interface KeyRecord {
   readonly current: boolean
   readonly trust: SightingTrust
   readonly source: 'scan' | 'import'
+  /** Set when the record was found through the CA that certified the key (`lookup` of a CA's
+   * fingerprint): the host's last certificate from that CA. */
+  readonly certifiedBy?: CertificateRecord
+}
+
+/** A host certificate as the history keeps it, for lookup. */
+export interface CertificateRecord {
+  readonly caSha256: Sha256Fingerprint
+  readonly keyId: string
+  readonly serial: string
+  readonly validBefore: Date | null
+  /** When a scan last saw the host present it. */
+  readonly lastSeen: Date
 }
 
 export interface StoredFinding extends Finding {

@@ -6,7 +6,7 @@ import type { HostStatus } from './observation.js'
  *                store work on. */
 
 /** A key as the analysis and the store need it: the fingerprints other than SHA-256 derive from the blob. */
-export type ScannedKey = Pick<HostKey, 'type' | 'family' | 'bits' | 'blob' | 'sha256'>
+export type ScannedKey = Pick<HostKey, 'type' | 'family' | 'bits' | 'blob' | 'sha256' | 'certificate'>
 
 export interface ScannedHost {
   readonly host: string

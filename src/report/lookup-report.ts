@@ -14,6 +14,16 @@ export function renderLookupJson(records: readonly KeyRecord[]): string {
     firstSeen: r.firstSeen.toISOString(),
     lastSeen: r.lastSeen?.toISOString() ?? null,
     current: r.current,
+    /** Set when the host was found through this CA: the certificate it signed. */
+    certifiedBy: r.certifiedBy
+      ? {
+          ca: r.certifiedBy.caSha256,
+          keyId: r.certifiedBy.keyId,
+          serial: r.certifiedBy.serial,
+          validBefore: r.certifiedBy.validBefore?.toISOString() ?? null,
+          lastSeen: r.certifiedBy.lastSeen.toISOString(),
+        }
+      : null,
   }))
   return JSON.stringify({ matches }, null, 2)
 }
@@ -35,7 +45,10 @@ export function renderLookupText(records: readonly KeyRecord[]): string[] {
     // [v6]:port, so an IPv6 address and its port stay apart.
     const where = r.address ? (r.port && r.port !== DEFAULT_SSH_PORT ? formatEndpoint(r.address, r.port) : r.address) : '-'
     const state = r.current ? 'current' : r.lastSeen ? 'no longer served' : 'imported, not seen yet'
-    return [r.host, where, r.type, r.sha256, day(r.firstSeen), day(r.lastSeen), `${r.trust}, ${state}`]
+    const certified = r.certifiedBy
+      ? `, certified by this CA ("${r.certifiedBy.keyId}" serial ${r.certifiedBy.serial}, ${r.certifiedBy.validBefore ? `until ${day(r.certifiedBy.validBefore)}` : 'no expiry'})`
+      : ''
+    return [r.host, where, r.type, r.sha256, day(r.firstSeen), day(r.lastSeen), `${r.trust}, ${state}${certified}`]
   })
   const table = [[...LOOKUP_COLUMNS], ...rows]
   const widths = LOOKUP_COLUMNS.map((_, i) => Math.max(...table.map((row) => row[i]!.length)))

@@ -1,6 +1,7 @@
 import type { Finding } from '../domain/finding.js'
 import { publicKeyLine } from '../domain/host-key.js'
 import type { Observation } from '../domain/observation.js'
+import { certificateToJson } from './certificate-json.js'
 
 /* `--format json` is one document, {"hosts": [...], "findings": [...]}, written incrementally: the
  * opening, then one host object per completed host, then the findings. A 100,000-host scan never
@@ -21,6 +22,7 @@ export function observationToJson(observation: Observation): object {
       sha256: key.sha256,
       md5: key.md5,
       publicKey: publicKeyLine(key),
+      certificate: certificateToJson(key.certificate),
     })),
     aliases: observation.target.aliases,
     /** Families whose probe failed on a host that otherwise answered (status partial). */

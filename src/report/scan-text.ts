@@ -1,6 +1,7 @@
 import type { Finding } from '../domain/finding.js'
 import type { Observation } from '../domain/observation.js'
 import { formatEndpoint } from '../domain/target.js'
+import { certificateSummary } from './certificate-json.js'
 
 /* The text table is written as hosts complete, so its columns have fixed widths; a long name or
  * address pushes its row right rather than being cut (a truncated fingerprint would be worse). */
@@ -39,7 +40,10 @@ export function renderTextHostRows(observation: Observation, hash: FingerprintHa
   if (observation.status !== 'ok' && observation.status !== 'partial') {
     return [row([target.host, address, '-', '-'], `${observation.status}: ${observation.error ?? ''}`.trimEnd())]
   }
-  const keys = observation.keys.map((key) => row([target.host, address, key.type, String(key.bits)], hash === 'md5' ? key.md5 : key.sha256))
+  const keys = observation.keys.map((key) => {
+    const fingerprint = hash === 'md5' ? key.md5 : key.sha256
+    return row([target.host, address, key.type, String(key.bits)], key.certificate ? `${fingerprint} ${certificateSummary(key.certificate)}` : fingerprint)
+  })
   // A partial host: the keys that came back are shown (and judged); the failed families say why others are missing.
   if (observation.status === 'partial') return [...keys, row([target.host, address, '-', '-'], `partial: ${observation.error ?? ''}`.trimEnd())]
   if (keys.length === 0) return [row([target.host, address, '-', '-'], 'ok: no host key of the requested types offered')]

@@ -1,3 +1,4 @@
+import { trustCurrentCertificates } from './certificate-writer.js'
 import { sql, type Transaction } from 'kysely'
 import { UserError } from '../domain/errors.js'
 import type { Acceptance } from '../domain/history.js'
@@ -45,6 +46,7 @@ export async function acceptHost(
     .where((eb) => eb.or([eb('host_id', '=', found.id), eb(sql<boolean>`${found.name} = ANY(hosts)`, '=', true)]))
     .returning('id')
     .execute()
+  await trustCurrentCertificates(tx, found.id)
   const fingerprints = current.map((r) => sha256FromDigest(r.sha256))
   await tx
     .insertInto('acceptances')

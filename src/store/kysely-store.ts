@@ -81,6 +81,10 @@ export class KyselyStore implements Store {
     return this.guard('lookup', () => reads.lookupKey(this.db, selector))
   }
 
+  lookupCertifiedBy(selector: KeySelector): Promise<KeyRecord[]> {
+    return this.guard('lookup', () => reads.lookupCertifiedBy(this.db, selector))
+  }
+
   lookupHost(name: string): Promise<KeyRecord[]> {
     return this.guard('lookup', () => reads.lookupHost(this.db, name))
   }

@@ -2,6 +2,7 @@ import { sql, type Transaction } from 'kysely'
 import type { Sha256Fingerprint } from '../domain/host-key.js'
 import { sha256DigestBase64, sha256FromDigest } from '../fingerprint/digest-forms.js'
 import { batches } from './batches.js'
+import { hasCertificates, loadAuthorityTrust, loadLastCertificates, writeCertificates } from './certificate-writer.js'
 import { hashedEntryAdopter } from './hashed-adoption.js'
 import { loadStoredHosts, renameHost, resolveHostIds } from './host-identity.js'
 import { loadSharedKeys, loadLiveFindings, writeFindings } from './scan-findings.js'
@@ -21,6 +22,8 @@ const ANALYZE_AFTER_NEW_HOSTS = 1_000
 
 export function createRecordingSession(tx: Transaction<Database>): RecordingSession {
   let revokedCount: number | null = null
+  /** Whether the history holds any certificate; asked once (a scan's own writes set it). */
+  let anyCertificates: boolean | null = null
   let newHosts = 0
   let knownHosts = 0
 
@@ -65,6 +68,19 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
         for (const row of rows.rows) revoked.set(sha256FromDigest(row.sha256), row.source)
       }
       return revoked
+    },
+
+    authorityTrust: () => loadAuthorityTrust(tx),
+
+    async lastCertificates(hostIds) {
+      if (hostIds.length === 0) return new Map()
+      anyCertificates ??= await hasCertificates(tx)
+      return anyCertificates ? loadLastCertificates(tx, hostIds) : new Map()
+    },
+
+    async writeCertificates(scanId, at, writes) {
+      await writeCertificates(tx, scanId, at, writes)
+      if (writes.some((w) => w.kind === 'served')) anyCertificates = true
     },
 
     async writeHosts(scanId, at, asked, writes): Promise<Map<string, number>> {

@@ -155,6 +155,31 @@ export interface CertAuthoritiesTable {
   source: string
 }
 
+export interface CertificatesTable {
+  id: Generated<number>
+  host_id: number
+  key_id: number
+  ca_key_id: number
+  family: string
+  sha256: Uint8Array
+  cert_type: string
+  kind: 'host' | 'user'
+  /** numeric(20,0): pg returns it as a string. */
+  serial: string
+  key_identity: string
+  principals: string[]
+  valid_after: Timestamp | null
+  valid_before: Timestamp | null
+  signature_valid: boolean
+  trusted: boolean
+  blob: Uint8Array
+  first_seen: Timestamp
+  last_seen: Timestamp
+  first_scan_id: number | null
+  last_scan_id: number | null
+  removed_at: Timestamp | null
+}
+
 export interface Database {
   hosts: HostsTable
   host_names: HostNamesTable
@@ -169,5 +194,6 @@ export interface Database {
   imported_hashed: ImportedHashedTable
   revoked_keys: RevokedKeysTable
   cert_authorities: CertAuthoritiesTable
+  certificates: CertificatesTable
   schema_migrations: SchemaMigrationsTable
 }

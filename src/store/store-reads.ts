@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely'
 import type { HostTimeline, KeyRecord, StoredFinding, TrustedKey } from '../domain/history.js'
 import { toHostTimeline, toKeyRecord, toStoredFinding, toTrustedKey, type FindingRow, type KeyRecordRow } from './rows.js'
 import type { Database } from './schema.js'
+import { sha256FromDigest } from '../fingerprint/digest-forms.js'
 import type { FindingFilter, KeySelector, StoreStats } from './store.js'
 
 /* What lookup, history, findings, known-hosts export and `db` status read: one query function each,
@@ -60,6 +61,38 @@ export async function lookupKey(db: Db, selector: KeySelector): Promise<KeyRecor
     .orderBy('s.first_seen')
     .execute()
   return rows.map((r) => toKeyRecord(r as KeyRecordRow))
+}
+
+/** Every host and key a CA certified: the last certificate from that CA for each (host, key). */
+export async function lookupCertifiedBy(db: Db, selector: KeySelector): Promise<KeyRecord[]> {
+  const rows = await keyRecords(db)
+    .innerJoin('certificates as c', (join) => join.onRef('c.host_id', '=', 's.host_id').onRef('c.key_id', '=', 's.key_id'))
+    .innerJoin('keys as ca', 'ca.id', 'c.ca_key_id')
+    .select(['c.key_identity', sql<string>`c.serial::text`.as('serial'), 'c.valid_before', 'c.last_seen as certificate_seen', 'ca.sha256 as ca_sha256'])
+    .where(selector.kind === 'sha256' ? 'ca.sha256' : 'ca.md5', '=', selector.digest)
+    .orderBy('h.name')
+    .orderBy('k.type')
+    .orderBy('c.last_seen', 'desc')
+    .execute()
+  const seen = new Set<string>()
+  const records: KeyRecord[] = []
+  for (const row of rows) {
+    const record = toKeyRecord(row as KeyRecordRow)
+    const at = `${record.host} ${record.sha256}`
+    if (seen.has(at)) continue // an older certificate of the same key from the same CA
+    seen.add(at)
+    records.push({
+      ...record,
+      certifiedBy: {
+        caSha256: sha256FromDigest(row.ca_sha256),
+        keyId: row.key_identity,
+        serial: row.serial,
+        validBefore: row.valid_before,
+        lastSeen: row.certificate_seen,
+      },
+    })
+  }
+  return records
 }
 
 /** The hosts a name is, by identity or by alias or address: the one it is the identity of first. */

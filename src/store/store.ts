@@ -3,6 +3,8 @@ import type { KeyFamily, Sha256Fingerprint } from '../domain/host-key.js'
 import type { HostHistory, Sighting, SightingTrust } from '../domain/sighting.js'
 import type { IdentityClaim } from './host-identity.js'
 import type { MigrationReport } from './migrate.js'
+import type { AuthorityTrust, RecordedCertificate } from '../domain/certificate-history.js'
+import type { CertificateWrite } from './certificate-writer.js'
 import type { LiveFinding, Reconciliation } from '../domain/finding-plan.js'
 import type { KeyHolders } from '../domain/key-holders.js'
 import type { ScannedHost } from '../domain/scanned-host.js'
@@ -76,6 +78,13 @@ export interface RecordingSession {
   renameHost(id: number, from: string, to: string, at: Date): Promise<void>
   /** The keys among these that an imported `@revoked` line names, with the file that named them. */
   revokedKeys(fingerprints: readonly Sha256Fingerprint[]): Promise<Map<Sha256Fingerprint, string>>
+  /** Trusted CAs and the host patterns each is trusted for. */
+  authorityTrust(): Promise<AuthorityTrust[]>
+  /** The last certificate recorded per family of each of these hosts (by id); empty at no cost when
+   * the history has never recorded one. */
+  lastCertificates(hostIds: readonly number[]): Promise<Map<number, Map<KeyFamily, RecordedCertificate>>>
+  /** Records the certificates hosts served, and the families they now serve without one. */
+  writeCertificates(scanId: number, at: Date, writes: readonly CertificateWrite[]): Promise<void>
   /** Writes hosts, names, keys, sightings and failures of one chunk: a bounded number of statements.
    * Returns the id of every host written, by name. */
   writeHosts(scanId: number, at: Date, asked: ReadonlySet<KeyFamily>, writes: readonly HostWrite[]): Promise<Map<string, number>>
@@ -160,6 +169,8 @@ export interface Store {
   /** Every host identity and alias, for suggestions. */
   hostNames(): Promise<string[]>
   lookupKey(selector: KeySelector): Promise<KeyRecord[]>
+  /** Every host whose certificate the CA with this key signed, with that certificate. */
+  lookupCertifiedBy(selector: KeySelector): Promise<KeyRecord[]>
   /** By host name, alias or address. */
   lookupHost(name: string): Promise<KeyRecord[]>
   hostTimeline(name: string): Promise<HostTimeline | null>

@@ -95,7 +95,8 @@ function assertLoopback(address: string): void {
   throw new Error(`sshd harness: '${address}' is not a loopback address (127.0.0.0/8 or ::1)`)
 }
 
-function keyFile(keyDir: string, type: SshdKeyType): string {
+/** Where the harness keeps (and looks for) the private host key of a type in keyDir; its `.pub` is beside it. */
+export function keyFile(keyDir: string, type: SshdKeyType): string {
   return path.join(keyDir, `ssh_host_${type.replace('-', '')}_key`)
 }
 

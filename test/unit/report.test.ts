@@ -92,6 +92,7 @@ describe('scan JSON', () => {
       sha256: key.sha256,
       md5: key.md5,
       publicKey: `ssh-ed25519 ${key.blob.toString('base64')}`,
+      certificate: null,
     })
     assert.equal(document.hosts[1].status, 'timeout')
     assert.deepEqual(document.findings[0], { ...finding })

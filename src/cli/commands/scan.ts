@@ -18,6 +18,7 @@ import {
   parseKeyFamilies,
   parsePortOption,
   parsePositiveInteger,
+  parseNonNegativeInteger,
   parseSeconds,
 } from '../options.js'
 import { progressLine } from '../progress.js'
@@ -120,6 +121,7 @@ export function registerScan(program: Command, context: CommandContext): void {
     .option('--resolver <addr[:port]>', 'DNS resolver for SSHFP checks (repeatable; default /etc/resolv.conf)', collect)
     .option('--dns-timeout <seconds>', 'deadline per SSHFP query (default: resolv.conf timeout, else 2)', parseSeconds)
     .option('--unreachable-after <n>', 'consecutive failed scans after which a known host that stops answering is a warning, not info', parsePositiveInteger, 7)
+    .option('--cert-warn-days <n>', 'a host certificate that ends within this many days is cert_expiring (a warning)', parseNonNegativeInteger, 30)
   addDbOption(command).action(async (specs: string[], flags: ScanFlags) => {
     if (specs.length === 0 && !flags.file?.length) {
       throw new UserError('scan needs at least one target, or --file')
