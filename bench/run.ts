@@ -4,27 +4,36 @@ import { runStoreBench } from './store.js'
 
 /* `npm run bench`: every benchmark, printing figures and ratios against the reference tools.
  * Sizes can be lowered for a quick look: BENCH_HOSTS, BENCH_ROUNDS, BENCH_LARGE, BENCH_DNS_ROUNDS,
- * BENCH_STORE_HOSTS (BENCH_STORE_BACKENDS=postgres or embedded for one). */
+ * BENCH_STORE_HOSTS (BENCH_STORE_BACKENDS=postgres or embedded for one). BENCH_ONLY=scan,dns,store
+ * runs only those. */
 
 function numberFromEnv(name: string, fallback: number): number {
   const value = process.env[name]
   return value === undefined ? fallback : Number(value)
 }
 
-const lines = await runScanBench({
-  hosts: numberFromEnv('BENCH_HOSTS', 208),
-  rounds: numberFromEnv('BENCH_ROUNDS', 3),
-  largeTargets: numberFromEnv('BENCH_LARGE', 10_000),
-})
-for (const line of lines) console.log(line)
+const only = process.env['BENCH_ONLY']?.split(',') ?? ['scan', 'dns', 'store']
 
-// SSHFP checks on vs --no-dns on the same size of fleet; more rounds, as the ratio is what matters.
-const dnsLines = await runDnsBench({
-  hosts: numberFromEnv('BENCH_HOSTS', 208),
-  rounds: numberFromEnv('BENCH_DNS_ROUNDS', 5),
-})
-for (const line of dnsLines) console.log(line)
+if (only.includes('scan')) {
+  const lines = await runScanBench({
+    hosts: numberFromEnv('BENCH_HOSTS', 208),
+    rounds: numberFromEnv('BENCH_ROUNDS', 3),
+    largeTargets: numberFromEnv('BENCH_LARGE', 10_000),
+  })
+  for (const line of lines) console.log(line)
+}
 
-// The history store: a 100,000-host scan and a second one with 1% changed keys, per backend.
-const storeBackends = (process.env['BENCH_STORE_BACKENDS']?.split(',') ?? ['postgres', 'embedded']) as ('postgres' | 'embedded')[]
-await runStoreBench({ hosts: numberFromEnv('BENCH_STORE_HOSTS', 100_000), backends: storeBackends, log: (line) => console.log(line) })
+if (only.includes('dns')) {
+  // SSHFP checks on vs --no-dns on the same size of fleet; more rounds, as the ratio is what matters.
+  const dnsLines = await runDnsBench({
+    hosts: numberFromEnv('BENCH_HOSTS', 208),
+    rounds: numberFromEnv('BENCH_DNS_ROUNDS', 5),
+  })
+  for (const line of dnsLines) console.log(line)
+}
+
+if (only.includes('store')) {
+  // The history store: a 100,000-host scan and a second one with 1% changed keys, per backend.
+  const storeBackends = (process.env['BENCH_STORE_BACKENDS']?.split(',') ?? ['postgres', 'embedded']) as ('postgres' | 'embedded')[]
+  await runStoreBench({ hosts: numberFromEnv('BENCH_STORE_HOSTS', 100_000), backends: storeBackends, log: (line) => console.log(line) })
+}

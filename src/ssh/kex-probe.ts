@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { HostKey } from '../domain/host-key.js'
 import { readHostKeyBlob } from '../fingerprint/host-key-blob.js'
 import { KeyBlobError } from '../fingerprint/key-blob.js'
@@ -84,16 +84,60 @@ const NO_STEP: KexStep = { write: null, outcome: null }
 
 const KEX_NAMES = KEX_METHODS.map((method) => method.name).join(',')
 
+/* The KEXINIT cookie (RFC 4253 §7.1) keeps either side from choosing the session's keys alone. A probe
+ * never gets to keys, so one random cookie serves the whole process, and the opening bytes for a set
+ * of groups are made once: a probe then costs no allocation or random draw to start. */
+const COOKIE = randomBytes(16)
+const openings = new Map<string, Buffer>()
+/** The opening for a one-group probe (every probe after a host's first), by group. */
+const singleOpenings = new Map<ProbeGroup, Buffer>()
+
+function openingFor(groups: readonly ProbeGroup[]): Buffer {
+  if (groups.length === 1) {
+    let opening = singleOpenings.get(groups[0]!)
+    if (opening === undefined) singleOpenings.set(groups[0]!, (opening = makeOpening(groups)))
+    return opening
+  }
+  return makeOpening(groups)
+}
+
+function makeOpening(groups: readonly ProbeGroup[]): Buffer {
+  const hostKeyAlgorithms = groups.flatMap((group) => group.algorithms).join(',')
+  let opening = openings.get(hostKeyAlgorithms)
+  if (opening === undefined) {
+    const kexinit = Buffer.concat([
+      Buffer.from([SSH_MSG_KEXINIT]),
+      COOKIE,
+      sshString(KEX_NAMES),
+      sshString(hostKeyAlgorithms),
+      sshString(CIPHERS),
+      sshString(CIPHERS),
+      sshString(MACS),
+      sshString(MACS),
+      sshString(COMPRESSION),
+      sshString(COMPRESSION),
+      sshString(''),
+      sshString(''),
+      Buffer.from([0, 0, 0, 0, 0]), // first_kex_packet_follows false, reserved uint32 0
+    ])
+    opening = Buffer.concat([Buffer.from(`${CLIENT_IDENTIFICATION}\r\n`, 'latin1'), sshPacket(kexinit)])
+    openings.set(hostKeyAlgorithms, opening)
+  }
+  return opening
+}
+
 /** A cipher, MAC or compression list of the server's with nothing in common with ours: the server
  * would end the connection at our KEXINIT, so say which list it was. Null when all match. */
+const OURS = [CIPHERS, CIPHERS, MACS, MACS, COMPRESSION, COMPRESSION].map((list) => new Set(list.split(',')))
+const LIST_NAMES = ['ciphers', 'ciphers', 'MACs', 'MACs', 'compression', 'compression']
+
 function unmatchedList(lists: readonly (readonly string[])[]): string | null {
-  const ours = [CIPHERS, CIPHERS, MACS, MACS, COMPRESSION, COMPRESSION].map((list) => list.split(','))
-  const names = ['ciphers', 'ciphers', 'MACs', 'MACs', 'compression', 'compression']
   for (let i = 0; i < 6; i++) {
     const theirs = lists[i + 2]!
     // AEAD ciphers carry their own integrity: OpenSSH negotiates no MAC for them.
-    if (names[i] === 'MACs' && theirs.length === 0) continue
-    if (!theirs.some((name) => ours[i]!.includes(name))) return `no ${names[i]} in common; the server offers ${theirs.join(',').slice(0, 300) || 'none at all'}`
+    if (LIST_NAMES[i] === 'MACs' && theirs.length === 0) continue
+    const ours = OURS[i]!
+    if (!theirs.some((name) => ours.has(name))) return `no ${LIST_NAMES[i]} in common; the server offers ${theirs.join(',').slice(0, 300) || 'none at all'}`
   }
   return null
 }
@@ -121,22 +165,7 @@ export class KexProbeSession {
    * key exchange method we speak, cheapest first, and the host key algorithms of our groups; the
    * server picks the first of each it has, and so do we when its KEXINIT arrives. */
   start(): Buffer {
-    const kexinit = Buffer.concat([
-      Buffer.from([SSH_MSG_KEXINIT]),
-      randomFillSync(Buffer.alloc(16)), // cookie
-      sshString(KEX_NAMES),
-      sshString(this.groups.flatMap((group) => group.algorithms).join(',')),
-      sshString(CIPHERS),
-      sshString(CIPHERS),
-      sshString(MACS),
-      sshString(MACS),
-      sshString(COMPRESSION),
-      sshString(COMPRESSION),
-      sshString(''),
-      sshString(''),
-      Buffer.from([0, 0, 0, 0, 0]), // first_kex_packet_follows false, reserved uint32 0
-    ])
-    return Buffer.concat([Buffer.from(`${CLIENT_IDENTIFICATION}\r\n`, 'latin1'), sshPacket(kexinit)])
+    return openingFor(this.groups)
   }
 
   /** Feed the next bytes from the server. */

@@ -49,9 +49,10 @@ export function negotiateHostKey(
   groups: readonly ProbeGroup[],
   offeredHostKeyAlgorithms: readonly string[],
 ): { readonly group: ProbeGroup; readonly algorithm: string } | null {
+  const offered = new Set(offeredHostKeyAlgorithms)
   for (const group of groups) {
     for (const algorithm of group.algorithms) {
-      if (offeredHostKeyAlgorithms.includes(algorithm)) return { group, algorithm }
+      if (offered.has(algorithm)) return { group, algorithm }
     }
   }
   return null

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream'
 import type { HostKey } from '../domain/host-key.js'
 import type { HostStatus } from '../domain/observation.js'
 import type { ServerHello } from './kexinit.js'
+import { whenAborted } from './abort-hub.js'
 import { KexProbeSession } from './kex-probe.js'
 import type { ProbeGroup } from './probe-groups.js'
 
@@ -76,11 +77,12 @@ export function probeStream(stream: Duplex, options: ProbeOptions, { connecting 
       return 'during key exchange'
     }
 
+    let stopWaiting: (() => void) | null = null
     const settle = (result: ProbeResult): void => {
       if (settled) return
       settled = true
       clearTimeout(deadline)
-      signal?.removeEventListener('abort', onAbort)
+      stopWaiting?.()
       stream.removeListener('data', onData)
       // The key is in hand or the host failed: hang up now. The 'error' listener stays attached,
       // so whatever the stream reports after this is absorbed, never thrown.
@@ -124,7 +126,7 @@ export function probeStream(stream: Duplex, options: ProbeOptions, { connecting 
       onAbort()
       return
     }
-    signal?.addEventListener('abort', onAbort, { once: true })
+    if (signal) stopWaiting = whenAborted(signal, onAbort)
     if (connected) send(session.start())
     else
       stream.once('connect', () => {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { runDemo, type DemoEvent } from '../../app/run-demo.js'
+import type { DemoEvent } from '../../app/run-demo.js'
 import { renderLookupText } from '../../report/lookup-report.js'
 import { renderTextHeader, renderTextHost, renderTextSummary } from '../../report/scan-text.js'
 import { writeLine, type CommandContext } from '../context.js'
@@ -35,6 +35,8 @@ export function registerDemo(program: Command, context: CommandContext): void {
     .command('demo')
     .description('scan a throwaway in-process fleet twice and show findings, a lookup and SSHFP records')
     .action(async () => {
+      // The demo fleet runs on ssh2's server: loaded for the demo only, not at every command's start.
+      const { runDemo } = await import('../../app/run-demo.js')
       await runDemo((event) => {
         for (const line of renderDemoEvent(event)) writeLine(context.stdout, line)
       })
