@@ -83,3 +83,17 @@ export interface TrustedKey {
   readonly type: KeyType
   readonly blob: Buffer
 }
+
+/** A certificate authority trusted to sign host keys for the hosts its patterns name: one
+ * `@cert-authority PATTERNS KEY` line (sshd(8)). One CA may have several, one per pattern list. */
+export interface TrustedAuthority {
+  readonly sha256: Sha256Fingerprint
+  readonly type: KeyType
+  readonly bits: number
+  readonly blob: Buffer
+  /** known_hosts patterns (domain/host-patterns.ts), lowercase, as one line lists them. */
+  readonly patterns: readonly string[]
+  /** Who or what trusted it: `ca trust by USER`, or the known_hosts file it was imported from. */
+  readonly source: string
+  readonly trustedAt: Date
+}

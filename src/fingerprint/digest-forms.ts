@@ -36,3 +36,10 @@ export function parseStoredSha256(text: string): Sha256Fingerprint {
   if (!SHA256_FORM.test(text)) throw new Error(`'${text.slice(0, 60)}' is not a SHA256 fingerprint`)
   return text as Sha256Fingerprint
 }
+
+/** A fingerprint as a person types it: `SHA256:` (any case) and 43 base64 characters, with or without
+ * the trailing '='; null when `text` is not one. */
+export function sha256FromText(text: string): Sha256Fingerprint | null {
+  const match = /^sha256:([A-Za-z0-9+/]{43})=?$/i.exec(text.trim())
+  return match ? (`SHA256:${match[1]}` as Sha256Fingerprint) : null
+}

@@ -1,16 +1,29 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import { OperationalError, UserError } from '../domain/errors.js'
-import type { Acceptance, HostTimeline, KeyRecord, StoredFinding, TrustedKey } from '../domain/history.js'
+import type { Acceptance, HostTimeline, KeyRecord, StoredFinding, TrustedAuthority, TrustedKey } from '../domain/history.js'
+import type { Sha256Fingerprint } from '../domain/host-key.js'
 import * as admin from './admin-commands.js'
+import * as authorities from './cert-authorities.js'
 import { importKnownHosts } from './known-hosts-import.js'
 import type { MigrationReport } from './migrate.js'
 import { createRecordingSession } from './recording-session.js'
 import type { Database } from './schema.js'
 import * as reads from './store-reads.js'
-import type { FindingFilter, ImportEntry, ImportReport, KeySelector, PruneReport, RecordingSession, Store, StoreStats } from './store.js'
+import type {
+  CertAuthorityEntry,
+  CertAuthorityTrust,
+  FindingFilter,
+  ImportEntry,
+  ImportReport,
+  KeySelector,
+  PruneReport,
+  RecordingSession,
+  Store,
+  StoreStats,
+} from './store.js'
 
 /* The Store over kysely: each method is one function of store-reads.ts, admin-commands.ts,
- * known-hosts-import.ts or a recording session, run in the transaction (and under the lock) it needs,
+ * known-hosts-import.ts, cert-authorities.ts or a recording session, run in the transaction (and under the lock) it needs,
  * with driver failures turned into OperationalErrors that say what failed where. */
 
 /** Key of the advisory lock that serialises scan recording on PostgreSQL ('hkrc'). */
@@ -123,6 +136,18 @@ export class KyselyStore implements Store {
 
   importKnownHosts(entries: readonly ImportEntry[], by: { source: string; at: Date }): Promise<ImportReport> {
     return this.guard('importing known_hosts', () => this.locked((tx) => importKnownHosts(tx, entries, by)))
+  }
+
+  trustCertAuthorities(entries: readonly CertAuthorityEntry[], by: { source: string; at: Date }): Promise<CertAuthorityTrust[]> {
+    return this.guard('trusting certificate authorities', () => this.locked((tx) => authorities.trustCertAuthorities(tx, entries, by)))
+  }
+
+  listCertAuthorities(): Promise<TrustedAuthority[]> {
+    return this.guard('listing certificate authorities', () => authorities.loadCertAuthorities(this.db))
+  }
+
+  removeCertAuthority(sha256: Sha256Fingerprint): Promise<number> {
+    return this.guard('removing a certificate authority', () => this.locked((tx) => authorities.removeCertAuthority(tx, sha256)))
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,7 @@ import type { AcceptancesTable, HostsTable } from './schema.js'
 import type { StoredSighting } from './store.js'
 import type { LiveFinding } from '../domain/finding-plan.js'
 import type { KeyHolders } from '../domain/key-holders.js'
-import type { Acceptance, HostFailure, HostTimeline, KeyRecord, StoredFinding, TrustedKey } from '../domain/history.js'
+import type { Acceptance, HostFailure, HostTimeline, KeyRecord, StoredFinding, TrustedAuthority, TrustedKey } from '../domain/history.js'
 
 /* Rows become domain objects here and nowhere else. bytea arrives as a Buffer from pg and as a
  * Uint8Array from PGlite; int4 as a number from both; timestamptz as a Date from both. */
@@ -241,4 +241,26 @@ export interface ImportedHashedRow {
 
 export function toImportedHashed(row: ImportedHashedRow): ImportedHashed {
   return { id: row.id, salt: toBuffer(row.salt), hmac: toBuffer(row.hmac), keyId: row.key_id, type: row.type as KeyType }
+}
+
+export interface TrustedAuthorityRow {
+  sha256: Uint8Array
+  type: string
+  bits: number
+  blob: Uint8Array
+  patterns: string[]
+  source: string
+  imported_at: Date
+}
+
+export function toTrustedAuthority(row: TrustedAuthorityRow): TrustedAuthority {
+  return {
+    sha256: sha256FromDigest(row.sha256),
+    type: row.type as KeyType,
+    bits: row.bits,
+    blob: toBuffer(row.blob),
+    patterns: row.patterns,
+    source: row.source,
+    trustedAt: row.imported_at,
+  }
 }

@@ -8,7 +8,7 @@ import type { CertificateWrite } from './certificate-writer.js'
 import type { LiveFinding, Reconciliation } from '../domain/finding-plan.js'
 import type { KeyHolders } from '../domain/key-holders.js'
 import type { ScannedHost } from '../domain/scanned-host.js'
-import type { Acceptance, KeyRecord, StoredFinding, HostTimeline, TrustedKey } from '../domain/history.js'
+import type { Acceptance, KeyRecord, StoredFinding, HostTimeline, TrustedAuthority, TrustedKey } from '../domain/history.js'
 
 /* Store : the history behind one `--db`: PostgreSQL or an embedded PGlite directory, same schema.
  * Everything a use case reads or writes goes through this interface; SQL stays in src/store/. */
@@ -138,6 +138,23 @@ export interface ImportReport {
   readonly authorities: number
 }
 
+/** A CA key to trust for the hosts one pattern list names (an `@cert-authority PATTERNS KEY` line). */
+export interface CertAuthorityEntry {
+  readonly blob: Buffer
+  /** Parsed by parseHostPatterns: lowercase, at least one not negated, none with a comma. */
+  readonly patterns: readonly string[]
+}
+
+/** What trusting one CA changed: its pattern lists now, and those added and removed. */
+export interface CertAuthorityTrust {
+  readonly sha256: Sha256Fingerprint
+  /** Every pattern list the CA has now, oldest first (one kept from before keeps its date and source). */
+  readonly authorities: readonly TrustedAuthority[]
+  readonly added: readonly (readonly string[])[]
+  /** Lists it had before and no longer has. */
+  readonly removed: readonly (readonly string[])[]
+}
+
 export interface PruneReport {
   readonly scans: number
   readonly failures: number
@@ -181,6 +198,15 @@ export interface Store {
   listShareGroups(): Promise<string[][]>
   trustedKeys(): Promise<TrustedKey[]>
   importKnownHosts(entries: readonly ImportEntry[], by: { source: string; at: Date }): Promise<ImportReport>
+  /**
+   * Trusts each CA the entries name for exactly the pattern lists they give it, replacing any it had:
+   * all of them in one transaction. One result per distinct CA key, in the order first named.
+   */
+  trustCertAuthorities(entries: readonly CertAuthorityEntry[], by: { source: string; at: Date }): Promise<CertAuthorityTrust[]>
+  /** Every trusted CA, one entry per pattern list (imported `@cert-authority` lines included), oldest first. */
+  listCertAuthorities(): Promise<TrustedAuthority[]>
+  /** Stops trusting the CA with this key; returns how many pattern lists it had (0: it was not trusted). */
+  removeCertAuthority(sha256: Sha256Fingerprint): Promise<number>
   /** Drops scans (and their per-host failures) that finished before `before`; never sightings or findings. */
   prune(before: Date): Promise<PruneReport>
   stats(): Promise<StoreStats>
