@@ -3,7 +3,7 @@ import type { Store } from '../store/store.js'
 
 /* Where a command's history is and how it may be opened, resolved once: `--db`, else HOSTKEYS_DB, else
  * the embedded default; `--db-timeout`; and whether the command may create a missing embedded store
- * (only scan, import and db migrate do). */
+ * (only scan, import, ca trust and db migrate do). */
 
 export interface HistorySettings {
   readonly db: string | null

@@ -16,6 +16,7 @@ import { registerPrune } from './commands/prune.js'
 import { registerDb } from './commands/db.js'
 import { registerScan } from './commands/scan.js'
 import { registerSshfp } from './commands/sshfp.js'
+import { registerCa } from './commands/ca.js'
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js'
 
 /* The CLI is wiring only: commander parses, a command calls one use case, renders, and sets the
@@ -42,6 +43,7 @@ const REGISTRARS: CommandRegistrar[] = [
   registerAllowShared,
   registerKnownHosts,
   registerImport,
+  registerCa,
   registerSshfp,
   registerPrune,
   registerDb,

@@ -11,7 +11,7 @@ export interface DbFlags {
   readonly dbTimeout?: number
 }
 
-/** Whether a command may create a missing embedded database: only scan, import and db migrate do. */
+/** Whether a command may create a missing embedded database: only scan, import, ca trust and db migrate do. */
 export interface HistoryUse {
   readonly create?: boolean
 }
