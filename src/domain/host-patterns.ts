@@ -1,16 +1,21 @@
 import { echoInput } from './echo.js'
-import { hostIdentity } from './target.js'
+import { DEFAULT_SSH_PORT, hostIdentity } from './target.js'
 
 /* host pattern : one name of a known_hosts NAMES field (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"), as
  *                ssh_config(5) "PATTERNS" defines it: `*` matches any run of characters (none
- *                included), `?` exactly one; nothing else is special. `!pattern` negates: a host it
- *                matches is refused by the whole list, whatever else in the list matches it.
- * looked-up name : what ssh compares the patterns with: the host name in lowercase on port 22, and
- *                `[name]:port` on any other port (OpenSSH put_host_port()), so `*.example.com` does not
- *                match a host on port 2222 and `[*.example.com]:2222` does. A pattern `[name]:22`
- *                matches nothing: ssh never writes the default port.
- * Checked against OpenSSH 9.2 with `ssh-keygen -F` (test/unit/host-patterns.test.ts) and with ssh
- * itself verifying a host certificate (test/integration/ca-openssh.test.ts). */
+ *                included), `?` exactly one; nothing else is special (no CIDR). `!pattern` negates:
+ *                a name it matches is not matched by the line, whatever else in the list matches it.
+ * lookup         : how ssh finds the lines for a host (OpenSSH sshconnect.c check_host_key()): it looks
+ *                the name up in lowercase, as `[name]:port` off port 22 (put_host_port()); when that
+ *                finds no line, it looks the bare name up once more ("checking without port
+ *                identifier"). So for a CA line `*.example.com` names web1.example.com on port 2222 as
+ *                well (by the second lookup), `[*.example.com]:2222` only on 2222, and a pattern
+ *                `[name]:22` nothing at all, as ssh never writes the default port. A negation refuses
+ *                only the form it matches: `*,!web1.example.com` still names web1.example.com on 2222
+ *                (its first lookup, `[web1.example.com]:2222`, matches `*`).
+ * ssh-keygen -F does one lookup, of the name as given. Checked against OpenSSH 9.2: the table of
+ * test/unit/host-patterns.test.ts against `ssh-keygen -F` for each lookup, and ssh itself verifying a
+ * host certificate through @cert-authority lines in test/integration/ca-openssh.test.ts. */
 
 /** Why a pattern list cannot be written to a known_hosts line, in words. */
 export class HostPatternError extends Error {
@@ -43,24 +48,37 @@ function globMatches(pattern: string, text: string): boolean {
   return p === pattern.length
 }
 
-/**
- * Whether a host known by `names` (bare names and addresses, without brackets or port) on `port` is
- * one the patterns name, as ssh decides for a known_hosts line: some name matches a pattern and no
- * name matches a negated one. Case-insensitive. Several names are one host: a negation that refuses
- * any of them refuses the host (ssh would refuse it when reached by that name), which is the safe
- * answer for a question about trust.
- */
-export function matchesHostPatterns(patterns: readonly string[], names: readonly string[], port: number): boolean {
-  const lookedUp = names.map((n) => hostIdentity(n.toLowerCase(), port))
-  let matched = false
+/** OpenSSH match_hostname(): 1 when a pattern matches `name` and no negated one does, -1 when a
+ * negated one does, 0 when none does. `name` already lowercase. */
+function lookUp(patterns: readonly string[], name: string): -1 | 0 | 1 {
+  let found: 0 | 1 = 0
   for (const raw of patterns) {
     const negated = raw.startsWith('!')
-    const pattern = (negated ? raw.slice(1) : raw).toLowerCase()
-    const hit = lookedUp.some((name) => globMatches(pattern, name))
-    if (hit && negated) return false
-    if (hit) matched = true
+    if (!globMatches((negated ? raw.slice(1) : raw).toLowerCase(), name)) continue
+    if (negated) return -1
+    found = 1
   }
-  return matched
+  return found
+}
+
+/**
+ * Whether a known_hosts line with these patterns names a host known by `names` (bare names and
+ * addresses, without brackets or port) on `port`, as ssh decides for an @cert-authority line: by name,
+ * a lookup of `[name]:port` off port 22, then of the bare name (see "lookup" above); case-insensitive.
+ * Several names are one host, and the answer is about trusting it: some name must be named, and a
+ * name that ssh would refuse by a negation refuses the host (as ssh does when it is reached by that
+ * name).
+ */
+export function matchesHostPatterns(patterns: readonly string[], names: readonly string[], port: number): boolean {
+  let named = false
+  for (const given of names) {
+    const name = given.toLowerCase()
+    const lookups = port === DEFAULT_SSH_PORT ? [name] : [hostIdentity(name, port), name]
+    const results = lookups.map((lookedUp) => lookUp(patterns, lookedUp))
+    if (results.includes(1)) named = true
+    else if (results.includes(-1)) return false
+  }
+  return named
 }
 
 /**
