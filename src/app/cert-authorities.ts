@@ -6,29 +6,16 @@ import { KEY_TYPES, type Sha256Fingerprint } from '../domain/host-key.js'
 import { HostPatternError, parseHostPatterns } from '../domain/host-patterns.js'
 import { sha256FromText } from '../fingerprint/digest-forms.js'
 import { sha256Fingerprint } from '../fingerprint/key-blob.js'
-import { KnownHostsSyntaxError, parseKnownHostsEntry, parsePublicKeyFields } from '../fingerprint/known-hosts-entry.js'
+import { CaKeySyntaxError, isCertificateType, parseCaKey } from '../fingerprint/certificate.js'
 import type { CertAuthorityEntry, CertAuthorityTrust, Store } from '../store/store.js'
 
 /* The `ca` commands' use cases. A CA is given as its public key: a file (a `.pub`, several such
- * lines, or known_hosts `@cert-authority` lines) or the key line itself as one argument. The whole
- * input is read and validated before the history is opened; a bad line stops it with its file:line. */
-
-/** The forms a CA key may take, for messages. */
-export const CA_KEY_FORMS = "'TYPE BASE64 [COMMENT]' (a CA's .pub file) or '@cert-authority PATTERNS TYPE BASE64 [COMMENT]' (a known_hosts line)"
-
-/** Key types of OpenSSH certificates (PROTOCOL.certkeys): a certificate is signed by a CA, it is not one. */
-const CERTIFICATE_TYPE = /-cert-v0[01]@openssh\.com$/
+ * lines, or known_hosts `@cert-authority` lines) or the key line itself as one argument. Each line is
+ * read by parseCaKey; the whole input is validated before the history is opened, and a bad line stops
+ * it with its file:line. */
 
 /** Where a line came from, for messages: `ca.pub:3: `, `the key argument: `. */
 type Where = (line: number) => string
-
-/** The type name inside a base64 key blob (RFC 4253 §6.6: its first string), or null. */
-function blobTypeName(base64: string): string | null {
-  const blob = Buffer.from(base64, 'base64')
-  if (blob.length < 4) return null
-  const length = blob.readUInt32BE(0)
-  return length <= 64 && 4 + length <= blob.length ? blob.subarray(4, 4 + length).toString('latin1') : null
-}
 
 function patternsOrThrow(text: string, where: string): string[] {
   try {
@@ -39,46 +26,23 @@ function patternsOrThrow(text: string, where: string): string[] {
   }
 }
 
-/** Refuses a certificate, by the type its line names or the one inside its blob. */
-function refuseCertificates(type: string | undefined, base64: string | undefined, where: string): void {
-  const inner = base64 === undefined ? null : blobTypeName(base64)
-  for (const name of [type, inner]) {
-    if (name && CERTIFICATE_TYPE.test(name)) {
-      throw new UserError(
-        `${where}${echoInput(name, 60)} is a certificate, not a CA key: trust the public key of the CA that signed it ` +
-          `(the .pub of the key given to ssh-keygen -s)`,
-      )
-    }
-  }
-}
+const isKeyType = (name: string | undefined) => name !== undefined && ((KEY_TYPES as readonly string[]).includes(name) || isCertificateType(name))
 
-/** A line's CA key and the patterns it gives: a list, 'hashed' (a hashed @cert-authority line), null
- * for a bare key line; null for a blank or comment line. */
-function parseCaLine(line: string, where: string): { blob: Buffer; patterns: string[] | 'hashed' | null } | null {
+/** A line's CA key and the patterns its @cert-authority line gives (null for a .pub line); null for
+ * a blank or comment line. Lines that are keys but not CAs are refused saying what they are. */
+function parseCaLine(line: string, where: string): { blob: Buffer; patterns: string[] | null } | null {
   const text = line.trim()
   if (text === '' || text.startsWith('#')) return null
-  const fields = text.split(/\s+/)
-  const [first, second, third, fourth] = fields as [string, string | undefined, string | undefined, string | undefined]
-  const expected = () => new UserError(`${where}'${echoInput(text, 80)}' is not a CA key: expected ${CA_KEY_FORMS}`)
+  const [first, second] = text.split(/\s+/)
+  if (first === '@revoked') throw new UserError(`${where}an @revoked line names a revoked key, not a CA`)
+  if (!first!.startsWith('@') && !isKeyType(first) && isKeyType(second)) {
+    throw new UserError(`${where}a known_hosts line for a host names a host key, not a CA: only @cert-authority lines name CAs`)
+  }
   try {
-    if (first === '@revoked') throw new UserError(`${where}an @revoked line names a revoked key, not a CA: expected ${CA_KEY_FORMS}`)
-    if (first.startsWith('@')) {
-      if (first === '@cert-authority') refuseCertificates(third, fourth, where)
-      const entry = parseKnownHostsEntry(text)!
-      if (entry.hashed) return { blob: entry.key.blob, patterns: 'hashed' }
-      return { blob: entry.key.blob, patterns: patternsOrThrow(entry.names.join(','), where) }
-    }
-    refuseCertificates(first, second, where)
-    if ((KEY_TYPES as readonly string[]).includes(first)) {
-      if (second === undefined) throw expected()
-      return { blob: parsePublicKeyFields(first, second).blob, patterns: null }
-    }
-    if ((KEY_TYPES as readonly string[]).includes(second ?? '') || CERTIFICATE_TYPE.test(second ?? '')) {
-      throw new UserError(`${where}a known_hosts line for a host names a host key, not a CA (only @cert-authority lines name CAs): expected ${CA_KEY_FORMS}`)
-    }
-    throw expected()
+    const { key, patterns } = parseCaKey(text)
+    return { blob: key.blob, patterns: patterns && patternsOrThrow(patterns.join(','), where) }
   } catch (e) {
-    if (e instanceof KnownHostsSyntaxError) throw new UserError(`${where}${e.message}: expected ${CA_KEY_FORMS}`, { cause: e })
+    if (e instanceof CaKeySyntaxError) throw new UserError(`${where}${e.message}`, { cause: e })
     throw e
   }
 }
@@ -97,16 +61,11 @@ export function certAuthorityEntries(text: string, source: string | null, names:
   for (const [index, line] of lines.entries()) {
     const parsed = parseCaLine(line, where(index + 1))
     if (!parsed) continue
-    if (given) {
-      entries.push({ blob: parsed.blob, patterns: given })
-      continue
-    }
-    if (parsed.patterns === 'hashed') {
-      throw new UserError(`${where(index + 1)}the @cert-authority line's names are hashed, and patterns cannot be: give them with --names`)
-    }
-    entries.push({ blob: parsed.blob, patterns: parsed.patterns ?? ['*'] })
+    entries.push({ blob: parsed.blob, patterns: given ?? parsed.patterns ?? ['*'] })
   }
-  if (entries.length === 0) throw new UserError(`${source ?? 'the key argument'}: no key in it; expected ${CA_KEY_FORMS}`)
+  if (entries.length === 0) {
+    throw new UserError(`${source ?? 'the key argument'}: no key in it; expected a public key line 'TYPE BASE64 [COMMENT]' or @cert-authority lines`)
+  }
   return entries
 }
 

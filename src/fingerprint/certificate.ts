@@ -206,6 +206,16 @@ export function parseCertificate(blob: Buffer): { key: HostKey; certificate: Hos
   return { key, certificate }
 }
 
+/** The type name a base64 key blob starts with, or null when it does not start with one. */
+function blobTypeName(base64: string): string | null {
+  try {
+    return printableBytes(new WireReader(Buffer.from(base64, 'base64'), 'key blob').string('key type'))
+  } catch (e) {
+    if (e instanceof KeyBlobError) return null
+    throw e
+  }
+}
+
 /** Thrown by parseCaKey: the text is not a CA public key in a form we accept. */
 export class CaKeySyntaxError extends Error {
   override name = 'CaKeySyntaxError'
@@ -238,7 +248,9 @@ export function parseCaKey(text: string): { key: HostKey; comment: string; patte
   }
   const [type, base64, ...comment] = fields
   if (type === undefined || base64 === undefined) throw new CaKeySyntaxError(`${CA_KEY_FORMS}: the key type or the base64 key is missing`)
-  if (isCertificateType(type)) throw new CaKeySyntaxError(`a certificate (${type}) cannot be a CA key; give the CA's plain public key`)
+  // The blob names its own type (RFC 4253 §6.6): a certificate pasted under its plain type is one too.
+  const certificate = [type, blobTypeName(base64)].find((name) => name !== null && isCertificateType(name))
+  if (certificate) throw new CaKeySyntaxError(`a certificate (${certificate}) cannot be a CA key; give the CA's plain public key (the .pub of the key given to ssh-keygen -s)`)
   try {
     return { key: parsePublicKeyFields(type, base64), comment: comment.join(' '), patterns }
   } catch (e) {

@@ -31,7 +31,7 @@ function certificateLine(): string {
   return `ssh-ed25519-cert-v01@openssh.com ${Buffer.concat([length, type, Buffer.alloc(64, 1)]).toString('base64')} host cert`
 }
 
-const FORMS = /expected 'TYPE BASE64 \[COMMENT\]' \(a CA's \.pub file\) or '@cert-authority PATTERNS TYPE BASE64 \[COMMENT\]'/
+const FORMS = /expected a public key line 'TYPE BASE64 \[COMMENT\]' or a known_hosts line '@cert-authority PATTERNS TYPE BASE64 \[COMMENT\]'/
 
 describe('certAuthorityEntries: what a CA may be given as', () => {
   it('a .pub line: the key, trusted for * unless --names says otherwise', () => {
@@ -55,28 +55,29 @@ describe('certAuthorityEntries: what a CA may be given as', () => {
     assert.deepEqual(certAuthorityEntries(text, 'known_hosts', 'db*').map((e) => e.patterns), [['db*'], ['db*']])
   })
 
-  it('a hashed @cert-authority line only with --names', () => {
+  it('a hashed @cert-authority line is refused, also with --names: its patterns cannot be read back', () => {
     const text = `@cert-authority |1|BmJG0+8/UIahEV2ks3fKZC/iAZ4=|sVQ2Mn/502lwWIKziQZmmv5DOE4= ${bare(ed25519Line)}`
-    assert.throws(() => certAuthorityEntries(text, 'kh', null), (e: unknown) => e instanceof UserError && /^kh:1: .*hashed.*--names/.test(e.message))
-    assert.deepEqual(certAuthorityEntries(text, 'kh', '*').map((e) => e.patterns), [['*']])
+    for (const names of [null, '*']) {
+      assert.throws(() => certAuthorityEntries(text, 'kh', names), (e: unknown) => e instanceof UserError && /^kh:1: .*the patterns are hashed/.test(e.message))
+    }
   })
 
   // The last field: whether the message also lists the forms a CA may take (not when the line is a key, but the wrong kind).
   const refused: [what: string, text: string, source: string | null, message: RegExp, forms: boolean][] = [
-    ['a certificate by its type', certificateLine(), 'web-cert.pub', /^web-cert\.pub:1: ssh-ed25519-cert-v01@openssh\.com is a certificate, not a CA key: trust the public key of the CA that signed it/, false],
-    ['a certificate blob under a plain type', `ssh-ed25519 ${certificateLine().split(' ')[1]}`, null, /^the key argument: ssh-ed25519-cert-v01@openssh\.com is a certificate/, false],
-    ['a certificate in an @cert-authority line', `@cert-authority * ${certificateLine()}`, 'kh', /^kh:1: .* is a certificate, not a CA key/, false],
-    ['a known_hosts host line', `# hosts\nweb1.example.com ${bare(ed25519Line)}`, 'kh', /^kh:2: a known_hosts line for a host names a host key, not a CA \(only @cert-authority lines name CAs\)/, true],
-    ['an @revoked line', `@revoked * ${bare(ed25519Line)}`, 'kh', /^kh:1: an @revoked line names a revoked key, not a CA/, true],
-    ['an unknown marker', `@trusted * ${bare(ed25519Line)}`, 'kh', /^kh:1: unknown marker '@trusted'/, true],
-    ['garbage', 'hello world', 'ca.pub', /^ca\.pub:1: 'hello world' is not a CA key/, true],
-    ['a type without a key', 'ssh-ed25519', 'ca.pub', /^ca\.pub:1: 'ssh-ed25519' is not a CA key/, true],
-    ['an unknown key type', 'ssh-foo AAAAB3Nz', null, /^the key argument: 'ssh-foo AAAAB3Nz' is not a CA key/, true],
-    ['a truncated key', 'ssh-ed25519 AAAA', 'ca.pub', /^ca\.pub:1: key blob is truncated/, true],
-    ['a type that is not the key', `ssh-rsa ${ed25519Line.split(' ')[1]}`, 'ca.pub', /^ca\.pub:1: the line says ssh-rsa but the key is ssh-ed25519/, true],
+    ['a certificate by its type', certificateLine(), 'web-cert.pub', /^web-cert\.pub:1: a certificate \(ssh-ed25519-cert-v01@openssh\.com\) cannot be a CA key; give the CA's plain public key \(the \.pub of the key given to ssh-keygen -s\)$/, false],
+    ['a certificate blob under a plain type', `ssh-ed25519 ${certificateLine().split(' ')[1]}`, null, /^the key argument: a certificate \(ssh-ed25519-cert-v01@openssh\.com\) cannot be a CA key/, false],
+    ['a certificate in an @cert-authority line', `@cert-authority * ${certificateLine()}`, 'kh', /^kh:1: a certificate .* cannot be a CA key/, false],
+    ['a known_hosts host line', `# hosts\nweb1.example.com ${bare(ed25519Line)}`, 'kh', /^kh:2: a known_hosts line for a host names a host key, not a CA: only @cert-authority lines name CAs$/, false],
+    ['an @revoked line', `@revoked * ${bare(ed25519Line)}`, 'kh', /^kh:1: an @revoked line names a revoked key, not a CA$/, false],
+    ['an unknown marker', `@trusted * ${bare(ed25519Line)}`, 'kh', /^kh:1: .*: the marker is '@trusted'$/, true],
+    ['garbage', 'hello world', 'ca.pub', /^ca\.pub:1: .*: unknown key type 'hello'$/, true],
+    ['a type without a key', 'ssh-ed25519', 'ca.pub', /^ca\.pub:1: .*: the key type or the base64 key is missing$/, true],
+    ['an unknown key type', 'ssh-foo AAAAB3Nz', null, /^the key argument: .*: unknown key type 'ssh-foo'$/, true],
+    ['a truncated key', 'ssh-ed25519 AAAA', 'ca.pub', /^ca\.pub:1: .*: key blob is truncated$/, true],
+    ['a type that is not the key', `ssh-rsa ${ed25519Line.split(' ')[1]}`, 'ca.pub', /^ca\.pub:1: .*: the line says ssh-rsa but the key is ssh-ed25519$/, true],
     ['a pattern list that only negates', `@cert-authority !bad.example.com ${bare(ed25519Line)}`, 'kh', /^kh:1: '!bad\.example\.com' only negates/, false],
-    ['nothing at all', '# only a comment\n\n', 'empty.pub', /^empty\.pub: no key in it/, true],
-    ['the second line of an argument', `${ed25519Line}\nhello`, null, /^line 2 of the key argument: 'hello' is not a CA key/, true],
+    ['nothing at all', '# only a comment\n\n', 'empty.pub', /^empty\.pub: no key in it; expected a public key line 'TYPE BASE64 \[COMMENT\]' or @cert-authority lines$/, false],
+    ['the second line of an argument', `${ed25519Line}\nhello`, null, /^line 2 of the key argument: .*: the key type or the base64 key is missing$/, true],
   ]
   for (const [what, text, source, message, forms] of refused) {
     it(`refuses ${what}, saying where and what was expected`, () => {
