@@ -122,7 +122,7 @@ describe('host certificates end to end (CLI, real sshd)', { skip: skipUnlessSshd
         const { db, cleanup } = await backend.database()
         try {
           // The fleet CA is trusted for the fleet's names: an @cert-authority line, as ssh_known_hosts has it.
-          // Off port 22 ssh looks hosts up as [name]:port, so the pattern must say so.
+          // Off port 22 ssh looks hosts up as [name]:port, then as the bare name: either pattern names them.
           const knownHosts = join(work, `ca-${index}`)
           writeFileSync(knownHosts, `@cert-authority *.certs.test,[*.certs.test]:* ${fleet.publicLine}\n`)
           const imported = await runCli(['import', 'known_hosts', knownHosts, '--db', db])

@@ -60,8 +60,11 @@ describe('certificate findings', () => {
   })
 
   it('judges the CA\'s trust with known_hosts patterns, port included, and not at all without a trust list', () => {
-    assert.deepEqual(judge(keyWith({}), { port: 2222 }), ['warning cert_untrusted_ca'], '*.example.test does not name [web.example.test]:2222')
+    // Off port 22 ssh looks up [name]:port, then the bare name (domain/host-patterns.ts): *.example.test names the host on 2222.
+    assert.deepEqual(judge(keyWith({}), { port: 2222 }), [])
     assert.deepEqual(judge(keyWith({}), { port: 2222, trust: [{ sha256: signed.certificate.ca.sha256, patterns: ['[*.example.test]:2222'] }] }), [])
+    const onlyPort2200 = [{ sha256: signed.certificate.ca.sha256, patterns: ['[*.example.test]:2200'] }]
+    assert.deepEqual(judge(keyWith({}), { port: 2222, trust: onlyPort2200 }), ['warning cert_untrusted_ca'], '[*.example.test]:2200 does not name the host on 2222')
     assert.deepEqual(judge(keyWith({}), { trust: [] }), ['warning cert_untrusted_ca'])
     assert.deepEqual(judge(keyWith({}), { trust: null }), [])
     const otherCa = 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' as Sha256Fingerprint
