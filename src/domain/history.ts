@@ -1,3 +1,4 @@
+import type { AuthorityTrust } from './certificate-history.js'
 import type { Finding } from './finding.js'
 import type { KeyType, Md5Fingerprint, Sha256Fingerprint } from './host-key.js'
 import type { SightingTrust } from './sighting.js'
@@ -85,15 +86,15 @@ export interface TrustedKey {
 }
 
 /** A certificate authority trusted to sign host keys for the hosts its patterns name: one
- * `@cert-authority PATTERNS KEY` line (sshd(8)). One CA may have several, one per pattern list. */
-export interface TrustedAuthority {
-  readonly sha256: Sha256Fingerprint
+ * `@cert-authority PATTERNS KEY` line (sshd(8)), with what `ca list` shows of it. One CA may have
+ * several, one per pattern list. The analysis needs only the AuthorityTrust part. */
+export interface TrustedAuthority extends AuthorityTrust {
   readonly type: KeyType
   readonly bits: number
   readonly blob: Buffer
   /** known_hosts patterns (domain/host-patterns.ts), lowercase, as one line lists them. */
   readonly patterns: readonly string[]
-  /** Who or what trusted it: `ca trust by USER`, or the known_hosts file it was imported from. */
+  /** Who or what trusted it: `ca trust by USER [from FILE]`, or the known_hosts file it was imported from. */
   readonly source: string
   readonly trustedAt: Date
 }
