@@ -16,7 +16,7 @@ import { parseNameserver, readResolvConf } from '../dns/nameserver.js'
 
 export type DnsCheck = (observation: Observation) => Promise<readonly Finding[]>
 
-const SSHFP_ALGORITHM_OF_FAMILY: Record<KeyFamily, SshfpAlgorithm> = { rsa: 1, dsa: 2, ecdsa: 3, ed25519: 4 }
+const SSHFP_ALGORITHM_OF_FAMILY: Record<KeyFamily, SshfpAlgorithm | null> = { rsa: 1, dsa: 2, ecdsa: 3, ed25519: 4, 'ed25519-sk': null, 'ecdsa-sk': null }
 
 /**
  * Only the records a scan can judge: with `-t ed25519`, the host's RSA and ECDSA records are neither

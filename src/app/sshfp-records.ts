@@ -143,7 +143,7 @@ export async function trustedSshfpRecords(store: Pick<Store, 'trustedKeys'>, req
       (record, i, all) => all.findIndex((other) => sameRecord(other, record)) === i,
     )
     hosts.push({ host: owner.name, records })
-    const algorithms = keys.map((k) => sshfpAlgorithmOf(k.type))
+    const algorithms = keys.map((k) => sshfpAlgorithmOf(k.type)).filter((a) => a !== null)
     if (new Set(algorithms).size < algorithms.length) conflicts.push({ name: owner.name, identities: [...owner.identities].sort() })
   }
   return { hosts, conflicts }

@@ -47,9 +47,13 @@ const FAMILY_ALIASES: Record<string, KeyFamily> = {
   'ssh-rsa': 'rsa',
   dsa: 'dsa',
   'ssh-dss': 'dsa',
+  'ed25519-sk': 'ed25519-sk',
+  'sk-ssh-ed25519@openssh.com': 'ed25519-sk',
+  'ecdsa-sk': 'ecdsa-sk',
+  'sk-ecdsa-sha2-nistp256@openssh.com': 'ecdsa-sk',
 }
 
-/** `ed25519,ecdsa,rsa,dsa` (ssh-keyscan -t names are accepted too). */
+/** `ed25519,ecdsa,rsa,dsa,ed25519-sk,ecdsa-sk` (ssh-keyscan -t names are accepted too). */
 export function parseKeyFamilies(text: string): KeyFamily[] {
   const families = new Set<KeyFamily>()
   for (const word of text.split(',').map((w) => w.trim().toLowerCase())) {

@@ -6,6 +6,7 @@ import {
   formatSshfpRdata,
   recordMatchesKey,
   sha256FingerprintOfRecord,
+  hasSshfpAlgorithm,
   sshfpAlgorithmOf,
   type SshfpAlgorithm,
   type SshfpRecord,
@@ -107,7 +108,9 @@ function missingFinding(host: string, unpublished: readonly UnpublishedKey[]): F
 }
 
 /** Findings from comparing the keys a host served with its SSHFP answer. Unreachable hosts (no keys) get none. */
-export function compareSshfp(host: string, servedKeys: readonly HostKey[], answer: SshfpAnswer): Finding[] {
+export function compareSshfp(host: string, served: readonly HostKey[], answer: SshfpAnswer): Finding[] {
+  // Security-key host keys have no SSHFP algorithm: DNS can say nothing about them.
+  const servedKeys = served.filter(hasSshfpAlgorithm)
   if (servedKeys.length === 0) return []
   if (answer.kind === 'error') {
     return [
@@ -124,7 +127,7 @@ export function compareSshfp(host: string, servedKeys: readonly HostKey[], answe
   }
   const findings: Finding[] = []
   const records = answer.records
-  const servedAlgorithms = [...new Set(servedKeys.map((k) => sshfpAlgorithmOf(k.type)))]
+  const servedAlgorithms = [...new Set(servedKeys.map((k) => sshfpAlgorithmOf(k.type)!))]
   const mismatchedAlgorithms = new Set<SshfpAlgorithm>()
   const unpublished: UnpublishedKey[] = []
 

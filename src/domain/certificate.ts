@@ -23,12 +23,16 @@ export const CERT_KEY_TYPES = [
   'ecdsa-sha2-nistp521-cert-v01@openssh.com',
   'ssh-rsa-cert-v01@openssh.com',
   'ssh-dss-cert-v01@openssh.com',
+  'sk-ssh-ed25519-cert-v01@openssh.com',
+  'sk-ecdsa-sha2-nistp256-cert-v01@openssh.com',
 ] as const
 export type CertKeyType = (typeof CERT_KEY_TYPES)[number]
 
 /** The plain key type a certificate type certifies: `ssh-ed25519-cert-v01@openssh.com` -> `ssh-ed25519`. */
 export function plainKeyTypeOf(certType: CertKeyType): KeyType {
-  return certType.slice(0, -'-cert-v01@openssh.com'.length) as KeyType
+  // The security-key types keep their @openssh.com suffix (PROTOCOL.u2f): sk-ssh-ed25519-cert-v01@openssh.com certifies sk-ssh-ed25519@openssh.com.
+  const plain = certType.slice(0, -'-cert-v01@openssh.com'.length)
+  return (plain.startsWith('sk-') ? `${plain}@openssh.com` : plain) as KeyType
 }
 
 /** The key that signed a certificate (never itself a certificate). */

@@ -1,10 +1,11 @@
 import type { HostCertificate } from './certificate.js'
 
-/* key family : what one connection asks for (ssh-keyscan -t): ed25519, ecdsa, rsa, dsa
+/* key family : what one connection asks for (ssh-keyscan -t): ed25519, ecdsa, rsa, dsa, and the
+ *              security-key types ed25519-sk and ecdsa-sk (PROTOCOL.u2f; a host key on a FIDO token)
  * key type   : the type name inside the key blob: ssh-ed25519, ecdsa-sha2-nistp384, ssh-rsa, ssh-dss
  * key blob   : the public key as the server sends it (RFC 4253 §6.6), base64 in known_hosts lines */
 
-export const KEY_FAMILIES = ['ed25519', 'ecdsa', 'rsa', 'dsa'] as const
+export const KEY_FAMILIES = ['ed25519', 'ecdsa', 'rsa', 'dsa', 'ed25519-sk', 'ecdsa-sk'] as const
 export type KeyFamily = (typeof KEY_FAMILIES)[number]
 
 export const KEY_TYPES = [
@@ -14,6 +15,8 @@ export const KEY_TYPES = [
   'ecdsa-sha2-nistp521',
   'ssh-rsa',
   'ssh-dss',
+  'sk-ssh-ed25519@openssh.com',
+  'sk-ecdsa-sha2-nistp256@openssh.com',
 ] as const
 export type KeyType = (typeof KEY_TYPES)[number]
 
@@ -50,6 +53,10 @@ export function familyOfType(type: KeyType): KeyFamily {
       return 'rsa'
     case 'ssh-dss':
       return 'dsa'
+    case 'sk-ssh-ed25519@openssh.com':
+      return 'ed25519-sk'
+    case 'sk-ecdsa-sha2-nistp256@openssh.com':
+      return 'ecdsa-sk'
   }
 }
 

@@ -127,8 +127,24 @@ function plainKeyBlob(reader: WireReader, type: KeyType): Buffer {
     case 'ssh-dss':
       fields = ['p', 'q', 'g', 'y'].map((name) => wireUnsignedMpint(reader.unsignedMpint(`dsa ${name}`)))
       break
+    case 'sk-ssh-ed25519@openssh.com':
+      fields = [wireString(reader.string('ed25519 public key')), wireString(reader.string('application'))]
+      break
+    case 'sk-ecdsa-sha2-nistp256@openssh.com':
+      fields = [wireString(reader.string('curve')), wireString(reader.string('public point')), wireString(reader.string('application'))]
+      break
   }
   return Buffer.concat([wireString(type), ...fields])
+}
+
+/** The FIDO application a security-key CA signs under (PROTOCOL.u2f: the blob's last string); null for other keys. */
+function skApplication(key: HostKey): Buffer | null {
+  if (!key.type.startsWith('sk-')) return null
+  const reader = new WireReader(key.blob, 'security key')
+  reader.string('key type')
+  reader.string(key.type === 'sk-ssh-ed25519@openssh.com' ? 'public key' : 'curve')
+  if (key.type !== 'sk-ssh-ed25519@openssh.com') reader.string('public point')
+  return reader.string('application')
 }
 
 /** The CA's key from the certificate's `signature key` string, and the node:crypto key to verify with. */
@@ -187,7 +203,7 @@ export function parseCertificate(blob: Buffer): { key: HostKey; certificate: Hos
   const signature = reader.string('signature')
   reader.expectEnd()
 
-  const check = verifySshSignature(caKey.type, verifier, signature, blob.subarray(0, signedBytes))
+  const check = verifySshSignature(caKey.type, verifier, signature, blob.subarray(0, signedBytes), skApplication(caKey))
   const certificate: HostCertificate = {
     blob: Buffer.from(blob), // never keep a slice of a socket buffer alive
     certType,

@@ -78,6 +78,21 @@ export function readKeyTypeAndBits(blob: Buffer): { type: KeyType; bits: number 
       reader.string() // y
       break
     }
+    // PROTOCOL.u2f: the key, then the FIDO application string (usually "ssh:").
+    case 'sk-ssh-ed25519@openssh.com': {
+      if (reader.string().length !== 32) throw new KeyBlobError('sk-ssh-ed25519 key is not 32 bytes')
+      reader.string() // application
+      bits = 256
+      break
+    }
+    case 'sk-ecdsa-sha2-nistp256@openssh.com': {
+      const curve = reader.string().toString('latin1')
+      if (curve !== 'nistp256') throw new KeyBlobError(`${type} key names curve '${curve.slice(0, 20)}'`)
+      reader.string() // Q
+      reader.string() // application
+      bits = 256
+      break
+    }
   }
   if (!reader.atEnd()) throw new KeyBlobError(`${type} key blob has trailing bytes`)
   return { type, bits }
@@ -121,6 +136,8 @@ const TYPE_ORDER: Record<KeyType, number> = {
   'ecdsa-sha2-nistp521': 3,
   'ssh-rsa': 4,
   'ssh-dss': 5,
+  'sk-ssh-ed25519@openssh.com': 6,
+  'sk-ecdsa-sha2-nistp256@openssh.com': 7,
 }
 
 /** Stable display order: ed25519, ecdsa by curve, rsa, dsa. */

@@ -1,4 +1,4 @@
-import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto'
+import { constants, createPublicKey, hash, verify, type KeyObject } from 'node:crypto'
 import type { KeyType } from '../domain/host-key.js'
 import { printableBytes } from '../domain/printable-bytes.js'
 import { KeyBlobError } from './key-blob.js'
@@ -30,6 +30,8 @@ const FORMATS: Record<KeyType, Readonly<Record<string, string | null>>> = {
   'ecdsa-sha2-nistp521': { 'ecdsa-sha2-nistp521': 'sha512' },
   'ssh-rsa': { 'ssh-rsa': 'sha1', 'rsa-sha2-256': 'sha256', 'rsa-sha2-512': 'sha512' },
   'ssh-dss': { 'ssh-dss': 'sha1' },
+  'sk-ssh-ed25519@openssh.com': { 'sk-ssh-ed25519@openssh.com': null },
+  'sk-ecdsa-sha2-nistp256@openssh.com': { 'sk-ecdsa-sha2-nistp256@openssh.com': 'sha256' },
 }
 
 /** DSA signatures are exactly two 160-bit integers (OpenSSH ssh-dss.c: SIGBLOB_LEN). */
@@ -76,6 +78,18 @@ export function publicKeyObject(type: KeyType, blob: Buffer): KeyObject {
       case 'ssh-ed25519':
         key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: base64url(reader.string('public key')) }, format: 'jwk' })
         break
+      case 'sk-ssh-ed25519@openssh.com':
+        key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: base64url(reader.string('public key')) }, format: 'jwk' })
+        reader.string('application')
+        break
+      case 'sk-ecdsa-sha2-nistp256@openssh.com': {
+        reader.string('curve')
+        const q = reader.string('public point')
+        if (q.length !== 65 || q[0] !== 0x04) throw new KeyBlobError(`${type} key's public point is not an uncompressed P-256 point`)
+        key = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: base64url(q.subarray(1, 33)), y: base64url(q.subarray(33)) }, format: 'jwk' })
+        reader.string('application')
+        break
+      }
       case 'ecdsa-sha2-nistp256':
       case 'ecdsa-sha2-nistp384':
       case 'ecdsa-sha2-nistp521': {
@@ -124,13 +138,26 @@ export interface SignatureCheck {
  * Never throws: a signature that is malformed, names a format the key type cannot sign with, or
  * does not verify is `valid: false`.
  */
-export function verifySshSignature(type: KeyType, key: KeyObject, signature: Buffer, data: Buffer): SignatureCheck {
+export function verifySshSignature(type: KeyType, key: KeyObject, signature: Buffer, data: Buffer, application: Buffer | null = null): SignatureCheck {
   let algorithm = ''
   try {
     const reader = new WireReader(signature, 'signature')
     const format = reader.string('format')
     algorithm = printableBytes(format.subarray(0, MAX_ALGORITHM_NAME))
     const blob = reader.string('signature blob')
+    if (type === 'sk-ssh-ed25519@openssh.com' || type === 'sk-ecdsa-sha2-nistp256@openssh.com') {
+      // PROTOCOL.u2f: the token signed SHA-256(application) || flags || counter || SHA-256(data), and the
+      // signature carries flags and counter after its blob.
+      const flags = reader.take1('flags')
+      const counter = reader.uint32('counter')
+      reader.expectEnd()
+      if (application === null || format.toString('latin1') !== type) return { algorithm, valid: false }
+      const counterBytes = Buffer.alloc(4)
+      counterBytes.writeUInt32BE(counter)
+      const signed = Buffer.concat([hash('sha256', application, 'buffer'), Buffer.from([flags]), counterBytes, hash('sha256', data, 'buffer')])
+      const plain = type === 'sk-ssh-ed25519@openssh.com' ? 'ssh-ed25519' : 'ecdsa-sha2-nistp256'
+      return { algorithm, valid: verifyBlob(plain, key, FORMATS[type][type] ?? null, blob, signed) }
+    }
     reader.expectEnd()
     const formats = FORMATS[type]
     const name = format.toString('latin1')
@@ -145,6 +172,9 @@ export function verifySshSignature(type: KeyType, key: KeyObject, signature: Buf
 
 function verifyBlob(type: KeyType, key: KeyObject, digest: string | null, blob: Buffer, data: Buffer): boolean {
   switch (type) {
+    case 'sk-ssh-ed25519@openssh.com':
+    case 'sk-ecdsa-sha2-nistp256@openssh.com':
+      return false // verified through the plain type above, over the token's message
     case 'ssh-ed25519':
       // RFC 8032 §5.1.7: a signature is 64 bytes; OpenSSH rejects any other length too.
       return blob.length === 64 && verify(null, data, key, blob)

@@ -26,8 +26,9 @@ export interface SshfpRecord {
   readonly fingerprint: string
 }
 
-/** The SSHFP algorithm number of a key type (RFC 4255 §3.1.1, RFC 6594 §3.1.1, RFC 7479 §3). */
-export function sshfpAlgorithmOf(type: KeyType): SshfpAlgorithm {
+/** The SSHFP algorithm number of a key type (RFC 4255 §3.1.1, RFC 6594 §3.1.1, RFC 7479 §3); null for
+ * the security-key types, which have none (`ssh-keygen -r` skips them too). */
+export function sshfpAlgorithmOf(type: KeyType): SshfpAlgorithm | null {
   switch (type) {
     case 'ssh-rsa':
       return 1
@@ -39,7 +40,15 @@ export function sshfpAlgorithmOf(type: KeyType): SshfpAlgorithm {
       return 3
     case 'ssh-ed25519':
       return 4
+    case 'sk-ssh-ed25519@openssh.com':
+    case 'sk-ecdsa-sha2-nistp256@openssh.com':
+      return null
   }
+}
+
+/** True for keys SSHFP can describe: every type but the security-key ones. */
+export function hasSshfpAlgorithm(key: Pick<HostKey, 'type'>): boolean {
+  return sshfpAlgorithmOf(key.type) !== null
 }
 
 export function isSshfpAlgorithm(n: number): n is SshfpAlgorithm {
@@ -96,7 +105,8 @@ export function parseSshfpDigests(text: string): SshfpDigestType[] {
 /** The SSHFP records `ssh-keygen -r` would print for these keys: per key, one per digest type, SHA-1 first. */
 export function expectedRecords(keys: readonly HostKey[], digests: readonly SshfpDigestType[] = SSHFP_DIGEST_TYPES): SshfpRecord[] {
   const ordered = [...new Set(digests)].sort((a, b) => a - b)
-  return keys.flatMap((key) =>
-    ordered.map((digestType) => ({ algorithm: sshfpAlgorithmOf(key.type), digestType, fingerprint: keyDigest(key, digestType) })),
-  )
+  return keys.flatMap((key) => {
+    const algorithm = sshfpAlgorithmOf(key.type)
+    return algorithm === null ? [] : ordered.map((digestType) => ({ algorithm, digestType, fingerprint: keyDigest(key, digestType) }))
+  })
 }

@@ -29,6 +29,11 @@ export class WireReader {
     return this.bytes.subarray(start, this.offset)
   }
 
+  /** One byte. */
+  take1(field: string): number {
+    return this.take(1, field)[0]!
+  }
+
   uint32(field: string): number {
     return this.take(4, field).readUInt32BE(0)
   }

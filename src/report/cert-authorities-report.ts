@@ -13,6 +13,8 @@ const TYPE_LABEL: Record<KeyType, string> = {
   'ecdsa-sha2-nistp521': 'ECDSA',
   'ssh-rsa': 'RSA',
   'ssh-dss': 'DSA',
+  'sk-ssh-ed25519@openssh.com': 'ED25519-SK',
+  'sk-ecdsa-sha2-nistp256@openssh.com': 'ECDSA-SK',
 }
 
 /** `ED25519 256`, `RSA 4096`: the type as `ssh-keygen -l` names it, and the size in bits. */

@@ -31,6 +31,13 @@ export const PROBE_GROUPS: readonly ProbeGroup[] = [
     algorithms: [`rsa-sha2-512${CERT}`, `rsa-sha2-256${CERT}`, `ssh-rsa${CERT}`, 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
   },
   { keyType: 'ssh-dss', family: 'dsa', algorithms: [`ssh-dss${CERT}`, 'ssh-dss'] },
+  // Security-key host keys (PROTOCOL.u2f): rare, but OpenSSH offers them, and so does ssh-keyscan.
+  { keyType: 'sk-ssh-ed25519@openssh.com', family: 'ed25519-sk', algorithms: [`sk-ssh-ed25519${CERT}`, 'sk-ssh-ed25519@openssh.com'] },
+  {
+    keyType: 'sk-ecdsa-sha2-nistp256@openssh.com',
+    family: 'ecdsa-sk',
+    algorithms: [`sk-ecdsa-sha2-nistp256${CERT}`, 'sk-ecdsa-sha2-nistp256@openssh.com'],
+  },
 ]
 
 /** The groups for the families asked for (null: all), in preference order. */

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { generateKeyPairSync, hash, sign, type KeyObject } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { describeCertificateValidity, plainKeyTypeOf, type HostCertificate } from '../../src/domain/certificate.js'
 import type { HostKey } from '../../src/domain/host-key.js'
 import { CaKeySyntaxError, isCertificateType, parseCaKey, parseCertificate } from '../../src/fingerprint/certificate.js'
-import { KeyBlobError } from '../../src/fingerprint/key-blob.js'
+import { describeKey, KeyBlobError } from '../../src/fingerprint/key-blob.js'
 import {
   dsaKeysSupported,
   keygenFingerprint,
@@ -219,7 +219,8 @@ describe('isCertificateType and plainKeyTypeOf', () => {
     ['ssh-ed25519', false],
     ['rsa-sha2-512-cert-v01@openssh.com', false], // a signature algorithm name, not a key type
     ['ssh-rsa-cert-v00@openssh.com', false], // the v00 format, gone since OpenSSH 7.0
-    ['sk-ssh-ed25519-cert-v01@openssh.com', false], // security keys cannot be host keys
+    ['sk-ssh-ed25519-cert-v01@openssh.com', true], // PROTOCOL.u2f: a security-key host key may be certified too
+    ['sk-ssh-ed25519-cert-v00@openssh.com', false],
     ['', false],
   ]
   for (const [name, expected] of cases) {
@@ -229,6 +230,7 @@ describe('isCertificateType and plainKeyTypeOf', () => {
     assert.equal(plainKeyTypeOf('ssh-ed25519-cert-v01@openssh.com'), 'ssh-ed25519')
     assert.equal(plainKeyTypeOf('ecdsa-sha2-nistp384-cert-v01@openssh.com'), 'ecdsa-sha2-nistp384')
     assert.equal(plainKeyTypeOf('ssh-dss-cert-v01@openssh.com'), 'ssh-dss')
+    assert.equal(plainKeyTypeOf('sk-ecdsa-sha2-nistp256-cert-v01@openssh.com'), 'sk-ecdsa-sha2-nistp256@openssh.com')
   })
 })
 
@@ -639,4 +641,54 @@ describe('parseCaKey', () => {
       assert.throws(() => parseCaKey(text()), (e: Error) => e instanceof CaKeySyntaxError && message.test(e.message))
     })
   }
+})
+
+/* Security-key types (PROTOCOL.u2f). No token is at hand, so keys are written here and read back by
+ * ssh-keygen (which fingerprints and signs public keys it could not use), and a security-key CA's
+ * signature is made with node:crypto the way a token makes it. */
+describe('security-key types', () => {
+  const skDir = mkdtempSync(join(tmpdir(), 'hostkeys-sk-'))
+  after(() => rmSync(skDir, { recursive: true, force: true }))
+  const edPk = Buffer.from(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!, 'base64url')
+  const skEd = Buffer.concat([sshString('sk-ssh-ed25519@openssh.com'), sshString(edPk), sshString('ssh:')])
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' })
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(ec.x!, 'base64url'), Buffer.from(ec.y!, 'base64url')])
+  const skEcdsa = Buffer.concat([sshString('sk-ecdsa-sha2-nistp256@openssh.com'), sshString('nistp256'), sshString(point), sshString('ssh:')])
+
+  for (const [type, blob] of [['sk-ssh-ed25519@openssh.com', skEd], ['sk-ecdsa-sha2-nistp256@openssh.com', skEcdsa]] as const) {
+    it(`${type}: fingerprinted as ssh-keygen -l does, and certified by ssh-keygen -s as ssh-keygen -L reads it`, () => {
+      const pub = join(skDir, `${type.slice(0, 12)}.pub`)
+      writeFileSync(pub, `${type} ${blob.toString('base64')} sk-test\n`)
+      const key = describeKey(blob)
+      assert.equal(key.sha256, keygenFingerprint(pub))
+      assert.equal(key.family, type.startsWith('sk-ssh') ? 'ed25519-sk' : 'ecdsa-sk')
+      const ca = makeCa(skDir, 'ed25519', `ca-${type.slice(0, 12)}`)
+      const cert = signHostKey(ca, pub, { id: 'sk-host', principals: ['sk.example.test'], validity: '-1d:+30d', serial: 9 })
+      const parsed = parseCertificate(cert.blob)
+      const listing = listCertificate(cert.path)
+      assert.equal(parsed.certificate.certType, listing.certType)
+      assert.equal(plainKeyTypeOf(parsed.certificate.certType), type)
+      assert.equal(parsed.key.sha256, listing.publicKeyFingerprint)
+      assert.equal(parsed.key.sha256, key.sha256)
+      assert.equal(parsed.certificate.signatureValid, true)
+      assert.equal(parsed.certificate.keyId, 'sk-host')
+    })
+  }
+
+  it('a certificate a security-key CA signed verifies over the token\'s message, and not over the data alone', () => {
+    const token = generateKeyPairSync('ed25519')
+    const caPk = Buffer.from(token.publicKey.export({ format: 'jwk' }).x!, 'base64url')
+    const caBlob = Buffer.concat([sshString('sk-ssh-ed25519@openssh.com'), sshString(caPk), sshString('ssh:')])
+    const data = body({ caBlob })
+    const flags = Buffer.from([0x01]) // user present
+    const counter = uint32(42)
+    const message = Buffer.concat([hash('sha256', Buffer.from('ssh:'), 'buffer'), flags, counter, hash('sha256', data, 'buffer')])
+    const skSignature = (signed: Buffer) =>
+      Buffer.concat([data, sshString(Buffer.concat([sshString('sk-ssh-ed25519@openssh.com'), sshString(sign(null, signed, token.privateKey)), flags, counter]))])
+    const good = parseCertificate(skSignature(message)).certificate
+    assert.equal(good.signatureValid, true)
+    assert.equal(good.ca.type, 'sk-ssh-ed25519@openssh.com')
+    assert.equal(good.signatureAlgorithm, 'sk-ssh-ed25519@openssh.com')
+    assert.equal(parseCertificate(skSignature(data)).certificate.signatureValid, false)
+  })
 })

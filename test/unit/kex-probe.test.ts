@@ -200,3 +200,19 @@ describe('key-exchange probe session', () => {
     }
   })
 })
+
+describe('key-exchange probe session: security-key host keys', () => {
+  it('asks for them when every family is wanted, and takes one as the ed25519-sk family', () => {
+    const pk = Buffer.alloc(32, 9)
+    const blob = Buffer.concat([sshString('sk-ssh-ed25519@openssh.com'), sshString(pk), sshString('ssh:')])
+    const probe = session()
+    const lists = kexinitLists(packetsOf(probe.start().subarray('SSH-2.0-hostkeys\r\n'.length))[0]!)
+    assert.ok(lists[1]!.includes('sk-ssh-ed25519@openssh.com') && lists[1]!.includes('sk-ecdsa-sha2-nistp256-cert-v01@openssh.com'))
+    probe.push(serverGreeting({ serverHostKey: 'sk-ssh-ed25519@openssh.com' }))
+    const step = probe.push(reply(blob))
+    assert.equal(step.outcome?.kind, 'key')
+    if (step.outcome?.kind !== 'key') return
+    assert.equal(step.outcome.key.family, 'ed25519-sk')
+    assert.equal(step.outcome.key.type, 'sk-ssh-ed25519@openssh.com')
+  })
+})

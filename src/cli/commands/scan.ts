@@ -99,7 +99,7 @@ export function registerScan(program: Command, context: CommandContext): void {
     .argument('[targets...]', 'host, host:port, [host]:port, IPv4/IPv6 address, [v6]:port, or CIDR range')
     .option('-f, --file <path>', 'read targets from a file in ssh-keyscan -f form (- for stdin); repeatable', collect)
     .option('-p, --port <n>', 'port for targets that name none', parsePortOption, DEFAULT_SSH_PORT)
-    .option('-t, --types <list>', 'key families to collect: ed25519,ecdsa,rsa,dsa (default: every family offered)', parseKeyFamilies)
+    .option('-t, --types <list>', 'key families to collect: ed25519,ecdsa,rsa,dsa,ed25519-sk,ecdsa-sk (default: every family offered)', parseKeyFamilies)
     .option('-T, --timeout <seconds>', 'deadline per connection: connect, banner and key exchange', parseSeconds, 5)
     .option('-c, --concurrency <n>', 'connections in flight at once', parsePositiveInteger, 128)
     .addOption(new Option('--format <format>', 'output format').choices(FORMATS).argParser(choice(FORMATS)).default('text'))
