@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
-import type { AuthorityTrust, RecordedCertificate } from '../domain/certificate-history.js'
+import type { RecordedCertificate } from '../domain/certificate-history.js'
 import type { KeyFamily } from '../domain/host-key.js'
 import type { ScannedKey } from '../domain/scanned-host.js'
 import { sha256FromDigest } from '../fingerprint/digest-forms.js'
@@ -108,11 +108,4 @@ export async function trustCurrentCertificates(db: Kysely<Database>, hostId: num
     WHERE c.host_id = ${hostId}::int AND c.removed_at IS NULL AND NOT c.trusted
       AND c.id = (SELECT l.id FROM certificates l WHERE l.host_id = c.host_id AND l.family = c.family
                   ORDER BY l.last_seen DESC, l.id DESC LIMIT 1)`.execute(db)
-}
-
-/** Every trusted CA with its patterns (cert_authorities: `ca trust`, imported `@cert-authority` lines). */
-export async function loadAuthorityTrust(db: Kysely<Database>): Promise<AuthorityTrust[]> {
-  const rows = await sql<{ sha256: Uint8Array; patterns: string[] }>`
-    SELECT k.sha256, a.patterns FROM cert_authorities a JOIN keys k ON k.id = a.key_id`.execute(db)
-  return rows.rows.map((row) => ({ sha256: sha256FromDigest(row.sha256), patterns: row.patterns }))
 }

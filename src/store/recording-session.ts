@@ -2,7 +2,8 @@ import { sql, type Transaction } from 'kysely'
 import type { Sha256Fingerprint } from '../domain/host-key.js'
 import { sha256DigestBase64, sha256FromDigest } from '../fingerprint/digest-forms.js'
 import { batches } from './batches.js'
-import { hasCertificates, loadAuthorityTrust, loadLastCertificates, writeCertificates } from './certificate-writer.js'
+import { loadCertAuthorities } from './cert-authorities.js'
+import { hasCertificates, loadLastCertificates, writeCertificates } from './certificate-writer.js'
 import { hashedEntryAdopter } from './hashed-adoption.js'
 import { loadStoredHosts, renameHost, resolveHostIds } from './host-identity.js'
 import { loadSharedKeys, loadLiveFindings, writeFindings } from './scan-findings.js'
@@ -70,7 +71,7 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
       return revoked
     },
 
-    authorityTrust: () => loadAuthorityTrust(tx),
+    authorityTrust: () => loadCertAuthorities(tx),
 
     async lastCertificates(hostIds) {
       if (hostIds.length === 0) return new Map()

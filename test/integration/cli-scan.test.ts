@@ -138,7 +138,7 @@ describe('hostkeys scan (CLI, real sshd)', { skip: skipUnlessSshd() }, () => {
 
   it('refuses bad flags with exit 2 and says what was expected', async () => {
     const cases: [string[], RegExp][] = [
-      [['scan', '-t', 'ed448', 'h'], /unknown key type 'ed448' \(expected a list of ed25519, ecdsa, rsa, dsa\)/],
+      [['scan', '-t', 'ed448', 'h'], /unknown key type 'ed448' \(expected a list of ed25519, ecdsa, rsa, dsa, ed25519-sk, ecdsa-sk\)/],
       [['scan', '-p', '70000', 'h'], /'70000' is not a port/],
       [['scan', '--format', 'xml', 'h'], /'xml' is not one of text, json, known_hosts/],
       [['scan', '--fail-on', 'loud', 'h'], /'loud' is not one of info, warning, critical, never/],
