@@ -3,6 +3,7 @@ import type { AuthorityTrust, RecordedCertificate } from '../domain/certificate-
 import type { Finding, FindingKind, Severity } from '../domain/finding.js'
 import type { KeyFamily } from '../domain/host-key.js'
 import { matchesHostPatterns } from '../domain/host-patterns.js'
+import { isIpLiteral } from '../domain/target.js'
 import type { ScannedKey } from '../domain/scanned-host.js'
 import { finding } from './host-findings.js'
 
@@ -105,7 +106,11 @@ export function certificateFindings(host: CertifiedHost, policy: CertificatePoli
     } else if (cert.validBefore.getTime() - policy.now.getTime() <= policy.warnDays * DAY_MS) {
       raise('cert_expiring', 'warning', key, `${what} that expires on ${day(cert.validBefore)}, in ${validity.kind === 'valid' ? validity.daysLeft : 0} days (warning at ${policy.warnDays}, --cert-warn-days). Renew it before then.`)
     }
-    if (!principalNames(cert, host.names)) {
+    // A host the inventory knows only by address: people reach it by some name we cannot know, so a
+    // certificate naming DNS names is not evidence ssh would refuse it (a /24 of certified hosts would
+    // otherwise raise one warning each). A principal that is an address is still checked.
+    const named = host.names.some((name) => !isIpLiteral(name))
+    if ((named || cert.principals.some(isIpLiteral)) && !principalNames(cert, host.names)) {
       raise(
         'cert_principal_mismatch',
         'warning',
@@ -115,7 +120,10 @@ export function certificateFindings(host: CertifiedHost, policy: CertificatePoli
     }
     if (context.trust !== null) {
       const byCa = context.trust.filter((t) => t.sha256 === cert.ca.sha256)
-      if (!byCa.some((t) => matchesHostPatterns(t.patterns, host.names, host.port))) {
+      // A CA trusted for some patterns, at a host known only by address: whether a name it goes by is
+      // among them cannot be told, so only a CA trusted for nothing at all is said to be untrusted.
+      const judged = byCa.length === 0 || named
+      if (judged && !byCa.some((t) => matchesHostPatterns(t.patterns, host.names, host.port))) {
         raise(
           'cert_untrusted_ca',
           'warning',

@@ -71,6 +71,12 @@ describe('certificate findings', () => {
     assert.deepEqual(judge(keyWith({}), { trust: [{ sha256: otherCa, patterns: ['*'] }] }), ['warning cert_untrusted_ca'])
   })
 
+  it('a host known only by address is not told its certificate names other names, nor that its CA is trusted for other names', () => {
+    assert.deepEqual(judge(keyWith({}), { names: ['192.0.2.1'] }), [], 'the certificate names web.example.test; people may well connect by it')
+    assert.deepEqual(judge(keyWith({ principals: ['192.0.2.9'] }), { names: ['192.0.2.1'] }), ['warning cert_principal_mismatch'], 'an address principal can be checked')
+    assert.deepEqual(judge(keyWith({}), { names: ['192.0.2.1'], trust: [] }), ['warning cert_untrusted_ca'], 'a CA trusted for nothing is untrusted wherever')
+  })
+
   it('a forged or user certificate says only that: nothing in it can be believed', () => {
     assert.deepEqual(judge(keyWith({ signatureValid: false, validBefore: null, principals: ['x'] })), ['critical cert_bad_signature'])
     assert.deepEqual(judge(keyWith({ kind: 'user' })), ['critical cert_not_host'])
