@@ -1,7 +1,6 @@
 import { once } from 'node:events'
 import { hostname } from 'node:os'
 import { Command, Option } from 'commander'
-import { listTargets, runScan, writeFailedRunMetrics } from '../../app/run-scan.js'
 import { resolveScanSettings, type ScanOptions, type ScanSettings } from '../../app/scan-settings.js'
 import { UserError } from '../../domain/errors.js'
 import { isAtOrAbove } from '../../domain/finding.js'
@@ -32,6 +31,7 @@ type ScanFlags = Omit<ScanOptions, 'specs' | 'files'> & OutputFlags & { file?: s
 
 /** `--list`, as `nmap -sL`: the targets a scan would take, and nothing contacted: no host, no DNS, no database. */
 async function printTargets(settings: ScanSettings, context: CommandContext): Promise<void> {
+  const { listTargets } = await import('../../app/run-scan.js')
   const targets = await listTargets(settings, context.stdin) // a bad line stops here, before any output
   writeLine(context.stdout, renderTargetListHeader())
   let count = 0
@@ -45,6 +45,9 @@ async function printTargets(settings: ScanSettings, context: CommandContext): Pr
 }
 
 async function scanAndReport(settings: ScanSettings, flags: OutputFlags, context: CommandContext): Promise<void> {
+  // The scanner (ssh, DNS, inventory, analysis: ~50 ms of start-up) loads for scans only, not for
+  // every command that registers next to this one.
+  const { runScan, writeFailedRunMetrics } = await import('../../app/run-scan.js')
   const lifecycle = context.lifecycle
   // Whatever ends this scan early (bad input, the database, a signal), cron's metrics say so.
   const metricsFile = settings.metricsFile

@@ -1,6 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { checkSshfpRequest, planSshfpDiff, trustedSshfpRecords } from '../../app/sshfp-records.js'
-import { resolverFromSettings } from '../../app/sshfp-check.js'
 import { UserError } from '../../domain/errors.js'
 import { parseSshfpDigests, type SshfpDigestType } from '../../fingerprint/sshfp-record.js'
 import { renderSshfpNsupdate, renderSshfpNsupdateDiff, renderSshfpZone } from '../../report/sshfp-zone.js'
@@ -86,6 +85,7 @@ async function runSshfp(hosts: string[], flags: SshfpFlags, context: CommandCont
     return
   }
 
+  const { resolverFromSettings } = await import('../../app/sshfp-check.js') // the DNS client, for --diff only
   const plan = await planSshfpDiff(result.hosts, await resolverFromSettings(flags.resolver ?? []))
   // Rendered in full before anything is written: an invalid record or name fails with nothing on stdout.
   const text = renderSshfpNsupdateDiff(plan.states, { ttl: flags.ttl ?? null, zone: origin })
