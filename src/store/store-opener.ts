@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
 import { OperationalError, UserError } from '../domain/errors.js'
 import { describeLocation, redactSecrets, resolveDatabaseLocation } from './database-location.js'
 import { DurableNodeFS, durableStartParams, syncTree } from './durable-nodefs.js'
-import { acquireEmbeddedLock } from './embedded-lock.js'
+import { acquireEmbeddedLock, LOCK_FILE } from './embedded-lock.js'
+import { installEmbeddedTemplate } from './embedded-template.js'
 import { KyselyStore } from './kysely-store.js'
 import { migrate, readMigrations, type MigrationConnection } from './migrate.js'
 import { createGuardedPool } from './postgres-pool.js'
@@ -25,6 +26,17 @@ export interface OpenStoreOptions {
 }
 
 export const DEFAULT_DB_TIMEOUT_MS = 60_000
+
+/** Entries of a directory that a data directory (or one whose making was cut short) does not hold. */
+function strangers(dir: string): string[] {
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return [] // missing: it will be made
+  }
+  return names.filter((name) => name !== LOCK_FILE && !/^(PG_VERSION|base|global|pg_\w+(\.conf)?|postgresql(\.auto)?\.conf|postmaster\.\w+)$/.test(name))
+}
 
 /**
  * Opens the history: connects (or takes the embedded directory's lock), applies pending migrations,
@@ -95,6 +107,16 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     // silently make a new, empty one (seconds and hundreds of MB) and answer "no match".
     throw new UserError(`no history at ${where}; run a scan first or pass --db`)
   }
+  if (!existed) {
+    // A directory of someone's files is not a new store: PostgreSQL's files would be written among them.
+    const foreign = strangers(location.dir)
+    if (foreign.length > 0) {
+      throw new UserError(
+        `${where} is not a hostkeys history (no PG_VERSION) and is not empty (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); ` +
+          `pass --db a new or empty directory`,
+      )
+    }
+  }
   try {
     mkdirSync(location.dir, { recursive: true, mode: 0o700 })
   } catch (e) {
@@ -102,6 +124,9 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   }
   const lock = acquireEmbeddedLock(location.dir)
   try {
+    // A new directory gets the data directory made at build time, instead of PGlite's initdb (a second
+    // WebAssembly PostgreSQL, ~2.5 s and ~800 MB); without a template for this PGlite, initdb it is.
+    const templated = !existed && installEmbeddedTemplate(location.dir)
     const { PGlite } = await import('@electric-sql/pglite')
     let pglite
     try {
@@ -119,7 +144,8 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
         throw new Error('this PGlite has no Emscripten NODEFS to give an fsync to; commits would not be durable')
       }
       // initdb wrote the new directory without syncing it; the WAL of the first commit replays onto it.
-      if (!existed) syncTree(location.dir)
+      // (A template was synced as it was written.)
+      if (!existed && !templated) syncTree(location.dir)
     } catch (e) {
       throw new OperationalError(`cannot open the embedded database ${where}: ${(e as Error).message}`, { cause: e })
     }
