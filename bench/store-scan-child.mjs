@@ -35,7 +35,7 @@ function blobs(i, ed25519Generation) {
   ]
 }
 
-const store = await openStore({ db })
+const store = await openStore({ db, bulk: true }) // as a scan opens it
 try {
   const judge = historyJudge(store, { vantage: 'bench', request: { targets: [`${hosts} synthetic hosts`] } })
   const before = await store.stats()

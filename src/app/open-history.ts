@@ -9,6 +9,8 @@ export interface HistorySettings {
   readonly db: string | null
   readonly timeoutMs: number
   readonly create: boolean
+  /** The command writes in bulk (scan, import): the embedded store gets its larger buffers. */
+  readonly bulk: boolean
 }
 
 const DEFAULT_DB_TIMEOUT_SECONDS = 60
@@ -16,17 +18,18 @@ const DEFAULT_DB_TIMEOUT_SECONDS = 60
 export function resolveHistorySettings(
   flags: { readonly db?: string; readonly dbTimeout?: number },
   env: NodeJS.ProcessEnv,
-  use: { readonly create?: boolean } = {},
+  use: { readonly create?: boolean; readonly bulk?: boolean } = {},
 ): HistorySettings {
   return Object.freeze({
     db: flags.db ?? (env['HOSTKEYS_DB'] || null),
     timeoutMs: (flags.dbTimeout ?? DEFAULT_DB_TIMEOUT_SECONDS) * 1000,
     create: use.create ?? false,
+    bulk: use.bulk ?? false,
   })
 }
 
 export function openHistory(settings: HistorySettings, env: NodeJS.ProcessEnv): Promise<Store> {
-  return openStore({ db: settings.db, env, timeoutMs: settings.timeoutMs, createIfMissing: settings.create })
+  return openStore({ db: settings.db, env, timeoutMs: settings.timeoutMs, createIfMissing: settings.create, bulk: settings.bulk })
 }
 
 /** Opens the history, runs fn, and closes it whatever happened. */

@@ -38,7 +38,7 @@ export async function runDemo(report: (event: DemoEvent) => void): Promise<void>
   const fleet = await startDemoFleet({ own: OWN, clones: CLONES })
   const directory = await mkdtemp(join(tmpdir(), 'hostkeys-demo-'))
   try {
-    const store = await openStore({ db: directory })
+    const store = await openStore({ db: directory, bulk: true })
     try {
       const identities = fleet.hosts.map((h) => hostIdentity(h.name, fleet.port))
       report({ kind: 'fleet', hosts: identities, database: directory })

@@ -51,7 +51,7 @@ export async function runScan(settings: ScanSettings, run: ScanRun): Promise<Sca
   const store =
     run.store ??
     (settings.history
-      ? await openStore({ db: settings.history.db, env: run.env, timeoutMs: settings.history.timeoutMs, createIfMissing: true })
+      ? await openStore({ db: settings.history.db, env: run.env, timeoutMs: settings.history.timeoutMs, createIfMissing: true, bulk: true })
       : null)
   try {
     const judge: ScanJudge = store

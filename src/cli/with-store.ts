@@ -11,9 +11,11 @@ export interface DbFlags {
   readonly dbTimeout?: number
 }
 
-/** Whether a command may create a missing embedded database: only scan, import, ca trust and db migrate do. */
+/** Whether a command may create a missing embedded database (only scan, import, ca trust and db
+ * migrate do), and whether it writes in bulk (scan, import: the embedded store's larger buffers). */
 export interface HistoryUse {
   readonly create?: boolean
+  readonly bulk?: boolean
 }
 
 /** The `--db` and `--db-timeout` options every history command takes. */

@@ -14,7 +14,7 @@ export function registerImport(program: Command, context: CommandContext): void 
       .argument('<file>', 'the file to import'),
   ).action(async (what: string, file: string, flags: { db?: string; dbTimeout?: number }) => {
     if (what !== 'known_hosts') throw new UserError(`cannot import '${echoInput(what)}': only 'known_hosts' is supported`)
-    const report = await withStore(flags, context, (store) => importKnownHostsFile(store, file), { create: true })
+    const report = await withStore(flags, context, (store) => importKnownHostsFile(store, file), { create: true, bulk: true })
     for (const line of report.skipped) writeLine(context.stderr, `hostkeys: skipped ${line}`)
     writeLine(
       context.stdout,
