@@ -30,6 +30,10 @@ const CONDITIONS: ReadonlySet<FindingKind> = new Set([
   'cert_bad_signature',
   'cert_not_host',
   'ca_changed',
+  // What the server's KEXINIT offers: gone once a scan that reached it no longer sees it.
+  'terrapin',
+  'weak_algorithm',
+  'no_pq_kex',
 ])
 /** Conditions about the host as a whole, gone once a scan reaches it. */
 const HOST_CONDITIONS: ReadonlySet<FindingKind> = new Set(['host_unreachable', 'never_reached'])

@@ -4,6 +4,7 @@ import { isReached, type Observation } from '../domain/observation.js'
 import { findDuplicateKeys } from './duplicate-keys.js'
 import { shareGroups } from './share-groups.js'
 import { findWeakKeys } from './weak-keys.js'
+import { algorithmFindings } from './algorithm-findings.js'
 import { certificateFindings, DEFAULT_CERT_WARN_DAYS } from './certificate-findings.js'
 import { parseIdentity } from '../domain/target.js'
 import { endpointOf, type KeyHolder } from '../domain/key-holders.js'
@@ -32,6 +33,7 @@ export class StandaloneJudgement {
     const host = observation.target.host
     const holder = { host, endpoint: endpointOf(observation.address, observation.target.port) }
     for (const finding of findWeakKeys(host, observation.keys)) this.weak.set(`${host} ${finding.fingerprint}`, finding)
+    if (observation.offered) for (const finding of algorithmFindings(host, observation.offered)) this.weak.set(`${finding.kind} ${host}`, finding)
     if (observation.keys.some((k) => k.certificate)) {
       const target = observation.target
       const names = [parseIdentity(host).name, ...target.aliases, target.address, ...(observation.address ? [observation.address] : [])]

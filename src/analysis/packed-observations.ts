@@ -1,6 +1,6 @@
 import type { HostCertificate } from '../domain/certificate.js'
 import { familyOfType, KEY_TYPES, type HostKey, type KeyFamily, type KeyType, type Sha256Fingerprint } from '../domain/host-key.js'
-import type { HostStatus, Observation } from '../domain/observation.js'
+import type { HostStatus, Observation, OfferedAlgorithms } from '../domain/observation.js'
 import type { ScannedKey } from '../domain/scanned-host.js'
 import { digestOfSha256, sha256FromDigest } from '../fingerprint/digest-forms.js'
 
@@ -27,6 +27,8 @@ export interface KeptObservation {
   readonly targetAddress: string
   readonly port: number
   readonly banner: string | null
+  /** Interned: a fleet shares a handful of configurations. */
+  readonly offered: OfferedAlgorithms | null
   readonly aliases: readonly string[]
   /** Per key: u8 index in KEY_TYPES, u16 bits, 32-byte SHA-256 digest, u32 length, blob. */
   readonly keys: Buffer
@@ -63,6 +65,24 @@ export class StringInterner {
     if (known !== undefined) return known
     if (this.strings.size < this.limit) this.strings.set(text, text)
     return text
+  }
+}
+
+/** Interns server configurations: 100,000 hosts of a handful of configurations hold a handful of
+ * objects. Bounded like StringInterner. */
+export class OfferedInterner {
+  private readonly known = new Map<string, OfferedAlgorithms>()
+  constructor(private readonly limit = 10_000) {}
+
+  intern(offered: OfferedAlgorithms | null): OfferedAlgorithms | null {
+    if (offered === null) return null
+    const key = [offered.kex, offered.serverHostKey, offered.ciphers.clientToServer, offered.ciphers.serverToClient, offered.macs.clientToServer, offered.macs.serverToClient, offered.compression.clientToServer, offered.compression.serverToClient]
+      .map((list) => list.join(','))
+      .join(';')
+    const found = this.known.get(key)
+    if (found) return found
+    if (this.known.size < this.limit) this.known.set(key, offered)
+    return offered
   }
 }
 
@@ -144,6 +164,7 @@ export function keptKeys(kept: KeptObservation): ScannedKey[] {
 /** Packs observations one at a time (a chunk being merged). */
 export class ObservationKeeper {
   private readonly interner = new StringInterner()
+  private readonly configurations = new OfferedInterner()
   private readonly slabs: Slabs
 
   constructor(slabSize = SLAB_BYTES) {
@@ -161,6 +182,7 @@ export class ObservationKeeper {
       targetAddress: o.target.address,
       port: o.target.port,
       banner: this.interner.intern(o.banner),
+      offered: this.configurations.intern(o.offered),
       aliases: o.target.aliases.length > 0 ? o.target.aliases : NO_NAMES,
       keys: this.slabs.view(this.slabs.pack(o.keys)),
       certificates: certificatesOf(o.keys),
@@ -177,6 +199,7 @@ export class ObservationKeeper {
  */
 export class KeptScan {
   private readonly interner = new StringInterner()
+  private readonly configurations = new OfferedInterner()
   private readonly slabs = new Slabs(SLAB_BYTES)
   private hosts: (string | undefined)[] = []
   /** The address connected to (Observation.address). */
@@ -184,6 +207,7 @@ export class KeptScan {
   /** The target's address as the inventory gave it; null when it is the host itself. */
   private targetAddresses: (string | null)[] = []
   private banners: (string | null)[] = []
+  private offered: (OfferedAlgorithms | null)[] = []
   private ports: number[] = []
   /** Null for an observation with status ok and no error, the common case. */
   private failures: ({ readonly status: HostStatus; readonly error: string | null; readonly failedFamilies: readonly KeyFamily[] } | null)[] = []
@@ -202,6 +226,7 @@ export class KeptScan {
     this.addresses.push(o.address)
     this.targetAddresses.push(o.target.address === o.target.host ? null : o.target.address)
     this.banners.push(this.interner.intern(o.banner))
+    this.offered.push(this.configurations.intern(o.offered))
     this.ports.push(o.target.port)
     this.failures.push(
       o.status === 'ok' && o.error === null
@@ -231,6 +256,7 @@ export class KeptScan {
         targetAddress: this.targetAddresses[i] ?? host,
         port: this.ports[i]!,
         banner: this.banners[i]!,
+        offered: this.offered[i]!,
         aliases: this.aliases[i]!,
         keys,
         certificates: this.certificates[i]!,
@@ -239,6 +265,7 @@ export class KeptScan {
       this.addresses[i] = null
       this.targetAddresses[i] = null
       this.failures[i] = null
+      this.offered[i] = null
       this.aliases[i] = NO_NAMES
       this.certificates[i] = null
       yield observation
@@ -248,6 +275,7 @@ export class KeptScan {
     this.addresses = []
     this.targetAddresses = []
     this.banners = []
+    this.offered = []
     this.ports = []
     this.failures = []
     this.aliases = []

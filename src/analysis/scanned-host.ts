@@ -48,6 +48,7 @@ export function mergeObservations(observations: Iterable<Observation | KeptObser
       address: main.address ?? main.targetAddress,
       port: main.port,
       banner: main.banner,
+      offered: main.offered,
       aliases: [...aliases],
       addresses: [...addresses],
       keys: [...keys.values()],

@@ -4,6 +4,7 @@ import { findInterception, type KeyChange } from '../analysis/interception.js'
 import { compareHost } from '../analysis/compare-host.js'
 import { DEFAULT_UNREACHABLE_AFTER, NewHostFindings, type UnreachablePolicy } from '../analysis/host-findings.js'
 import { revokedKeyFindings } from '../analysis/revoked-keys.js'
+import { algorithmFindings } from '../analysis/algorithm-findings.js'
 import { certificateFindings, DEFAULT_CERT_WARN_DAYS, isTrustedCertificate, type CertificatePolicy } from '../analysis/certificate-findings.js'
 import type { AuthorityTrust, RecordedCertificate } from '../domain/certificate-history.js'
 import { parseIdentity } from '../domain/target.js'
@@ -143,6 +144,7 @@ export async function recordScan(
         keysSeen += host.keys.length
         const comparison = compareHost(stored ?? null, host, repeat ? noFamilies : withoutFailed(asked, host), policy)
         const findings = [...comparison.findings, ...revokedKeyFindings(host, revoked)]
+        if (host.reached && host.offered) findings.push(...algorithmFindings(host.host, host.offered))
         const previousCertificates = stored ? (lastCertificates.get(stored.id) ?? null) : null
         if (host.reached && (previousCertificates || host.keys.some((k) => k.certificate))) {
           const names = [parseIdentity(host.host).name, ...host.aliases, ...host.addresses]

@@ -36,6 +36,9 @@ export const FINDING_KINDS = [
   'ca_changed',
   'cert_renewed',
   'cert_removed',
+  'terrapin',
+  'weak_algorithm',
+  'no_pq_kex',
 ] as const
 export type FindingKind = (typeof FINDING_KINDS)[number]
 

@@ -16,10 +16,20 @@ export function isReached(status: HostStatus): boolean {
   return status === 'ok' || status === 'partial'
 }
 
-/** The server's clear-text KEXINIT name-lists (RFC 4253 §7.1), as far as a key scan cares. */
+/** One name-list per direction (RFC 4253 §7.1: ciphers, MACs and compression are negotiated each way). */
+export interface BothWays {
+  readonly clientToServer: readonly string[]
+  readonly serverToClient: readonly string[]
+}
+
+/** The server's clear-text KEXINIT name-lists (RFC 4253 §7.1). */
 export interface OfferedAlgorithms {
+  /** Key exchange methods, with the markers servers list among them (ext-info-s, kex-strict-s-v00@openssh.com). */
   readonly kex: readonly string[]
   readonly serverHostKey: readonly string[]
+  readonly ciphers: BothWays
+  readonly macs: BothWays
+  readonly compression: BothWays
 }
 
 export interface Observation {

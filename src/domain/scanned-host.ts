@@ -1,5 +1,5 @@
 import type { HostKey, KeyFamily } from './host-key.js'
-import type { HostStatus } from './observation.js'
+import type { HostStatus, OfferedAlgorithms } from './observation.js'
 
 /* scanned host : everything one scan saw of one server, merged over its observations (several
  *                addresses, several inventory identities of one server): what the judgement and the
@@ -21,6 +21,8 @@ export interface ScannedHost {
   readonly address: string | null
   readonly port: number
   readonly banner: string | null
+  /** The server's KEXINIT lists, from the observation that gave the status; null when none was read. */
+  readonly offered: OfferedAlgorithms | null
   /** Every other name and address this host was known by in this scan. */
   readonly aliases: readonly string[]
   readonly addresses: readonly string[]

@@ -2,6 +2,7 @@ import type { Finding } from '../domain/finding.js'
 import { publicKeyLine } from '../domain/host-key.js'
 import type { Observation } from '../domain/observation.js'
 import { certificateToJson } from './certificate-json.js'
+import { hasshServer } from '../fingerprint/hassh.js'
 
 /* `--format json` is one document, {"hosts": [...], "findings": [...]}, written incrementally: the
  * opening, then one host object per completed host, then the findings. A 100,000-host scan never
@@ -28,7 +29,15 @@ export function observationToJson(observation: Observation): object {
     /** Families whose probe failed on a host that otherwise answered (status partial). */
     failedFamilies: observation.failedFamilies,
     offered: observation.offered
-      ? { kex: observation.offered.kex, serverHostKey: observation.offered.serverHostKey }
+      ? {
+          kex: observation.offered.kex,
+          serverHostKey: observation.offered.serverHostKey,
+          ciphers: observation.offered.ciphers,
+          macs: observation.offered.macs,
+          compression: observation.offered.compression,
+          /** Salesforce's HASSH server fingerprint, as Zeek and Suricata log it. */
+          hassh: hasshServer(observation.offered),
+        }
       : null,
     connections: observation.connections,
     durationMs: Math.round(observation.durationMs),

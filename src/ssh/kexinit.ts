@@ -211,7 +211,8 @@ export class ServerHelloReader {
       offset += length
     }
     if (offset + 5 > payload.length) return this.invalid('KEXINIT is truncated')
-    return { kind: 'kexinit', banner, offered: { kex: lists[0]!, serverHostKey: lists[1]! }, lists }
+    const both = (i: number) => ({ clientToServer: lists[i]!, serverToClient: lists[i + 1]! })
+    return { kind: 'kexinit', banner, offered: { kex: lists[0]!, serverHostKey: lists[1]!, ciphers: both(2), macs: both(4), compression: both(6) }, lists }
   }
 }
 
