@@ -13,8 +13,8 @@ import { finding } from './host-findings.js'
  *   no_pq_kex      : no post-quantum hybrid key exchange (recorded traffic can be decrypted later by
  *                    whoever gets a quantum computer: "harvest now, decrypt later"). */
 
-const STRICT_KEX_MARKER = 'kex-strict-s-v00@openssh.com'
-const POST_QUANTUM_KEX = ['sntrup761x25519-sha512', 'sntrup761x25519-sha512@openssh.com', 'mlkem768x25519-sha256']
+export const STRICT_KEX_MARKER = 'kex-strict-s-v00@openssh.com'
+export const POST_QUANTUM_KEX: readonly string[] = ['sntrup761x25519-sha512', 'sntrup761x25519-sha512@openssh.com', 'mlkem768x25519-sha256']
 
 /** The weak names and why, as RFC 9142 (key exchange), RFC 8758 (RC4), RFC 8332 / OpenSSH 8.8
  * (SHA-1 signatures), OpenSSH 7.0/9.8 (DSA) and NIST SP 800-131A (3DES, MD5, 96-bit MACs) have them. */
@@ -28,7 +28,13 @@ const WEAK: readonly { readonly test: (name: string) => boolean; readonly why: s
   { test: (n) => n === 'ssh-dss' || n === 'ssh-dss-cert-v01@openssh.com', why: 'DSA (1024 bits, removed from OpenSSH 10)' },
 ]
 
-function weakNames(offered: OfferedAlgorithms): { name: string; why: string }[] {
+/** Why one algorithm name is weak, or null; ssh-rsa is judged with the rest of its list by weakNames. */
+export function weaknessOf(name: string): string | null {
+  return WEAK.find((w) => w.test(name))?.why ?? null
+}
+
+/** Every weak name the server offers in any list, once, with why. */
+export function weakNames(offered: OfferedAlgorithms): { name: string; why: string }[] {
   const names = new Set([
     ...offered.kex,
     ...offered.serverHostKey,
@@ -39,8 +45,8 @@ function weakNames(offered: OfferedAlgorithms): { name: string; why: string }[] 
   ])
   const found: { name: string; why: string }[] = []
   for (const name of names) {
-    const weak = WEAK.find((w) => w.test(name))
-    if (weak) found.push({ name, why: weak.why })
+    const why = weaknessOf(name)
+    if (why !== null) found.push({ name, why })
   }
   // ssh-rsa signs with SHA-1: weak only where it is the only RSA signature the server offers.
   const rsa = offered.serverHostKey.filter((n) => n === 'ssh-rsa' || n.startsWith('rsa-sha2-'))
@@ -54,6 +60,11 @@ export function isTerrapinVulnerable(offered: OfferedAlgorithms): boolean {
   const ciphers = [...offered.ciphers.clientToServer, ...offered.ciphers.serverToClient]
   const macs = [...offered.macs.clientToServer, ...offered.macs.serverToClient]
   return ciphers.includes('chacha20-poly1305@openssh.com') || (ciphers.some((c) => c.endsWith('-cbc')) && macs.some((m) => m.includes('-etm@')))
+}
+
+/** Whether the kex list names a post-quantum hybrid. */
+export function offersPostQuantumKex(offered: OfferedAlgorithms): boolean {
+  return offered.kex.some((k) => POST_QUANTUM_KEX.includes(k))
 }
 
 /** terrapin, weak_algorithm, no_pq_kex for one host whose KEXINIT was read. */
@@ -84,7 +95,7 @@ export function algorithmFindings(host: string, offered: OfferedAlgorithms): Fin
       }),
     )
   }
-  if (!offered.kex.some((k) => POST_QUANTUM_KEX.includes(k))) {
+  if (!offersPostQuantumKex(offered)) {
     findings.push(
       finding({
         ...base,

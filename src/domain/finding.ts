@@ -39,6 +39,7 @@ export const FINDING_KINDS = [
   'terrapin',
   'weak_algorithm',
   'no_pq_kex',
+  'policy_violation',
 ] as const
 export type FindingKind = (typeof FINDING_KINDS)[number]
 
