@@ -1,4 +1,4 @@
-import { compareHostNames, type AuditDirection, type FleetAudit, type ListDifference, type ListUsage } from '../domain/fleet-audit.js'
+import { compareHostNames, type AuditDirection, type Deviant, type FleetAudit, type ListDifference, type ListUsage } from '../domain/fleet-audit.js'
 import type { OfferedAlgorithms } from '../domain/observation.js'
 
 /* What `hostkeys audit` prints. The text is read at a terminal: sections in capitals, columns as wide as
@@ -10,6 +10,8 @@ import type { OfferedAlgorithms } from '../domain/observation.js'
 
 /** How many host names a text row shows before "… and N more". */
 export const HOSTS_SHOWN = 4
+/** How many deviant hosts of one configuration the text names: they are what to act on, so more. */
+export const DEVIANTS_SHOWN = 20
 
 function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? '' : 's'}`
@@ -106,10 +108,20 @@ export function renderAuditText(audit: FleetAudit): string {
 
   out.push('', 'DEVIANTS (hosts configured unlike the majority of their group)')
   if (audit.deviants.length === 0) out.push('  none')
+  // Hosts sharing a deviant configuration share what differs: said once, after their names.
+  const byConfiguration = new Map<string, Deviant[]>()
   for (const d of audit.deviants) {
-    out.push(`  ${d.host}  ${d.configuration}, majority ${d.majority} (${d.software ?? 'unknown'})`)
+    const same = byConfiguration.get(d.configuration)
+    if (same) same.push(d)
+    else byConfiguration.set(d.configuration, [d])
+  }
+  for (const [configuration, deviants] of byConfiguration) {
+    const d = deviants[0]!
+    const names = deviants.slice(0, DEVIANTS_SHOWN).map((x) => x.host)
+    const more = deviants.length > DEVIANTS_SHOWN ? ` … and ${deviants.length - DEVIANTS_SHOWN} more (--format json names them all)` : ''
+    out.push(`  ${names.join(', ')}${more}: ${configuration}, majority ${d.majority} (${d.software ?? 'unknown'})`)
     if (d.bannerDiffers) {
-      const own = audit.configurations.find((c) => c.id === d.configuration)?.banner ?? '(none)'
+      const own = audit.configurations.find((c) => c.id === configuration)?.banner ?? '(none)'
       const theirs = audit.configurations.find((c) => c.id === d.majority)?.banner ?? '(none)'
       out.push(`      banner: ${own} (majority: ${theirs})`)
     }
@@ -144,9 +156,26 @@ function offeredJson(offered: OfferedAlgorithms) {
   }
 }
 
-/** `hostkeys audit --format json`: the whole audit, field by field (README, "hostkeys audit"). */
+/** JSON indented by two spaces, but an array of strings, numbers or nulls on one line: a list of
+ * 100,000 hosts one per line was half the document's bytes in indentation. */
+function jsonWithInlineLists(value: unknown, indent = ''): string {
+  if (Array.isArray(value)) {
+    if (value.every((item) => item === null || typeof item !== 'object')) return `[${value.map((item) => JSON.stringify(item)).join(', ')}]`
+    const inner = `${indent}  `
+    return `[\n${value.map((item) => inner + jsonWithInlineLists(item, inner)).join(',\n')}\n${indent}]`
+  }
+  if (value !== null && typeof value === 'object') {
+    const inner = `${indent}  `
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined)
+    if (entries.length === 0) return '{}'
+    return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${jsonWithInlineLists(v, inner)}`).join(',\n')}\n${indent}}`
+  }
+  return JSON.stringify(value)
+}
+
+/** `hostkeys audit --format json`: the whole audit, field by field (README, "Fleet audit"). */
 export function renderAuditJson(audit: FleetAudit): string {
-  return JSON.stringify(
+  return jsonWithInlineLists(
     {
       hostCount: audit.hostCount,
       summary: { weak: audit.summary.weak, noPostQuantumKex: audit.summary.noPostQuantumKex, terrapin: audit.summary.terrapin },
@@ -180,7 +209,5 @@ export function renderAuditJson(audit: FleetAudit): string {
         differences: d.differences.map((x) => ({ list: x.list, direction: x.direction, added: x.added, missing: x.missing, reordered: x.reordered })),
       })),
     },
-    null,
-    2,
   )
 }

@@ -57,7 +57,7 @@ describe('fleet audit and policy against real sshd', { skip: skipUnlessSshd() },
     assert.ok(differences.get('macs')!.added.includes('hmac-sha1'))
     assert.deepEqual(audit.keys.map((k) => [`${k.type} ${k.bits}`, k.hosts.length]), [['ssh-ed25519 256', 4], ['ssh-rsa 3072', 3], ['ecdsa-sha2-nistp256 256', 1], ['ssh-rsa 2048', 1]])
     const text = renderAuditText(audit)
-    assert.match(text, new RegExp(`^  \\[127\\.81\\.0\\.4\\]:${defaults.port}  ${audit.deviants[0]!.configuration}, majority ${audit.configurations[0]!.id} `, 'm'))
+    assert.match(text, new RegExp(`^  \\[127\\.81\\.0\\.4\\]:${defaults.port}: ${audit.deviants[0]!.configuration}, majority ${audit.configurations[0]!.id} `, 'm'))
   })
 
   it('docs/policy.example: the hardened servers meet it; the default one breaks it, and the finding says what to change', async () => {

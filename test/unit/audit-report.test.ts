@@ -87,7 +87,7 @@ describe('audit text', () => {
 
   it('names each deviant and what it offers more (+) or less (-) than its group\'s majority', () => {
     assert.deepEqual(section(text, 'DEVIANTS'), [
-      `  web3.example.com  ${idOf('web3.example.com')}, majority ${idOf('web1.example.com')} (OpenSSH_9.2p1 Debian-2+deb12u10)`,
+      `  web3.example.com: ${idOf('web3.example.com')}, majority ${idOf('web1.example.com')} (OpenSSH_9.2p1 Debian-2+deb12u10)`,
       '      kex: +sntrup761x25519-sha512 +ecdh-sha2-nistp256 +ecdh-sha2-nistp384 +ecdh-sha2-nistp521 +diffie-hellman-group14-sha256',
       '      hostkey: +ecdsa-sha2-nistp256',
       '      ciphers: same names, another order',
@@ -102,6 +102,18 @@ describe('audit text', () => {
     assert.equal(deviants[1], `      banner: SSH-1.99-OpenSSH_9.2p1 Debian-2+deb12u10 (majority: ${OPENSSH_92_BANNER})`)
     assert.equal(deviants[2], '      macs (client to server): -hmac-sha2-512-etm@openssh.com -umac-128-etm@openssh.com')
     assert.ok(section(out, 'ALGORITHMS').includes('  macs (server to client)'))
+  })
+
+  it('names the hosts of one deviant configuration together, what differs once, up to 20 of them', () => {
+    const hosts = [
+      ...Array.from({ length: 30 }, (_, i) => host(`a${i + 1}`, OPENSSH_92_HARDENED)),
+      ...Array.from({ length: 25 }, (_, i) => host(`b${i + 1}`, OPENSSH_92_DEFAULT)),
+    ]
+    const out = renderAuditText(auditFleet(hosts))
+    const deviants = section(out, 'DEVIANTS')
+    assert.match(deviants[0]!, /^ {2}b1, b2, b3, .*, b20 … and 5 more \(--format json names them all\): [0-9a-f-]{17}, majority [0-9a-f-]{17} \(OpenSSH_9\.2p1 Debian-2\+deb12u10\)$/)
+    assert.equal(deviants.filter((l) => l.startsWith('      kex:')).length, 1)
+    assert.equal(out.split('\n')[0], 'hostkeys audit: 55 hosts, 2 configurations, 1 software group, 25 deviants')
   })
 
   it('cuts long host lists: the first few and how many more', () => {
