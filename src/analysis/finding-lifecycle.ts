@@ -34,16 +34,20 @@ const CONDITIONS: ReadonlySet<FindingKind> = new Set([
   'terrapin',
   'weak_algorithm',
   'no_pq_kex',
+  // A known-bad key: gone once the host no longer serves it.
+  'compromised_key',
+  // Only a scan that applied a policy (--policy) can see it gone.
+  'policy_violation',
 ])
 /** Conditions about the host as a whole, gone once a scan reaches it. */
 const HOST_CONDITIONS: ReadonlySet<FindingKind> = new Set(['host_unreachable', 'never_reached'])
 /* What DNS says is a condition too, but only a scan that looked at DNS (not --no-dns) can see it gone:
  * records fixed after a rebuild, a resolver that answers again. */
 const DNS_CONDITIONS: ReadonlySet<FindingKind> = new Set(['sshfp_mismatch', 'sshfp_missing', 'sshfp_stale', 'sshfp_insecure', 'dns_error'])
-/* cert_removed is an event, open until accepted; cert_renewed is the history's note of a renewal,
- * informational like new_host. ca_changed is a condition, like key_changed: raised at every scan until
+/* cert_removed is an event, open until accepted; cert_renewed and config_changed are the history's
+ * notes of a renewal and an upgrade, informational like new_host. ca_changed is a condition, like key_changed: raised at every scan until
  * an accept makes the new CA the host's. */
-const RESOLVED_AT_BIRTH: ReadonlySet<FindingKind> = new Set(['new_host', 'cert_renewed'])
+const RESOLVED_AT_BIRTH: ReadonlySet<FindingKind> = new Set(['new_host', 'cert_renewed', 'config_changed'])
 
 export function findingIdentity(f: Pick<Finding, 'kind' | 'host' | 'fingerprint'>): string {
   // One flat string (a template would be a tree of concatenation nodes): a scan holds one per finding.
@@ -59,6 +63,8 @@ export interface ReconcileScope {
   readonly failedFamilies?: ReadonlyMap<string, ReadonlySet<KeyFamily>>
   /** The scan checked SSHFP records (scan without --no-dns); default false. */
   readonly dnsChecked?: boolean
+  /** The scan applied a policy (--policy); default false. */
+  readonly policyChecked?: boolean
 }
 
 
@@ -68,6 +74,7 @@ function conditionGone(live: LiveFinding, scope: ReconcileScope): boolean {
   if (DNS_CONDITIONS.has(live.kind)) {
     if (!scope.dnsChecked) return false
   } else if (!CONDITIONS.has(live.kind)) return false
+  if (live.kind === 'policy_violation' && !scope.policyChecked) return false
   if (HOST_CONDITIONS.has(live.kind)) return scope.reachedHosts.has(live.host)
   if (live.kind === 'partial_scan') return scope.reachedHosts.has(live.host) && !scope.failedFamilies?.has(live.host)
   // One sshfp_missing per host lists every key without records: only a scan that asked for every

@@ -7,6 +7,8 @@ import type { ShareGroups } from './share-groups.js'
 export interface KeyChange {
   readonly host: string
   readonly key: Pick<HostKey, 'type' | 'sha256'>
+  /** The host's new server configuration when it changed in the same scan, else null. */
+  readonly config: { readonly id: number; readonly banner: string | null; readonly hassh: string } | null
 }
 
 /**
@@ -16,14 +18,15 @@ export interface KeyChange {
  * do not count as an interception among themselves.
  */
 export function findInterception(changes: Iterable<KeyChange>, groups: ShareGroups): Finding[] {
-  const byKey = new Map<Sha256Fingerprint, { key: Pick<HostKey, 'type' | 'sha256'>; hosts: Set<string> }>()
-  for (const { host, key } of changes) {
+  const byKey = new Map<Sha256Fingerprint, { key: Pick<HostKey, 'type' | 'sha256'>; hosts: Set<string>; configs: (KeyChange['config'])[] }>()
+  for (const { host, key, config } of changes) {
     let entry = byKey.get(key.sha256)
-    if (!entry) byKey.set(key.sha256, (entry = { key, hosts: new Set() }))
+    if (!entry) byKey.set(key.sha256, (entry = { key, hosts: new Set(), configs: [] }))
+    if (!entry.hosts.has(host)) entry.configs.push(config)
     entry.hosts.add(host)
   }
   const findings: Finding[] = []
-  for (const [fingerprint, { key, hosts }] of byKey) {
+  for (const [fingerprint, { key, hosts, configs }] of byKey) {
     const names = [...hosts].sort()
     if (names.length < 2 || groups.allMayShare(names)) continue
     findings.push({
@@ -36,9 +39,20 @@ export function findInterception(changes: Iterable<KeyChange>, groups: ShareGrou
       previous: null,
       message:
         `${names.length} hosts changed their keys in this scan and all now serve the same ${key.type} key ` +
-        `${fingerprint}: ${listHosts(names)}. A middlebox may be intercepting SSH on the path from this vantage point; ` +
+        `${fingerprint}: ${listHosts(names)}. ${sameNewConfig(configs)}A middlebox may be intercepting SSH on the path from this vantage point; ` +
         `verify the keys from the hosts' consoles before accepting any of them.`,
     })
   }
   return findings
+}
+
+/** When every host also changed its banner and algorithms to one same configuration in this scan: one
+ * program answering for all of them looks exactly like that, so the finding says it. */
+function sameNewConfig(configs: readonly KeyChange['config'][]): string {
+  const first = configs[0]
+  if (!first || configs.some((c) => c?.id !== first.id)) return ''
+  return (
+    `They also all changed their SSH configuration to the same new one (banner ${JSON.stringify(first.banner)}, HASSH ${first.hassh}): ` +
+    `one program answering for all of them, which strengthens the case. `
+  )
 }

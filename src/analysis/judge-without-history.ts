@@ -5,6 +5,7 @@ import { findDuplicateKeys } from './duplicate-keys.js'
 import { shareGroups } from './share-groups.js'
 import { findWeakKeys } from './weak-keys.js'
 import { algorithmFindings } from './algorithm-findings.js'
+import { policyFindings, type AlgorithmPolicy } from './policy.js'
 import { certificateFindings, DEFAULT_CERT_WARN_DAYS } from './certificate-findings.js'
 import { parseIdentity } from '../domain/target.js'
 import { endpointOf, type KeyHolder } from '../domain/key-holders.js'
@@ -23,9 +24,11 @@ export class StandaloneJudgement {
   private readonly weak = new Map<string, Finding>()
   private readonly certificates = new Map<string, Finding>()
   private readonly certWarnDays: number
+  private readonly policy: AlgorithmPolicy | null
 
-  constructor(options: { certWarnDays?: number } = {}) {
+  constructor(options: { certWarnDays?: number; policy?: AlgorithmPolicy | null } = {}) {
     this.certWarnDays = options.certWarnDays ?? DEFAULT_CERT_WARN_DAYS
+    this.policy = options.policy ?? null
   }
 
   observe(observation: Observation): void {
@@ -33,7 +36,10 @@ export class StandaloneJudgement {
     const host = observation.target.host
     const holder = { host, endpoint: endpointOf(observation.address, observation.target.port) }
     for (const finding of findWeakKeys(host, observation.keys)) this.weak.set(`${host} ${finding.fingerprint}`, finding)
-    if (observation.offered) for (const finding of algorithmFindings(host, observation.offered)) this.weak.set(`${finding.kind} ${host}`, finding)
+    if (observation.offered) {
+      for (const finding of algorithmFindings(host, observation.offered)) this.weak.set(`${finding.kind} ${host}`, finding)
+      if (this.policy) for (const finding of policyFindings(host, observation.offered, observation.keys, this.policy)) this.weak.set(`${finding.kind} ${host}`, finding)
+    }
     if (observation.keys.some((k) => k.certificate)) {
       const target = observation.target
       const names = [parseIdentity(host).name, ...target.aliases, target.address, ...(observation.address ? [observation.address] : [])]

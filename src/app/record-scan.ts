@@ -5,6 +5,7 @@ import { compareHost } from '../analysis/compare-host.js'
 import { DEFAULT_UNREACHABLE_AFTER, NewHostFindings, type UnreachablePolicy } from '../analysis/host-findings.js'
 import { revokedKeyFindings } from '../analysis/revoked-keys.js'
 import { algorithmFindings } from '../analysis/algorithm-findings.js'
+import { policyFindings, type AlgorithmPolicy } from '../analysis/policy.js'
 import { certificateFindings, DEFAULT_CERT_WARN_DAYS, isTrustedCertificate, type CertificatePolicy } from '../analysis/certificate-findings.js'
 import type { AuthorityTrust, RecordedCertificate } from '../domain/certificate-history.js'
 import { parseIdentity } from '../domain/target.js'
@@ -18,7 +19,11 @@ import { compareFindings, type Finding } from '../domain/finding.js'
 import { KEY_FAMILIES, type KeyFamily, type KeyType } from '../domain/host-key.js'
 import type { Observation } from '../domain/observation.js'
 import { isAddressIdentity } from '../domain/target.js'
-import type { HostWrite, ScanMeta, Store } from '../store/store.js'
+import type { HostWrite, RecordingSession, ScanMeta, Store, StoredHost } from '../store/store.js'
+import { configDigest, describeConfigChange, type ServerConfig } from '../domain/server-config.js'
+import { hasshServer } from '../fingerprint/hassh.js'
+import { finding } from '../analysis/host-findings.js'
+import type { Server as IdentifiedServer } from './identify-servers.js'
 import type { ScannedHost } from '../domain/scanned-host.js'
 
 export interface RecordScanResult {
@@ -36,6 +41,8 @@ export interface RecordScanOptions {
   readonly unreachable?: UnreachablePolicy
   /** When a certificate's end is near enough to warn (`--cert-warn-days`); the clock is the scan's end. */
   readonly certWarnDays?: number
+  /** `--policy`: its policy_violation findings; without it, open ones are left as they are. */
+  readonly policy?: AlgorithmPolicy
 }
 
 /* Hosts per chunk. Everything a chunk holds (its history, comparisons, column arrays, the statements'
@@ -110,6 +117,8 @@ export async function recordScan(
     const failedFamilies = new Map<string, ReadonlySet<KeyFamily>>()
     let keysSeen = 0
     let trust: AuthorityTrust[] | null = null
+    /** Configurations read back to say what changed, by id; a fleet has a handful. */
+    const knownConfigs = new Map<number, ServerConfig>()
     for await (const observationChunk of hostChunks(observations, chunkSize)) {
       const { servers, history } = await identifyServers(session, mergeObservations(observationChunk))
       const revoked = await session.revokedKeys(servers.flatMap((s) => s.host.keys.map((k) => k.sha256)))
@@ -117,6 +126,7 @@ export async function recordScan(
       const certified = servers.some((s) => s.host.keys.some((k) => k.certificate))
       const lastCertificates = await session.lastCertificates(servers.flatMap((s) => (s.id === null ? [] : [s.id])))
       if (certified && trust === null) trust = await session.authorityTrust()
+      const configs = await configsOf(session, servers, history, knownConfigs, at)
       const certificateWrites: { host: string; writes: (hostId: number) => CertificateWrite[] }[] = []
       const writes: HostWrite[] = []
       const first: Finding[] = []
@@ -144,7 +154,14 @@ export async function recordScan(
         keysSeen += host.keys.length
         const comparison = compareHost(stored ?? null, host, repeat ? noFamilies : withoutFailed(asked, host), policy)
         const findings = [...comparison.findings, ...revokedKeyFindings(host, revoked)]
-        if (host.reached && host.offered) findings.push(...algorithmFindings(host.host, host.offered))
+        if (host.reached && host.offered) {
+          findings.push(...algorithmFindings(host.host, host.offered))
+          if (options.policy) findings.push(...policyFindings(host.host, host.offered, host.keys, options.policy))
+        }
+        const config = configs.get(server) ?? null
+        const configBefore = stored?.configId != null && config !== null && stored.configId !== config.id ? knownConfigs.get(stored.configId) : undefined
+        const keysChanged = comparison.findings.some((f) => KEY_CHANGE_KINDS.has(f.kind))
+        if (configBefore && config && !keysChanged) findings.push(configChangedFinding(host.host, configBefore, config.config))
         const previousCertificates = stored ? (lastCertificates.get(stored.id) ?? null) : null
         if (host.reached && (previousCertificates || host.keys.some((k) => k.certificate))) {
           const names = [parseIdentity(host.host).name, ...host.aliases, ...host.addresses]
@@ -157,8 +174,9 @@ export async function recordScan(
         } else raised.push(...findings)
         // Type and fingerprint only: the key's blob is a view into the kept observations' slab, which
         // this would keep alive until the scan ends.
-        for (const key of comparison.changed) changes.push({ host: host.host, key: { type: key.type, sha256: key.sha256 } })
-        writes.push({ scanned: host, stored, trust: comparison.trust })
+        const newConfig = configBefore && config ? { id: config.id, banner: config.config.banner, hassh: hasshServer(config.config.offered) } : null
+        for (const key of comparison.changed) changes.push({ host: host.host, key: { type: key.type, sha256: key.sha256 }, config: newConfig })
+        writes.push({ scanned: host, stored, trust: comparison.trust, configId: config?.id ?? null })
       }
       const written = await session.writeHosts(scanId, at, asked, writes)
       for (const id of written.values()) seenIds.add(id)
@@ -189,6 +207,7 @@ export async function recordScan(
       askedFamilies: asked,
       failedFamilies,
       dnsChecked: meta.request.dnsChecked === true,
+      policyChecked: options.policy !== undefined,
     })
     await session.writeFindings(scanId, at, plan)
     await session.finishScan(scanId, {
@@ -200,6 +219,57 @@ export async function recordScan(
     for (const finding of plan.report) reported.push(finding)
     for (const finding of newHosts.findings()) reported.push(finding)
     return { scanId, findings: reported.sort(compareFindings) }
+  })
+}
+
+/** Key kinds that mean the keys changed: a configuration change with them is not an upgrade alone. */
+const KEY_CHANGE_KINDS: ReadonlySet<string> = new Set(['key_changed', 'key_added', 'key_removed'])
+
+/** The configuration each reached server of a chunk offered, with its id (added to the history when
+ * new), and the stored configurations of those whose configuration changed, read into `known`. */
+async function configsOf(
+  session: RecordingSession,
+  servers: readonly IdentifiedServer[],
+  history: ReadonlyMap<number, StoredHost>,
+  known: Map<number, ServerConfig>,
+  at: Date,
+): Promise<Map<IdentifiedServer, { id: number; config: ServerConfig }>> {
+  const digests = new Map<IdentifiedServer, string>()
+  const distinct = new Map<string, ServerConfig>()
+  for (const server of servers) {
+    const { reached, offered, banner } = server.host
+    if (!reached || offered === null) continue
+    const config = { banner, offered }
+    const digest = configDigest(config).toString('hex')
+    digests.set(server, digest)
+    distinct.set(digest, config)
+  }
+  const out = new Map<IdentifiedServer, { id: number; config: ServerConfig }>()
+  if (distinct.size === 0) return out
+  const ids = await session.configIds(distinct, at)
+  const before: number[] = []
+  for (const [server, digest] of digests) {
+    const id = ids.get(digest)!
+    out.set(server, { id, config: distinct.get(digest)! })
+    const stored = server.id === null ? undefined : history.get(server.id)?.configId
+    if (stored != null && stored !== id && !known.has(stored)) before.push(stored)
+  }
+  for (const [id, config] of await session.loadConfigs(before)) known.set(id, config)
+  return out
+}
+
+/** config_changed: the server's banner or algorithms changed while its keys did not (an upgrade, or a
+ * new sshd_config). Information for the history, resolved when recorded. */
+function configChangedFinding(host: string, before: ServerConfig, after: ServerConfig): Finding {
+  const changes = describeConfigChange(before, after)
+  return finding({
+    kind: 'config_changed',
+    severity: 'info',
+    host,
+    keyType: null,
+    fingerprint: null,
+    previous: null,
+    message: `${host} changed its SSH configuration while keeping its keys (an upgrade or a new sshd_config): ${changes.join('; ')}.`,
   })
 }
 

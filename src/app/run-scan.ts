@@ -1,5 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
+import { readPolicyFile } from './read-policy.js'
 import { OperationalError } from '../domain/errors.js'
 import type { Target } from '../domain/target.js'
 import { openInventory, type Inventory } from '../inventory/inventory.js'
@@ -45,6 +46,7 @@ export async function listTargets(settings: ScanSettings, stdin: Readable): Prom
 
 export async function runScan(settings: ScanSettings, run: ScanRun): Promise<ScanOutcome> {
   const inventory = run.inventory ?? (await scanInventory(settings, run.stdin))
+  const policy = settings.policyFile === null ? null : await readPolicyFile(settings.policyFile)
   const checkDns = settings.dns
     ? sshfpCheckFor(await resolverFromSettings([...settings.dns.resolvers], settings.dns.timeoutMs), settings.families)
     : null
@@ -60,8 +62,9 @@ export async function runScan(settings: ScanSettings, run: ScanRun): Promise<Sca
           request: { specs: settings.specs, files: settings.files, dnsChecked: settings.dns !== null },
           unreachableAfter: settings.unreachableAfter,
           certWarnDays: settings.certWarnDays,
+          policy,
         })
-      : standaloneJudge({ certWarnDays: settings.certWarnDays })
+      : standaloneJudge({ certWarnDays: settings.certWarnDays, policy })
     const critical = run.critical
     run.ready?.()
     const outcome = await scanFleet(

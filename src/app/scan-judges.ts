@@ -1,4 +1,5 @@
 import { StandaloneJudgement } from '../analysis/judge-without-history.js'
+import type { AlgorithmPolicy } from '../analysis/policy.js'
 import { KeptScan } from '../analysis/packed-observations.js'
 import type { Store } from '../store/store.js'
 import { recordScan } from './record-scan.js'
@@ -11,7 +12,7 @@ import type { ScanJudge, ScanMeta } from './scan-fleet.js'
  */
 export function historyJudge(
   store: Store,
-  scan: { vantage: string; request: Record<string, unknown>; unreachableAfter?: number; certWarnDays?: number },
+  scan: { vantage: string; request: Record<string, unknown>; unreachableAfter?: number; certWarnDays?: number; policy?: AlgorithmPolicy | null },
 ): ScanJudge {
   const kept = new KeptScan()
   return {
@@ -26,6 +27,7 @@ export function historyJudge(
           additionalFindings: dnsFindings,
           ...(scan.unreachableAfter ? { unreachable: { unreachableAfter: scan.unreachableAfter } } : {}),
           ...(scan.certWarnDays !== undefined ? { certWarnDays: scan.certWarnDays } : {}),
+          ...(scan.policy ? { policy: scan.policy } : {}),
         },
       )
       return recorded.findings
@@ -35,7 +37,7 @@ export function historyJudge(
 
 /** Judges the scan by itself (`--no-store`): weak keys, keys shared within it and certificates (but not
  * their CA's trust, which the history keeps), plus SSHFP. */
-export function standaloneJudge(options: { certWarnDays?: number } = {}): ScanJudge {
+export function standaloneJudge(options: { certWarnDays?: number; policy?: AlgorithmPolicy | null } = {}): ScanJudge {
   const judgement = new StandaloneJudgement(options)
   return {
     observe: (observation) => judgement.observe(observation),

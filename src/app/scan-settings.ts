@@ -28,6 +28,8 @@ export interface ScanSettings {
   readonly certWarnDays: number
   /** `--metrics-file`: Prometheus text for node_exporter, written on success and on failure. */
   readonly metricsFile: string | null
+  /** `--policy`: a policy file (README "Policy file"), read before the first connection. */
+  readonly policyFile: string | null
 }
 
 /** What the CLI's flags give, before defaults and the environment are applied. */
@@ -51,6 +53,7 @@ export interface ScanOptions {
   readonly unreachableAfter: number
   readonly certWarnDays?: number
   readonly metricsFile?: string
+  readonly policy?: string
 }
 
 const DEFAULT_DB_TIMEOUT_SECONDS = 60
@@ -77,5 +80,6 @@ export function resolveScanSettings(options: ScanOptions, env: NodeJS.ProcessEnv
     unreachableAfter: options.unreachableAfter,
     certWarnDays: options.certWarnDays ?? DEFAULT_CERT_WARN_DAYS,
     metricsFile: options.metricsFile ?? null,
+    policyFile: options.policy ?? null,
   })
 }

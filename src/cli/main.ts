@@ -17,6 +17,7 @@ import { registerDb } from './commands/db.js'
 import { registerScan } from './commands/scan.js'
 import { registerSshfp } from './commands/sshfp.js'
 import { registerCa } from './commands/ca.js'
+import { registerAudit } from './commands/audit.js'
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js'
 
 /* The CLI is wiring only: commander parses, a command calls one use case, renders, and sets the
@@ -45,6 +46,7 @@ const REGISTRARS: CommandRegistrar[] = [
   registerImport,
   registerCa,
   registerSshfp,
+  registerAudit,
   registerPrune,
   registerDb,
   registerDemo,

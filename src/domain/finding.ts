@@ -40,6 +40,8 @@ export const FINDING_KINDS = [
   'weak_algorithm',
   'no_pq_kex',
   'policy_violation',
+  'config_changed',
+  'compromised_key',
 ] as const
 export type FindingKind = (typeof FINDING_KINDS)[number]
 

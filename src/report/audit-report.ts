@@ -1,5 +1,7 @@
 import { compareHostNames, type AuditDirection, type Deviant, type FleetAudit, type ListDifference, type ListUsage } from '../domain/fleet-audit.js'
 import type { OfferedAlgorithms } from '../domain/observation.js'
+import type { Finding } from '../domain/finding.js'
+import { echoInput } from '../domain/echo.js'
 
 /* What `hostkeys audit` prints. The text is read at a terminal: sections in capitals, columns as wide as
  * their widest cell (the whole audit is in hand, nothing streams), host lists cut to HOSTS_SHOWN names
@@ -173,8 +175,22 @@ function jsonWithInlineLists(value: unknown, indent = ''): string {
   return JSON.stringify(value)
 }
 
-/** `hostkeys audit --format json`: the whole audit, field by field (README, "Fleet audit"). */
-export function renderAuditJson(audit: FleetAudit): string {
+/** What `audit --policy FILE` adds: the hosts whose configuration or keys the policy refuses. */
+export interface PolicyReport {
+  readonly source: string
+  readonly violations: readonly Pick<Finding, 'host' | 'message'>[]
+}
+
+/** The POLICY section of `hostkeys audit --policy FILE`. */
+export function renderPolicyText(policy: PolicyReport): string {
+  const lines = [`POLICY ${echoInput(policy.source)}: ${policy.violations.length === 0 ? 'every host complies' : `${policy.violations.length} ${policy.violations.length === 1 ? 'host deviates' : 'hosts deviate'}`}`]
+  for (const v of policy.violations) lines.push(`  ${v.message}`)
+  return lines.join('\n')
+}
+
+/** `hostkeys audit --format json`: the whole audit, field by field (README, "Fleet audit"); with
+ * `--policy`, a `policy` object naming the file and each deviating host. */
+export function renderAuditJson(audit: FleetAudit, policy: PolicyReport | null = null): string {
   return jsonWithInlineLists(
     {
       hostCount: audit.hostCount,
@@ -208,6 +224,7 @@ export function renderAuditJson(audit: FleetAudit): string {
         bannerDiffers: d.bannerDiffers,
         differences: d.differences.map((x) => ({ list: x.list, direction: x.direction, added: x.added, missing: x.missing, reordered: x.reordered })),
       })),
+      ...(policy ? { policy: { source: policy.source, violations: policy.violations.map((v) => ({ host: v.host, message: v.message })) } } : {}),
     },
   )
 }

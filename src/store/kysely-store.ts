@@ -4,6 +4,8 @@ import type { Acceptance, HostTimeline, KeyRecord, StoredFinding, TrustedAuthori
 import type { Sha256Fingerprint } from '../domain/host-key.js'
 import * as admin from './admin-commands.js'
 import * as authorities from './cert-authorities.js'
+import { fleetConfigurations } from './audit-reads.js'
+import type { AuditedHost } from '../domain/fleet-audit.js'
 import { importKnownHosts } from './known-hosts-import.js'
 import type { MigrationReport } from './migrate.js'
 import { createRecordingSession } from './recording-session.js'
@@ -116,6 +118,10 @@ export class KyselyStore implements Store {
 
   trustedKeys(): Promise<TrustedKey[]> {
     return this.guard('listing trusted keys', () => reads.trustedKeys(this.db))
+  }
+
+  fleetConfigurations(): Promise<AuditedHost[]> {
+    return this.guard('reading server configurations', () => fleetConfigurations(this.db))
   }
 
   stats(): Promise<StoreStats> {

@@ -3,6 +3,8 @@ import type { Sha256Fingerprint } from '../domain/host-key.js'
 import { sha256DigestBase64, sha256FromDigest } from '../fingerprint/digest-forms.js'
 import { batches } from './batches.js'
 import { loadCertAuthorities } from './cert-authorities.js'
+import { ConfigIds, loadConfigs } from './config-writer.js'
+import { checkedModuli, hostsServing, loadKeyVerdicts, loadPendingModuli, markGcdChecked, writeKeyVerdicts } from './key-verdicts.js'
 import { hasCertificates, loadLastCertificates, writeCertificates } from './certificate-writer.js'
 import { hashedEntryAdopter } from './hashed-adoption.js'
 import { loadStoredHosts, renameHost, resolveHostIds } from './host-identity.js'
@@ -27,6 +29,7 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
   let anyCertificates: boolean | null = null
   let newHosts = 0
   let knownHosts = 0
+  const configIds = new ConfigIds(tx)
 
   return {
     async insertScan(meta: ScanMeta): Promise<number> {
@@ -72,6 +75,15 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
     },
 
     authorityTrust: () => loadCertAuthorities(tx),
+
+    configIds: (configs, at) => configIds.idsOf(configs, at),
+    loadConfigs: (ids) => loadConfigs(tx, ids),
+    keyVerdicts: (fingerprints) => loadKeyVerdicts(tx, fingerprints),
+    writeKeyVerdicts: (writes) => writeKeyVerdicts(tx, writes),
+    pendingModuli: () => loadPendingModuli(tx),
+    checkedModuli: () => checkedModuli(tx),
+    markGcdChecked: (ids) => markGcdChecked(tx, ids),
+    hostsServing: (fingerprints) => hostsServing(tx, fingerprints),
 
     async lastCertificates(hostIds) {
       if (hostIds.length === 0) return new Map()

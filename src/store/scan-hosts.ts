@@ -44,11 +44,11 @@ export async function writeScannedHosts(
     const c = hostColumns(fresh)
     const inserted = await sql<{ id: number; name: string }>`
       INSERT INTO hosts (name, port, first_seen, last_scan_id, last_status, last_error, last_reached, last_address, last_port,
-                         last_banner, failed_scans)
+                         last_banner, failed_scans, config_id)
       SELECT n, p, ${at}::timestamptz, ${scanId}::int, s, e, CASE WHEN s IN ('ok', 'partial') THEN ${at}::timestamptz END, a, p, b,
-             CASE WHEN s IN ('ok', 'partial') THEN 0 ELSE 1 END
+             CASE WHEN s IN ('ok', 'partial') THEN 0 ELSE 1 END, c
       FROM unnest(${fresh.map((h) => h.host)}::text[], ${c.status}::text[], ${c.error}::text[], ${c.address}::text[],
-                  ${c.port}::int[], ${c.banner}::text[]) AS v(n, s, e, a, p, b)
+                  ${c.port}::int[], ${c.banner}::text[], ${writes.filter((w) => !w.stored).map((w) => w.configId)}::int[]) AS v(n, s, e, a, p, b, c)
       RETURNING id, name`.execute(tx)
     for (const r of inserted.rows) ids.set(r.name, r.id)
   }
@@ -56,15 +56,16 @@ export async function writeScannedHosts(
   if (known.length > 0) {
     const c = hostColumns(known.map((w) => w.scanned))
     await sql`
-      UPDATE hosts SET last_scan_id = ${scanId}::int, last_status = v.s, last_error = v.e,
+      UPDATE hosts SET last_scan_id = ${scanId}::int, last_status = v.s, last_error = v.e, config_id = coalesce(v.c, hosts.config_id),
              last_reached = CASE WHEN v.s IN ('ok', 'partial') THEN ${at}::timestamptz ELSE hosts.last_reached END,
              failed_scans = CASE WHEN v.s IN ('ok', 'partial') THEN 0 ELSE hosts.failed_scans + 1 END,
              last_address = CASE WHEN v.s = 'dns-error' THEN hosts.last_address ELSE v.a END,
              last_port = v.p, last_banner = coalesce(v.b, hosts.last_banner)
       FROM unnest(${known.map((w) => w.stored!.id)}::int[], ${c.status}::text[], ${c.error}::text[],
-                  ${c.address}::text[], ${c.port}::int[], ${c.banner}::text[]) AS v(id, s, e, a, p, b)
+                  ${c.address}::text[], ${c.port}::int[], ${c.banner}::text[], ${known.map((w) => w.configId)}::int[]) AS v(id, s, e, a, p, b, c)
       WHERE hosts.id = v.id`.execute(tx)
   }
+  await recordConfigChanges(tx, scanId, at, writes, ids)
 
   // Names and addresses not recorded yet.
   const names: HostName[] = []
@@ -89,4 +90,14 @@ export async function writeScannedHosts(
       ON CONFLICT DO NOTHING`.execute(tx)
   }
   return { ids, inserted: fresh.length, updated }
+}
+
+/** One host_config_changes row per host whose configuration is new to it (its first included). */
+async function recordConfigChanges(tx: Transaction<Database>, scanId: number, at: Date, writes: readonly HostWrite[], ids: ReadonlyMap<string, number>): Promise<void> {
+  const changed = writes.filter((w) => w.configId !== null && w.configId !== (w.stored?.configId ?? null))
+  if (changed.length === 0) return
+  await sql`
+    INSERT INTO host_config_changes (host_id, config_id, since, scan_id)
+    SELECT h, c, ${at}::timestamptz, ${scanId}::int FROM unnest(${changed.map((w) => ids.get(w.scanned.host)!)}::int[], ${changed.map((w) => w.configId)}::int[]) AS v(h, c)
+    ON CONFLICT DO NOTHING`.execute(tx)
 }

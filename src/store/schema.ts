@@ -24,6 +24,8 @@ export interface HostsTable {
   port: number
   /** Consecutive scans that asked for the host and did not reach it (0002). */
   failed_scans: ColumnType<number, number | undefined, number>
+  /** The configuration the last scan that read its KEXINIT saw (0004). */
+  config_id: ColumnType<number | null, number | null | undefined, number | null>
 }
 
 export interface HostNamesTable {
@@ -41,6 +43,11 @@ export interface KeysTable {
   bits: number
   blob: Bytes
   first_seen: Timestamp
+  /** The known-bad-key verdict (0004). */
+  checks_version: ColumnType<number, number | undefined, number>
+  compromised: ColumnType<string | null, string | null | undefined, string | null>
+  compromised_detail: ColumnType<string | null, string | null | undefined, string | null>
+  gcd_checked: ColumnType<boolean, boolean | undefined, boolean>
 }
 
 export type SightingTrust = 'trusted' | 'untrusted' | 'superseded'
@@ -180,6 +187,22 @@ export interface CertificatesTable {
   removed_at: Timestamp | null
 }
 
+export interface ServerConfigsTable {
+  id: Generated<number>
+  digest: Bytes
+  banner: string | null
+  hassh: string
+  algorithms: Json
+  first_seen: Timestamp
+}
+
+export interface HostConfigChangesTable {
+  host_id: number
+  config_id: number
+  since: Timestamp
+  scan_id: number | null
+}
+
 export interface Database {
   hosts: HostsTable
   host_names: HostNamesTable
@@ -195,5 +218,7 @@ export interface Database {
   revoked_keys: RevokedKeysTable
   cert_authorities: CertAuthoritiesTable
   certificates: CertificatesTable
+  server_configs: ServerConfigsTable
+  host_config_changes: HostConfigChangesTable
   schema_migrations: SchemaMigrationsTable
 }

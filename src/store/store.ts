@@ -1,3 +1,6 @@
+import type { ServerConfig } from '../domain/server-config.js'
+import type { AuditedHost } from '../domain/fleet-audit.js'
+import type { StoredModulus, StoredVerdict, VerdictWrite } from './key-verdicts.js'
 import type { FindingKind } from '../domain/finding.js'
 import type { KeyFamily, Sha256Fingerprint } from '../domain/host-key.js'
 import type { HostHistory, Sighting, SightingTrust } from '../domain/sighting.js'
@@ -42,6 +45,8 @@ export interface StoredHost extends HostHistory {
   /** Aliases and addresses already recorded. */
   readonly names: ReadonlySet<string>
   readonly sightings: readonly StoredSighting[]
+  /** The server configuration (banner and KEXINIT) the last scan that read one saw; null if none has. */
+  readonly configId: number | null
 }
 
 /** What a scan's writes for one chunk of hosts need. */
@@ -50,6 +55,8 @@ export interface HostWrite {
   readonly stored: StoredHost | undefined
   /** Trust of each served key after this scan (from the analysis). */
   readonly trust: ReadonlyMap<Sha256Fingerprint, SightingTrust>
+  /** The server configuration this scan read (ConfigIds), or null when it read none. */
+  readonly configId: number | null
 }
 
 /** A host that may take hashed known_hosts entries as its baseline: it has no sightings yet. */
@@ -80,6 +87,21 @@ export interface RecordingSession {
   revokedKeys(fingerprints: readonly Sha256Fingerprint[]): Promise<Map<Sha256Fingerprint, string>>
   /** Trusted CAs and the host patterns each is trusted for. */
   authorityTrust(): Promise<AuthorityTrust[]>
+  /** The id of each server configuration, by its digest in hex, adding those not stored yet. */
+  configIds(configs: ReadonlyMap<string, ServerConfig>, at: Date): Promise<Map<string, number>>
+  /** Stored configurations by id (to say what changed). */
+  loadConfigs(ids: readonly number[]): Promise<Map<number, ServerConfig>>
+  /** The stored known-bad-key verdict of each of these keys the history has. */
+  keyVerdicts(fingerprints: readonly Sha256Fingerprint[]): Promise<Map<Sha256Fingerprint, StoredVerdict>>
+  /** Records verdicts on stored keys (after writeHosts stored them). */
+  writeKeyVerdicts(writes: readonly VerdictWrite[]): Promise<void>
+  /** RSA keys not yet compared with every other by batch GCD. */
+  pendingModuli(): Promise<StoredModulus[]>
+  /** Every RSA key already compared, a batch at a time. */
+  checkedModuli(): AsyncIterable<StoredModulus[]>
+  markGcdChecked(ids: readonly number[]): Promise<void>
+  /** The hosts serving each of these keys now. */
+  hostsServing(fingerprints: readonly Sha256Fingerprint[]): Promise<Map<Sha256Fingerprint, string[]>>
   /** The last certificate recorded per family of each of these hosts (by id); empty at no cost when
    * the history has never recorded one. */
   lastCertificates(hostIds: readonly number[]): Promise<Map<number, Map<KeyFamily, RecordedCertificate>>>
@@ -209,6 +231,8 @@ export interface Store {
   removeCertAuthority(sha256: Sha256Fingerprint): Promise<number>
   /** Drops scans (and their per-host failures) that finished before `before`; never sightings or findings. */
   prune(before: Date): Promise<PruneReport>
+  /** Every host whose configuration a scan has read, with it and its current keys (`hostkeys audit`). */
+  fleetConfigurations(): Promise<AuditedHost[]>
   stats(): Promise<StoreStats>
   close(): Promise<void>
 }

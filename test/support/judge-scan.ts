@@ -61,7 +61,7 @@ export function analyzeScan(input: ScanAnalysisInput): ScanAnalysis {
     const comparison = compareHost(input.history.get(host.host) ?? null, host, input.askedFamilies)
     comparisons.set(host.host, comparison)
     findings.push(...comparison.findings)
-    for (const key of comparison.changed) changes.push({ host: host.host, key })
+    for (const key of comparison.changed) changes.push({ host: host.host, key, config: null })
   }
   findings.push(...findDuplicateKeys(keyHoldersAfterScan(input.scanned, input.otherHolders), input.shareGroups))
   findings.push(...findInterception(changes, input.shareGroups))

@@ -124,6 +124,7 @@ export function registerScan(program: Command, context: CommandContext): void {
     .option('--resolver <addr[:port]>', 'DNS resolver for SSHFP checks (repeatable; default /etc/resolv.conf)', collect)
     .option('--dns-timeout <seconds>', 'deadline per SSHFP query (default: resolv.conf timeout, else 2)', parseSeconds)
     .option('--unreachable-after <n>', 'consecutive failed scans after which a known host that stops answering is a warning, not info', parsePositiveInteger, 7)
+    .option('--policy <file>', 'judge each host\'s algorithms and key sizes against this policy file (policy_violation; README "Policy file")')
     .option('--cert-warn-days <n>', 'a host certificate that ends within this many days is cert_expiring (a warning)', parseNonNegativeInteger, 30)
   addDbOption(command).action(async (specs: string[], flags: ScanFlags) => {
     if (specs.length === 0 && !flags.file?.length) {
