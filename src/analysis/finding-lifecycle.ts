@@ -34,6 +34,9 @@ const CONDITIONS: ReadonlySet<FindingKind> = new Set([
   'terrapin',
   'weak_algorithm',
   'no_pq_kex',
+  // A served key a statement about the host contradicts: gone once a scan sees the key it states, or a
+  // newer statement states the key the scan sees.
+  'oob_mismatch',
 ])
 /** Conditions about the host as a whole, gone once a scan reaches it. */
 const HOST_CONDITIONS: ReadonlySet<FindingKind> = new Set(['host_unreachable', 'never_reached'])

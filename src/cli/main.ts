@@ -17,6 +17,8 @@ import { registerDb } from './commands/db.js'
 import { registerScan } from './commands/scan.js'
 import { registerSshfp } from './commands/sshfp.js'
 import { registerCa } from './commands/ca.js'
+import { registerExpect } from './commands/expect.js'
+import { registerSelfReport } from './commands/self-report.js'
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js'
 
 /* The CLI is wiring only: commander parses, a command calls one use case, renders, and sets the
@@ -44,6 +46,8 @@ const REGISTRARS: CommandRegistrar[] = [
   registerKnownHosts,
   registerImport,
   registerCa,
+  registerExpect,
+  registerSelfReport,
   registerSshfp,
   registerPrune,
   registerDb,

@@ -39,6 +39,7 @@ export const FINDING_KINDS = [
   'terrapin',
   'weak_algorithm',
   'no_pq_kex',
+  'oob_mismatch',
 ] as const
 export type FindingKind = (typeof FINDING_KINDS)[number]
 

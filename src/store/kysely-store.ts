@@ -5,6 +5,8 @@ import type { Sha256Fingerprint } from '../domain/host-key.js'
 import * as admin from './admin-commands.js'
 import * as authorities from './cert-authorities.js'
 import { importKnownHosts } from './known-hosts-import.js'
+import { keyStatementsAbout, recordKeyStatement, type StatementRecorded } from './key-statements.js'
+import type { KeyStatement } from '../domain/key-statement.js'
 import type { MigrationReport } from './migrate.js'
 import { createRecordingSession } from './recording-session.js'
 import type { Database } from './schema.js'
@@ -148,6 +150,14 @@ export class KyselyStore implements Store {
 
   removeCertAuthority(sha256: Sha256Fingerprint): Promise<number> {
     return this.guard('removing a certificate authority', () => this.locked((tx) => authorities.removeCertAuthority(tx, sha256)))
+  }
+
+  recordKeyStatement(statement: KeyStatement): Promise<StatementRecorded> {
+    return this.guard('recording the statement', () => this.locked((tx) => recordKeyStatement(tx, statement)))
+  }
+
+  keyStatements(identity: string): Promise<KeyStatement[]> {
+    return this.guard('reading key statements', () => keyStatementsAbout(this.db, identity))
   }
 
   async close(): Promise<void> {

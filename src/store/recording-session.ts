@@ -6,6 +6,7 @@ import { loadCertAuthorities } from './cert-authorities.js'
 import { hasCertificates, loadLastCertificates, writeCertificates } from './certificate-writer.js'
 import { hashedEntryAdopter } from './hashed-adoption.js'
 import { loadStoredHosts, renameHost, resolveHostIds } from './host-identity.js'
+import { bindKeyStatements, hasKeyStatements, loadClaimedStatements } from './key-statements.js'
 import { loadSharedKeys, loadLiveFindings, writeFindings } from './scan-findings.js'
 import { writeScannedHosts } from './scan-hosts.js'
 import type { Database } from './schema.js'
@@ -27,6 +28,8 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
   let anyCertificates: boolean | null = null
   let newHosts = 0
   let knownHosts = 0
+  /** Whether any key statement is in force; asked once (a scan writes none). */
+  let anyStatements: boolean | null = null
 
   return {
     async insertScan(meta: ScanMeta): Promise<number> {
@@ -90,6 +93,13 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
       knownHosts += written.updated
       return written.ids
     },
+
+    async keyStatements(claims) {
+      anyStatements ??= await hasKeyStatements(tx)
+      return anyStatements ? loadClaimedStatements(tx, claims) : { byClaim: claims.map(() => []), unbound: [] }
+    },
+
+    bindKeyStatements: (bindings, at) => bindKeyStatements(tx, bindings, at),
 
     loadSharedKeys: (scanId) => loadSharedKeys(tx, scanId),
 
