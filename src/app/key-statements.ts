@@ -43,7 +43,8 @@ export function parseOwnerStatement(text: string, source: string): OwnerStatemen
       if (line) lines.push({ where, line })
     } catch (e) {
       if (!(e instanceof StatedKeySyntaxError)) throw e
-      throw new UserError(`${where}: '${echoInput(raw.trim(), 80)}' ${e.message}; expected ${STATED_KEY_FORMS}`, { cause: e })
+      if (e.refused) throw new UserError(`${where}: ${e.message}`, { cause: e })
+      throw new UserError(`${where}: ${e.message} ('${echoInput(raw.trim(), 80)}'); expected ${STATED_KEY_FORMS}`, { cause: e })
     }
   })
   if (lines.length === 0) throw new UserError(`${source}: no key in it; expected ${STATED_KEY_FORMS}`)

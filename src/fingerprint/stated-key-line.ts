@@ -31,6 +31,12 @@ export type StatedKeyLine =
 /** Why a line is none of the forms, in words (the caller adds FILE:LINE and the forms expected). */
 export class StatedKeySyntaxError extends Error {
   override name = 'StatedKeySyntaxError'
+  /** The line is a form we know, refused for what it says (a marker line): no list of forms helps. */
+  readonly refused: boolean
+  constructor(message: string, options: ErrorOptions & { refused?: boolean } = {}) {
+    super(message, options)
+    this.refused = options.refused ?? false
+  }
 }
 
 /* ssh-keygen -l's last field: sshkey_type() in upper case (sshkey.c keytypes[].shortname), `-CERT` for
@@ -56,7 +62,7 @@ export function statedKeyOf(key: HostKey, comment: string | null): StatedKey {
 /** `BITS FINGERPRINT COMMENT (TYPE)` as ssh-keygen -l prints it. */
 function parseListedKey(text: string): StatedKey {
   const match = /^(\d{1,5})\s+(\S+)\s*(.*?)\s*\(([A-Z0-9-]+)\)$/.exec(text)
-  if (!match) throw new StatedKeySyntaxError('starts like ssh-keygen -l output (BITS) but is not BITS FINGERPRINT COMMENT (TYPE)')
+  if (!match) throw new StatedKeySyntaxError('the line starts like ssh-keygen -l output (BITS) but is not BITS FINGERPRINT COMMENT (TYPE)')
   const [, bitsText, fingerprint, comment, listed] = match as unknown as [string, string, string, string, string]
   const bits = Number(bitsText)
   const typeName = listed.replace(/-CERT$/, '')
@@ -115,10 +121,10 @@ export function parseStatedKeyLine(line: string): StatedKeyLine | null {
   if (/^\d+$/.test(first)) return { form: 'ssh-keygen -l', key: parseListedKey(text) }
   if (isKeyType(first) || isCertificateType(first)) return { form: 'public key', key: parsePublicKeyLine(fields) }
   if (first === '@cert-authority') {
-    throw new StatedKeySyntaxError("an @cert-authority line names a CA that signs host keys, not this host's own key; trust CAs with 'hostkeys ca trust'")
+    throw new StatedKeySyntaxError("an @cert-authority line names a CA that signs host keys, not this host's own key; trust CAs with 'hostkeys ca trust'", { refused: true })
   }
   if (first === '@revoked') {
-    throw new StatedKeySyntaxError("an @revoked line names a key that must never be accepted, not this host's key; import revocations with 'hostkeys import known_hosts'")
+    throw new StatedKeySyntaxError("an @revoked line names a key that must never be accepted, not this host's key; import revocations with 'hostkeys import known_hosts'", { refused: true })
   }
   if (first.startsWith('@')) throw new StatedKeySyntaxError(`unknown marker '${first.slice(0, 20)}'`)
   if (fields.length >= 2 && (isKeyType(fields[1]) || isCertificateType(fields[1]!))) {
@@ -131,5 +137,5 @@ export function parseStatedKeyLine(line: string): StatedKeyLine | null {
       throw e
     }
   }
-  throw new StatedKeySyntaxError('is none of the forms')
+  throw new StatedKeySyntaxError('the line is none of the forms')
 }
