@@ -226,3 +226,8 @@ export async function nearbyHosts(store: Store, name: string): Promise<string[]>
   const known = await store.hostNames()
   return known.length === 0 ? [] : closestHosts(name, known)
 }
+
+/** The statements in force about a host of the history (`history HOST` shows them). */
+export function statementsAbout(store: Store, identity: string): Promise<KeyStatement[]> {
+  return store.keyStatements(identity)
+}

@@ -70,3 +70,12 @@ export function renderStatementJson(view: StatementView): string {
       : null,
   })
 }
+
+/** `history HOST`'s lines for the statements in force about the host: one per source. */
+export function renderStatementsSummary(statements: readonly KeyStatement[]): string[] {
+  return statements.map(
+    (s) =>
+      `  stated in ${WHOSE[s.source]} (${echoInput(s.statedBy)}, ${when(s.statedAt)}): ` +
+      s.keys.map((k) => `${k.type ?? k.family} ${statedFingerprint(k)}`).join(', '),
+  )
+}

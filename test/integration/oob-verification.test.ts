@@ -178,11 +178,18 @@ describe('out-of-band verification (CLI, real sshd)', { skip: skipUnlessSshd() }
         assert.match(ed.message, /the host's own report \(self-report by .* from .*host2-keys, /)
         assert.match(ed.message, /suspect the network path first/)
 
-        // The host reports its new keys: the next scan agrees (key_changed stays until accepted).
+        // accept trusts the new keys but does not silence the host's own report, which still disagrees.
+        const accepted = await runCli(['accept', host, '--reason', 'rebuilt', '--db', db])
+        assert.equal(accepted.code, 0, accepted.stderr)
+        const stillReported = await scan(db, target)
+        assert.equal(stillReported.code, 1)
+        assert.deepEqual(json(stillReported).findings.map((f) => f.kind).sort(), ['oob_mismatch', 'oob_mismatch'])
+
+        // The host reports its new keys: the next scan agrees.
         assert.equal((await report(rebuiltDir)).code, 0)
-        const after = json(await scan(db, target))
-        assert.deepEqual(mismatches(after), [])
-        assert.ok(after.findings.some((f) => f.kind === 'key_changed'))
+        const after = await scan(db, target)
+        assert.equal(after.code, 0, after.stderr)
+        assert.deepEqual(json(after).findings, [])
       })
 
       it('an MD5-only statement (ssh-keygen -l -E md5) matches by MD5; an MD5 of another key does not', async () => {
@@ -205,6 +212,9 @@ describe('out-of-band verification (CLI, real sshd)', { skip: skipUnlessSshd() }
         assert.ok(found, JSON.stringify(json(result).findings))
         assert.ok(found.message.includes(fingerprint(other, 'md5')), found.message)
         assert.ok(found.message.includes(fingerprint(server.publicKeyFiles['rsa']!, 'md5')), found.message)
+        const history = await runCli(['history', host, '--db', db])
+        assert.equal(history.code, 0, history.stderr)
+        assert.ok(history.stdout.includes(`stated in the owner's statement (expect by `) && history.stdout.includes(`ssh-rsa ${fingerprint(other, 'md5')}`), history.stdout)
       })
 
       it('known_hosts lines: plain and hashed for the host are taken; a line for another host and a malformed line are exit 2 with FILE:LINE, nothing written', async () => {
@@ -244,6 +254,15 @@ describe('out-of-band verification (CLI, real sshd)', { skip: skipUnlessSshd() }
         assert.equal(plainWrong.code, 0, plainWrong.stderr)
         assert.match(plainWrong.stdout, /it differs from what/)
         assert.equal(mismatches(json(await scan(db, target))).length, 1)
+
+        // README's way out once the path is trusted: what the host serves now, as the owner's list.
+        const served = await runCli(['scan', '--no-store', '--no-dns', ...TIMEOUT, '--format', 'known_hosts', target])
+        assert.equal(served.code, 0, served.stderr)
+        const replaced = await runCli(['expect', host, '-', '--db', db], { stdin: served.stdout })
+        assert.equal(replaced.code, 0, replaced.stderr)
+        const resolved = await scan(db, target)
+        assert.equal(resolved.code, 0, resolved.stderr)
+        assert.deepEqual(mismatches(json(resolved)), [])
       })
     })
   }
