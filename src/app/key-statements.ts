@@ -10,7 +10,7 @@ import { hashedNameMatches } from '../fingerprint/known-hosts-hash.js'
 import { parseStatedKeyLine, STATED_KEY_FORMS, StatedKeySyntaxError, type StatedKeyLine } from '../fingerprint/stated-key-line.js'
 import { isHostName } from '../inventory/address.js'
 import type { Store } from '../store/store.js'
-import { closestHosts, parseHostArgument } from './host-argument.js'
+import { parseHostArgument } from './host-argument.js'
 
 /* The out-of-band commands' use cases (README "Out-of-band verification"):
  *   expect HOST FILE|-   what the host's owner says its keys are, in the forms they send
@@ -219,12 +219,6 @@ export async function selfReport(
 ): Promise<RecordedStatement> {
   const target = await statementHost(store, host.name, { qualify: !host.given })
   return recordStatement(store, target, 'self-report', `self-report by ${by.actor} on ${by.machine} from ${own.dir}`, own.keys, by.at)
-}
-
-/** The names of hosts near `name`, for a note when a statement's host is not in the history. */
-export async function nearbyHosts(store: Store, name: string): Promise<string[]> {
-  const known = await store.hostNames()
-  return known.length === 0 ? [] : closestHosts(name, known)
 }
 
 /** The statements in force about a host of the history (`history HOST` shows them). */
