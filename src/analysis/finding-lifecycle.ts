@@ -38,6 +38,9 @@ const CONDITIONS: ReadonlySet<FindingKind> = new Set([
   'compromised_key',
   // Only a scan that applied a policy (--policy) can see it gone.
   'policy_violation',
+  // A served key a statement about the host contradicts: gone once a scan sees the key it states, or a
+  // newer statement states the key the scan sees.
+  'oob_mismatch',
 ])
 /** Conditions about the host as a whole, gone once a scan reaches it. */
 const HOST_CONDITIONS: ReadonlySet<FindingKind> = new Set(['host_unreachable', 'never_reached'])

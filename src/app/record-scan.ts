@@ -4,6 +4,7 @@ import { findInterception, type KeyChange } from '../analysis/interception.js'
 import { compareHost } from '../analysis/compare-host.js'
 import { DEFAULT_UNREACHABLE_AFTER, NewHostFindings, type UnreachablePolicy } from '../analysis/host-findings.js'
 import { revokedKeyFindings } from '../analysis/revoked-keys.js'
+import { oobMismatchFindings, statementNames } from '../analysis/oob-mismatch.js'
 import { algorithmFindings } from '../analysis/algorithm-findings.js'
 import { policyFindings, type AlgorithmPolicy } from '../analysis/policy.js'
 import { certificateFindings, DEFAULT_CERT_WARN_DAYS, isTrustedCertificate, type CertificatePolicy } from '../analysis/certificate-findings.js'
@@ -122,6 +123,7 @@ export async function recordScan(
     for await (const observationChunk of hostChunks(observations, chunkSize)) {
       const { servers, history } = await identifyServers(session, mergeObservations(observationChunk))
       const revoked = await session.revokedKeys(servers.flatMap((s) => s.host.keys.map((k) => k.sha256)))
+      const statements = await session.keyStatements(servers.map((s) => ({ id: s.id, names: statementNames(s.host) })))
       // Certificates cost a fleet without any nothing but one EXISTS per scan (lastCertificates).
       const certified = servers.some((s) => s.host.keys.some((k) => k.certificate))
       const lastCertificates = await session.lastCertificates(servers.flatMap((s) => (s.id === null ? [] : [s.id])))
@@ -131,7 +133,7 @@ export async function recordScan(
       const writes: HostWrite[] = []
       const first: Finding[] = []
       const chunkTypes = new Map<string, readonly KeyType[]>()
-      for (const server of servers) {
+      for (const [index, server] of servers.entries()) {
         let stored = server.id === null ? undefined : history.get(server.id)
         let host = server.host
         if (stored && stored.host !== host.host) {
@@ -153,7 +155,7 @@ export async function recordScan(
         if (host.failedFamilies.size > 0) failedFamilies.set(host.host, host.failedFamilies)
         keysSeen += host.keys.length
         const comparison = compareHost(stored ?? null, host, repeat ? noFamilies : withoutFailed(asked, host), policy)
-        const findings = [...comparison.findings, ...revokedKeyFindings(host, revoked)]
+        const findings = [...comparison.findings, ...revokedKeyFindings(host, revoked), ...oobMismatchFindings(host, statements.byClaim[index]!)]
         if (host.reached && host.offered) {
           findings.push(...algorithmFindings(host.host, host.offered))
           if (options.policy) findings.push(...policyFindings(host.host, host.offered, host.keys, options.policy))
@@ -180,6 +182,7 @@ export async function recordScan(
       }
       const written = await session.writeHosts(scanId, at, asked, writes)
       for (const id of written.values()) seenIds.add(id)
+      if (statements.unbound.length > 0) await session.bindKeyStatements(statementBindings(statements.unbound, servers, judgedAs, written), at)
       const certificates = certificateWrites.flatMap(({ host, writes }) => writes(written.get(host)!))
       if (certificates.length > 0) await session.writeCertificates(scanId, at, certificates)
       if (first.length > 0) {
@@ -285,6 +288,20 @@ function certificateWritesOf(hostId: number, host: ScannedHost, previous: Readon
     else if (previous?.get(key.family)?.removed === false) writes.push({ kind: 'removed', hostId, family: key.family })
   }
   return writes
+}
+
+/** Statements kept by name until now, with the host this scan wrote for the server that bears the name. */
+function statementBindings(
+  unbound: readonly { statementId: number; claim: number }[],
+  servers: readonly { host: ScannedHost; id: number | null }[],
+  judgedAs: ReadonlyMap<string, string>,
+  written: ReadonlyMap<string, number>,
+): { statementId: number; hostId: number }[] {
+  return unbound.flatMap(({ statementId, claim }) => {
+    const server = servers[claim]!
+    const hostId = server.id ?? written.get(judgedAs.get(server.host.host) ?? server.host.host)
+    return hostId === undefined ? [] : [{ statementId, hostId }]
+  })
 }
 
 /** The families asked for that this host's probes actually collected. */

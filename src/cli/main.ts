@@ -18,6 +18,8 @@ import { registerScan } from './commands/scan.js'
 import { registerSshfp } from './commands/sshfp.js'
 import { registerCa } from './commands/ca.js'
 import { registerAudit } from './commands/audit.js'
+import { registerExpect } from './commands/expect.js'
+import { registerSelfReport } from './commands/self-report.js'
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js'
 
 /* The CLI is wiring only: commander parses, a command calls one use case, renders, and sets the
@@ -45,6 +47,8 @@ const REGISTRARS: CommandRegistrar[] = [
   registerKnownHosts,
   registerImport,
   registerCa,
+  registerExpect,
+  registerSelfReport,
   registerSshfp,
   registerAudit,
   registerPrune,

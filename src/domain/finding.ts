@@ -42,6 +42,7 @@ export const FINDING_KINDS = [
   'policy_violation',
   'config_changed',
   'compromised_key',
+  'oob_mismatch',
 ] as const
 export type FindingKind = (typeof FINDING_KINDS)[number]
 

@@ -43,6 +43,8 @@ export async function acceptHost(
     .updateTable('findings')
     .set({ status: 'accepted', accepted_at: by.at, accepted_by: by.actor, accept_reason: by.reason })
     .where('status', '=', 'open')
+    // Trusting the keys served does not make an out-of-band statement agree: a new statement ends it.
+    .where('kind', '!=', 'oob_mismatch')
     .where((eb) => eb.or([eb('host_id', '=', found.id), eb(sql<boolean>`${found.name} = ANY(hosts)`, '=', true)]))
     .returning('id')
     .execute()

@@ -7,6 +7,8 @@ import * as authorities from './cert-authorities.js'
 import { fleetConfigurations } from './audit-reads.js'
 import type { AuditedHost } from '../domain/fleet-audit.js'
 import { importKnownHosts } from './known-hosts-import.js'
+import { keyStatementsAbout, recordKeyStatement, type StatementRecorded } from './key-statements.js'
+import type { KeyStatement } from '../domain/key-statement.js'
 import type { MigrationReport } from './migrate.js'
 import { createRecordingSession } from './recording-session.js'
 import type { Database } from './schema.js'
@@ -154,6 +156,14 @@ export class KyselyStore implements Store {
 
   removeCertAuthority(sha256: Sha256Fingerprint): Promise<number> {
     return this.guard('removing a certificate authority', () => this.locked((tx) => authorities.removeCertAuthority(tx, sha256)))
+  }
+
+  recordKeyStatement(statement: KeyStatement): Promise<StatementRecorded> {
+    return this.guard('recording the statement', () => this.locked((tx) => recordKeyStatement(tx, statement)))
+  }
+
+  keyStatements(identity: string): Promise<KeyStatement[]> {
+    return this.guard('reading key statements', () => keyStatementsAbout(this.db, identity))
   }
 
   async close(): Promise<void> {

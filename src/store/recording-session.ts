@@ -8,6 +8,7 @@ import { checkedModuli, hostsServing, loadKeyVerdicts, loadPendingModuli, markGc
 import { hasCertificates, loadLastCertificates, writeCertificates } from './certificate-writer.js'
 import { hashedEntryAdopter } from './hashed-adoption.js'
 import { loadStoredHosts, renameHost, resolveHostIds } from './host-identity.js'
+import { bindKeyStatements, hasKeyStatements, loadClaimedStatements } from './key-statements.js'
 import { loadSharedKeys, loadLiveFindings, writeFindings } from './scan-findings.js'
 import { writeScannedHosts } from './scan-hosts.js'
 import type { Database } from './schema.js'
@@ -30,6 +31,8 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
   let newHosts = 0
   let knownHosts = 0
   const configIds = new ConfigIds(tx)
+  /** Whether any key statement is in force; asked once (a scan writes none). */
+  let anyStatements: boolean | null = null
 
   return {
     async insertScan(meta: ScanMeta): Promise<number> {
@@ -102,6 +105,13 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
       knownHosts += written.updated
       return written.ids
     },
+
+    async keyStatements(claims) {
+      anyStatements ??= await hasKeyStatements(tx)
+      return anyStatements ? loadClaimedStatements(tx, claims) : { byClaim: claims.map(() => []), unbound: [] }
+    },
+
+    bindKeyStatements: (bindings, at) => bindKeyStatements(tx, bindings, at),
 
     loadSharedKeys: (scanId) => loadSharedKeys(tx, scanId),
 

@@ -5,6 +5,8 @@ import type { FindingKind } from '../domain/finding.js'
 import type { KeyFamily, Sha256Fingerprint } from '../domain/host-key.js'
 import type { HostHistory, Sighting, SightingTrust } from '../domain/sighting.js'
 import type { IdentityClaim } from './host-identity.js'
+import type { ClaimedStatements, StatementClaim, StatementRecorded } from './key-statements.js'
+import type { KeyStatement } from '../domain/key-statement.js'
 import type { MigrationReport } from './migrate.js'
 import type { AuthorityTrust, RecordedCertificate } from '../domain/certificate-history.js'
 import type { CertificateWrite } from './certificate-writer.js'
@@ -117,6 +119,11 @@ export interface RecordingSession {
   loadLiveFindings(scanId: number): Promise<LiveFinding[]>
   writeFindings(scanId: number, at: Date, plan: Reconciliation): Promise<void>
   finishScan(scanId: number, counts: { hostsAsked: number; hostsReached: number; keysSeen: number; findings: number }): Promise<void>
+  /** The statements in force about these hosts' keys (`expect`, `self-report`): by host id, and those
+   * not bound to a host yet by any of the claim's names. Empty at no cost when there are none. */
+  keyStatements(claims: readonly StatementClaim[]): Promise<ClaimedStatements>
+  /** Binds statements found by name to the hosts this scan wrote for them. */
+  bindKeyStatements(bindings: readonly { statementId: number; hostId: number }[], at: Date): Promise<void>
 }
 
 
@@ -229,6 +236,11 @@ export interface Store {
   listCertAuthorities(): Promise<TrustedAuthority[]>
   /** Stops trusting the CA with this key; returns how many pattern lists it had (0: it was not trusted). */
   removeCertAuthority(sha256: Sha256Fingerprint): Promise<number>
+  /** Records what a host's owner or the host itself says its keys are (statement.host is an identity),
+   * superseding that source's statement in force for the host. */
+  recordKeyStatement(statement: KeyStatement): Promise<StatementRecorded>
+  /** The statements in force about the host with this identity. */
+  keyStatements(identity: string): Promise<KeyStatement[]>
   /** Drops scans (and their per-host failures) that finished before `before`; never sightings or findings. */
   prune(before: Date): Promise<PruneReport>
   /** Every host whose configuration a scan has read, with it and its current keys (`hostkeys audit`). */
