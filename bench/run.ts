@@ -1,11 +1,12 @@
+import { runBadKeysBench } from './bad-keys.js'
 import { runDnsBench } from './dns.js'
 import { runScanBench } from './scan.js'
 import { runStoreBench } from './store.js'
 
 /* `npm run bench`: every benchmark, printing figures and ratios against the reference tools.
  * Sizes can be lowered for a quick look: BENCH_HOSTS, BENCH_ROUNDS, BENCH_LARGE, BENCH_DNS_ROUNDS,
- * BENCH_STORE_HOSTS (BENCH_STORE_BACKENDS=postgres or embedded for one). BENCH_ONLY=scan,dns,store
- * runs only those. */
+ * BENCH_STORE_HOSTS (BENCH_STORE_BACKENDS=postgres or embedded for one). BENCH_ONLY=scan,dns,store,badkeys
+ * runs only those (badkeys only when asked: BENCH_BADKEYS_SIZES=1000,10000 for a quick look). */
 
 function numberFromEnv(name: string, fallback: number): number {
   const value = process.env[name]
@@ -36,4 +37,9 @@ if (only.includes('store')) {
   // The history store: a 100,000-host scan and a second one with 1% changed keys, per backend.
   const storeBackends = (process.env['BENCH_STORE_BACKENDS']?.split(',') ?? ['postgres', 'embedded']) as ('postgres' | 'embedded')[]
   await runStoreBench({ hosts: numberFromEnv('BENCH_STORE_HOSTS', 100_000), backends: storeBackends, log: (line) => console.log(line) })
+}
+
+if (only.includes('badkeys')) {
+  // Known-bad key checks per key, and batch GCD over 1,000 / 10,000 / 100,000 moduli (issue 12).
+  await runBadKeysBench((line) => console.log(line))
 }

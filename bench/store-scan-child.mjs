@@ -3,14 +3,17 @@
 // scan as cron starts one per night. Plain JavaScript so no TypeScript loader (tsx keeps a loader
 // thread of ~35 MB) sits in the measured process.
 //
-// argv: DB HOSTS GENERATION CHANGED_EVERY. Hosts i with i % CHANGED_EVERY === 0 serve the ed25519 key
-// of GENERATION; every other key is the same in every generation. Prints one JSON line.
-import { createHash } from 'node:crypto'
+// argv: DB HOSTS GENERATION CHANGED_EVERY PRIME_POOL. Hosts i with i % CHANGED_EVERY === 0 serve the
+// ed25519 key of GENERATION; every other key is the same in every generation. Prints one JSON line.
+// The keys are honest (bench/rsa-prime-pool.ts): RSA n = prime[2i] * prime[2i+1] from the pool file,
+// read two primes at a time; the ECDSA point is the public point of a scalar from the host's name.
+import { createECDH, createHash } from 'node:crypto'
+import { closeSync, openSync, readSync } from 'node:fs'
 import { describeKey } from '../dist/fingerprint/key-blob.js'
 import { historyJudge } from '../dist/app/scan-judges.js'
 import { openStore } from '../dist/store/open-store.js'
 
-const [db, hostsText, generationText, changedEveryText] = process.argv.slice(2)
+const [db, hostsText, generationText, changedEveryText, primePool] = process.argv.slice(2)
 const hosts = Number(hostsText)
 const generation = Number(generationText)
 const changedEvery = Number(changedEveryText)
@@ -23,15 +26,31 @@ const sshString = (bytes) => {
 const text = (s) => sshString(Buffer.from(s))
 const bytesFrom = (seed, length) => createHash('shake256', { outputLength: length }).update(seed).digest()
 
-// Structurally valid blobs (RFC 4253 §6.6, RFC 5656 §3.1, RFC 8709): ed25519, ecdsa nistp256, rsa 2048.
+const poolFd = openSync(primePool, 'r')
+const primes = Buffer.alloc(256)
+const ecdh = createECDH('prime256v1')
+
+/** RFC 4251 §5 mpint of a positive big-endian magnitude (a 0 byte first when the top bit is set). */
+const mpint = (bytes) => sshString(bytes[0] & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes)
+
+function rsaModulus(i) {
+  if (readSync(poolFd, primes, 0, 256, i * 256) !== 256) throw new Error(`prime pool ${primePool} holds fewer than ${2 * (i + 1)} primes`)
+  const n = BigInt(`0x${primes.toString('hex', 0, 128)}`) * BigInt(`0x${primes.toString('hex', 128, 256)}`)
+  return Buffer.from(n.toString(16).padStart(512, '0'), 'hex')
+}
+
+function ecdsaPoint(name) {
+  ecdh.setPrivateKey(bytesFrom(`${name}/ecdsa`, 32))
+  return ecdh.getPublicKey()
+}
+
+// Blobs (RFC 4253 §6.6, RFC 5656 §3.1, RFC 8709): ed25519, ecdsa nistp256, rsa 2048.
 function blobs(i, ed25519Generation) {
   const name = `h${i}.bench.example`
-  const modulus = bytesFrom(`${name}/rsa`, 256)
-  modulus[0] |= 0x80
   return [
     Buffer.concat([text('ssh-ed25519'), sshString(bytesFrom(`${name}/ed25519/${ed25519Generation}`, 32))]),
-    Buffer.concat([text('ecdsa-sha2-nistp256'), text('nistp256'), sshString(Buffer.concat([Buffer.from([4]), bytesFrom(`${name}/ecdsa`, 64)]))]),
-    Buffer.concat([text('ssh-rsa'), sshString(Buffer.from([1, 0, 1])), sshString(Buffer.concat([Buffer.from([0]), modulus]))]),
+    Buffer.concat([text('ecdsa-sha2-nistp256'), text('nistp256'), sshString(ecdsaPoint(name))]),
+    Buffer.concat([text('ssh-rsa'), sshString(Buffer.from([1, 0, 1])), mpint(rsaModulus(i))]),
   ]
 }
 
@@ -76,5 +95,6 @@ try {
     `${JSON.stringify({ observeSeconds, recordSeconds, findings: findings.length, keyChanged: changed, before, after })}\n`,
   )
 } finally {
+  closeSync(poolFd)
   await store.close()
 }

@@ -1,0 +1,123 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { pathToFileURL } from 'node:url'
+import { checkHostKey } from '../src/analysis/bad-keys.js'
+import { batchGcd, sharedFactors } from '../src/analysis/batch-gcd.js'
+import { bigintFromBytes } from '../src/analysis/big-integer.js'
+import type { HostKey } from '../src/domain/host-key.js'
+import { wireString } from '../src/fingerprint/wire-format.js'
+import { randomPrime, rsaPublicBlob } from '../test/support/rsa-from-primes.js'
+import { measure, requireGnuTime } from './measure.js'
+
+/* Known-bad key benchmark (issue 12). checkHostKey per key type (median µs over real keys from
+ * node:crypto), then batch GCD in a process of its own per size, so that peak RSS (GNU time) is
+ * that size's: full batch GCD over 1,000 / 10,000 / 100,000 RSA-2048-sized moduli, and the
+ * incremental case, 100 fresh moduli against 100,000 known ones. Target: 100,000 moduli in under a
+ * minute. badkeys has no JavaScript reference; the ratios between sizes show how cost grows.
+ *
+ * The batch GCD moduli are random odd 2048-bit numbers: the trees' cost depends on sizes only, and
+ * 200,000 genuine primes take hours to make here (bench/rsa-prime-pool.ts). The incremental case
+ * uses genuine two-prime fresh moduli, so that random known numbers do not produce hits by sharing
+ * small factors with them. BENCH_BADKEYS_SIZES=1000,10000 lowers the sizes. */
+
+const HERE = import.meta.filename
+
+function randomModulus(): bigint {
+  const bytes = randomBytes(256)
+  bytes[0] = bytes[0]! | 0x80
+  bytes[255] = bytes[255]! | 1
+  return bigintFromBytes(bytes)
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]!
+}
+
+function keyOf(kind: string): Pick<HostKey, 'type' | 'blob'> {
+  switch (kind) {
+    case 'RSA-2048':
+    case 'RSA-3072':
+    case 'RSA-4096': {
+      const jwk = generateKeyPairSync('rsa', { modulusLength: Number(kind.slice(4)) }).publicKey.export({ format: 'jwk' })
+      return { type: 'ssh-rsa', blob: rsaPublicBlob(bigintFromBytes(Buffer.from(jwk.n!, 'base64url'))) }
+    }
+    case 'ECDSA-P256': {
+      const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' })
+      const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')])
+      return { type: 'ecdsa-sha2-nistp256', blob: Buffer.concat([wireString('ecdsa-sha2-nistp256'), wireString('nistp256'), wireString(point)]) }
+    }
+    default: {
+      const raw = Buffer.from(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!, 'base64url')
+      return { type: 'ssh-ed25519', blob: Buffer.concat([wireString('ssh-ed25519'), wireString(raw)]) }
+    }
+  }
+}
+
+/** Median µs of checkHostKey per key kind, over `keys` keys each checked `rounds` times. */
+export function benchCheckHostKey(keys = 10, rounds = 20): string[] {
+  const lines: string[] = []
+  for (const kind of ['RSA-2048', 'RSA-3072', 'RSA-4096', 'ECDSA-P256', 'Ed25519']) {
+    const samples: number[] = []
+    for (let k = 0; k < keys; k++) {
+      const key = keyOf(kind)
+      if (checkHostKey(key) !== null) throw new Error(`a fresh ${kind} key was flagged`)
+      for (let r = 0; r < rounds; r++) {
+        const t = performance.now()
+        checkHostKey(key)
+        samples.push((performance.now() - t) * 1000)
+      }
+    }
+    lines.push(`badkeys: checkHostKey ${kind}: median ${median(samples).toFixed(0)} µs (${keys} keys x ${rounds})`)
+  }
+  return lines
+}
+
+/** In a child process: one batch GCD, printing a JSON line with its seconds. */
+async function child(mode: string, size: number): Promise<void> {
+  if (mode === 'full') {
+    const moduli = Array.from({ length: size }, randomModulus)
+    const t = performance.now()
+    batchGcd(moduli)
+    process.stdout.write(`${JSON.stringify({ seconds: (performance.now() - t) / 1000 })}\n`)
+  } else {
+    const known = Array.from({ length: size }, randomModulus)
+    const fresh = Array.from({ length: 100 }, () => randomPrime(1024) * randomPrime(1024))
+    const t = performance.now()
+    const result = sharedFactors(known, fresh)
+    process.stdout.write(`${JSON.stringify({ seconds: (performance.now() - t) / 1000, hits: result.hits.length, method: result.method })}\n`)
+  }
+}
+
+/** Batch GCD figures, one child process per size. */
+export async function benchBatchGcd(sizes: readonly number[] = [1000, 10_000, 100_000], log: (line: string) => void = console.log): Promise<void> {
+  requireGnuTime()
+  let previous: { size: number; seconds: number } | null = null
+  const run = async (mode: string, size: number) => {
+    const result = await measure(process.execPath, ['--max-old-space-size=8192', '--import', 'tsx', HERE, 'child', mode, String(size)])
+    if (result.exitCode !== 0) throw new Error(`batch GCD bench (${mode} ${size}) exited ${result.exitCode}: ${result.stderr.slice(0, 2000)}`)
+    return { ...(JSON.parse(result.stdout.trim().split('\n').pop()!) as { seconds: number; hits?: number; method?: string }), peakRssMb: result.peakRssMb }
+  }
+  for (const size of sizes) {
+    const r = await run('full', size)
+    const growth = previous ? `, x${(r.seconds / previous.seconds).toFixed(1)} for x${size / previous.size} moduli` : ''
+    log(`badkeys: batch GCD (full) over ${size} RSA-2048-sized moduli: ${r.seconds.toFixed(1)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB${growth}`)
+    previous = { size, seconds: r.seconds }
+  }
+  const largest = sizes.at(-1)!
+  const r = await run('incremental', largest)
+  log(
+    `badkeys: incremental: 100 fresh RSA-2048 moduli against ${largest} known: ${r.seconds.toFixed(1)} s ` +
+      `(${r.method}, ${r.hits} hits), peak RSS ${r.peakRssMb.toFixed(0)} MB`,
+  )
+}
+
+export async function runBadKeysBench(log: (line: string) => void = console.log): Promise<void> {
+  for (const line of benchCheckHostKey()) log(line)
+  const sizes = process.env['BENCH_BADKEYS_SIZES']?.split(',').map(Number) ?? [1000, 10_000, 100_000]
+  await benchBatchGcd(sizes, log)
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  if (process.argv[2] === 'child') await child(process.argv[3]!, Number(process.argv[4]))
+  else await runBadKeysBench()
+}

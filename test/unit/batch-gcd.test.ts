@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict'
+import { generatePrimeSync } from 'node:crypto'
+import { describe, it } from 'node:test'
+import { batchGcd, sharedFactors, type ModulusRef, type SharedFactorsResult } from '../../src/analysis/batch-gcd.js'
+import { gcd } from '../../src/analysis/big-integer.js'
+
+/* Moduli made of 256-bit primes keep the tests fast; the trees do not care about the size. */
+const primes = Array.from({ length: 1000 }, () => generatePrimeSync(256, { bigint: true }))
+let nextPrime = 0
+const prime = () => primes[nextPrime++]!
+const modulus = () => prime() * prime()
+
+/** Pairwise gcds: what the batch must agree with, at quadratic cost. */
+function bruteForce(known: readonly bigint[], fresh: readonly bigint[]): Map<number, ModulusRef[]> {
+  const all: [ModulusRef, bigint][] = [
+    ...known.map((n, index): [ModulusRef, bigint] => [{ set: 'known', index }, n]),
+    ...fresh.map((n, index): [ModulusRef, bigint] => [{ set: 'fresh', index }, n]),
+  ]
+  const result = new Map<number, ModulusRef[]>()
+  fresh.forEach((n, index) => {
+    const partners = all.filter(([ref, m]) => !(ref.set === 'fresh' && ref.index === index) && m !== n && gcd(n, m) !== 1n).map(([ref]) => ref)
+    if (partners.length) result.set(index, partners)
+  })
+  return result
+}
+
+function summary(result: SharedFactorsResult): Map<number, ModulusRef[]> {
+  return new Map(result.hits.map((h) => [h.fresh, [...h.sharesWith]]))
+}
+
+describe('batchGcd', () => {
+  it('returns 1 for moduli sharing nothing and the shared prime for those that do', () => {
+    const [p, a, b, c] = [prime(), prime(), prime(), prime()]
+    const moduli = [modulus(), p * a, modulus(), p * b, modulus(), c * prime()]
+    const divisors = batchGcd(moduli)
+    assert.deepEqual(divisors, [1n, p, 1n, p, 1n, 1n])
+  })
+
+  it('agrees with pairwise gcds on 200 moduli with planted shared primes', () => {
+    const moduli = Array.from({ length: 200 }, () => generatePrimeSync(64, { bigint: true }) * generatePrimeSync(64, { bigint: true }))
+    const [p, q] = [generatePrimeSync(64, { bigint: true }), generatePrimeSync(64, { bigint: true })]
+    moduli[3] = p * generatePrimeSync(64, { bigint: true })
+    moduli[150] = p * generatePrimeSync(64, { bigint: true })
+    moduli[77] = q * generatePrimeSync(64, { bigint: true })
+    moduli[199] = q * moduli[3]! / p
+    const unique = [...new Set(moduli)]
+    const divisors = batchGcd(unique)
+    unique.forEach((n, i) => {
+      const expected = unique.reduce((acc, m, j) => (j === i ? acc : acc * gcd(n, m) / gcd(acc, gcd(n, m))), 1n)
+      assert.equal(divisors[i], gcd(n, expected === 1n ? 1n : expected), `modulus ${i}`)
+    })
+  })
+
+  it('returns the modulus itself when both its primes are shared', () => {
+    const [p, q] = [prime(), prime()]
+    const divisors = batchGcd([p * prime(), q * prime(), p * q])
+    assert.equal(divisors[2], p * q)
+  })
+})
+
+describe('sharedFactors', () => {
+  const shared = prime()
+  const known = Array.from({ length: 60 }, modulus)
+  known[17] = shared * prime()
+  const [p2, q2] = [prime(), prime()]
+  known[30] = p2 * prime()
+  known[41] = q2 * prime()
+
+  const cases: { name: string; known: bigint[]; fresh: bigint[]; method: 'full' | 'incremental'; duplicates?: number; split?: boolean[] }[] = [
+    { name: 'nothing shared', known, fresh: [modulus(), modulus()], method: 'incremental' },
+    { name: 'a fresh modulus shares a prime with a known one', known, fresh: [modulus(), shared * prime(), modulus()], method: 'incremental', split: [true] },
+    {
+      name: 'two fresh moduli share a prime with each other',
+      known,
+      fresh: ((p) => [p * prime(), modulus(), p * prime()])(prime()),
+      method: 'incremental',
+      split: [true, true],
+    },
+    { name: 'both primes shared with two different known moduli: split by a partner', known, fresh: [p2 * q2], method: 'incremental', split: [true] },
+    { name: 'everything fresh: full batch GCD', known: [], fresh: [modulus(), shared * prime(), shared * prime(), modulus()], method: 'full', split: [true, true] },
+    { name: 'few known: one batch GCD over both', known: known.slice(10, 20), fresh: [shared * prime(), modulus()], method: 'full', split: [true] },
+    { name: 'a fresh modulus equal to a known one is the same key', known, fresh: [known[5]!, modulus()], method: 'incremental', duplicates: 1 },
+    { name: 'the same fresh modulus twice is one key', known: [], fresh: ((n) => [n, modulus(), n])(modulus()), method: 'full', duplicates: 1 },
+    { name: 'duplicates in known are one key', known: [...known, known[17]!], fresh: [shared * prime()], method: 'incremental', duplicates: 1, split: [true] },
+  ]
+  for (const c of cases) {
+    it(c.name, () => {
+      const result = sharedFactors(c.known, c.fresh)
+      assert.equal(result.method, c.method)
+      assert.equal(result.duplicates, c.duplicates ?? 0)
+      assert.deepEqual(summary(result), bruteForce(c.known, c.fresh))
+      assert.deepEqual(
+        result.hits.map((h) => h.split),
+        c.split ?? [],
+      )
+      for (const hit of result.hits) {
+        const n = c.fresh[hit.fresh]!
+        assert.equal(n % hit.factor, 0n, 'the factor divides the modulus')
+        if (hit.split) assert.ok(hit.factor > 1n && hit.factor < n)
+        assert.match(hit.detail, hit.split ? /prime/ : /cannot split/)
+      }
+    })
+  }
+
+  it('a fresh modulus given twice is reported at both indices, with the known side of the pair', () => {
+    const n = shared * prime()
+    const result = sharedFactors(known, [n, modulus(), n])
+    assert.deepEqual(
+      result.hits.map((h) => [h.fresh, h.sharesWith]),
+      [
+        [0, [{ set: 'known', index: 17 }]],
+        [2, [{ set: 'known', index: 17 }]],
+      ],
+    )
+  })
+
+  it('says so when the plain method cannot split the modulus (gcd = n)', () => {
+    // A three-prime modulus containing another whole modulus: every gcd is the smaller modulus.
+    const [p, q, r] = [prime(), prime(), prime()]
+    const result = sharedFactors([], [p * q, p * q * r])
+    const hit = result.hits.find((h) => h.fresh === 0)!
+    assert.equal(hit.split, false)
+    assert.equal(hit.factor, p * q)
+    assert.match(hit.detail, /cannot split/)
+  })
+
+  it('incremental and full agree on random sets with planted shares', () => {
+    for (let round = 0; round < 3; round++) {
+      const base = Array.from({ length: 50 }, modulus)
+      const p = prime()
+      base[round * 7] = p * prime()
+      const fresh = [p * prime(), modulus(), base[round * 11 + 1]!] // the last is a known key seen again
+      const incremental = sharedFactors(base, fresh)
+      const full = sharedFactors([], [...fresh, ...base])
+      assert.equal(incremental.method, 'incremental')
+      assert.deepEqual(summary(incremental), bruteForce(base, fresh))
+      assert.deepEqual(
+        full.hits.filter((h) => h.fresh < fresh.length).map((h) => h.fresh),
+        incremental.hits.map((h) => h.fresh),
+      )
+    }
+  })
+
+  it('refuses a number that is not a modulus', () => {
+    assert.throws(() => sharedFactors([1n], [modulus()]), /known\[0\]/)
+    assert.throws(() => sharedFactors([], [0n]), /fresh\[0\]/)
+  })
+})
