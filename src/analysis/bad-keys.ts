@@ -364,3 +364,20 @@ function shortNumber(value: bigint): string {
   const text = value.toString()
   return text.length > 24 ? `${text.slice(0, 10)}…(${text.length} digits)` : text
 }
+
+/** A blob describeKey accepted never fails the checks' parsing; if one does, it is not judged bad. */
+export function checkQuietly(key: Pick<HostKey, 'type' | 'blob'>): BadKeyVerdict | null {
+  try {
+    return checkHostKey(key)
+  } catch {
+    return null
+  }
+}
+
+/** n of an ssh-rsa blob (RFC 4253 §6.6: string "ssh-rsa", mpint e, mpint n). */
+export function rsaModulus(blob: Uint8Array): bigint {
+  const reader = new WireReader(Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength), 'ssh-rsa key blob')
+  reader.string('key type')
+  reader.string('e')
+  return bigintFromBytes(reader.string('n'))
+}

@@ -6,6 +6,10 @@ import { shareGroups } from './share-groups.js'
 import { findWeakKeys } from './weak-keys.js'
 import { algorithmFindings } from './algorithm-findings.js'
 import { policyFindings, type AlgorithmPolicy } from './policy.js'
+import { checkQuietly, rsaModulus, type BadKeyVerdict } from './bad-keys.js'
+import { sharedFactors } from './batch-gcd.js'
+import { blocklistDigest } from './blocklist.js'
+import { compromisedKeyFinding, type KeyVerdict } from './compromised-keys.js'
 import { certificateFindings, DEFAULT_CERT_WARN_DAYS } from './certificate-findings.js'
 import { parseIdentity } from '../domain/target.js'
 import { endpointOf, type KeyHolder } from '../domain/key-holders.js'
@@ -25,6 +29,8 @@ export class StandaloneJudgement {
   private readonly certificates = new Map<string, Finding>()
   private readonly certWarnDays: number
   private readonly policy: AlgorithmPolicy | null
+  /** Each distinct key once: its per-key verdict, and what the blocklist and batch GCD need of it. */
+  private readonly checked = new Map<Sha256Fingerprint, { verdict: BadKeyVerdict | null; digest: Buffer; modulus: bigint | null }>()
 
   constructor(options: { certWarnDays?: number; policy?: AlgorithmPolicy | null } = {}) {
     this.certWarnDays = options.certWarnDays ?? DEFAULT_CERT_WARN_DAYS
@@ -50,10 +56,40 @@ export class StandaloneJudgement {
       }
     }
     for (const key of observation.keys) {
+      if (!this.checked.has(key.sha256)) {
+        const verdict = checkQuietly(key)
+        this.checked.set(key.sha256, { verdict, digest: blocklistDigest(key), modulus: key.type === 'ssh-rsa' && !verdict ? rsaModulus(key.blob) : null })
+      }
       let entry = this.holders.get(key.sha256)
       if (!entry) this.holders.set(key.sha256, (entry = { keyType: key.type, holders: new Map() }))
       entry.holders.set(`${host} ${holder.endpoint}`, holder)
     }
+  }
+
+  /** compromised_key for every host serving a known-bad key: the per-key checks, the blocklist if one
+   * is given, and shared primes among the RSA keys of this scan (without a history, only these). */
+  async knownBadKeyFindings(blocklist: { lookupDigest(digest: Buffer): Promise<{ list: string; digest: string } | null>; readonly path: string } | null): Promise<Finding[]> {
+    const bad = new Map<Sha256Fingerprint, KeyVerdict>()
+    for (const [sha256, { verdict, digest }] of this.checked) {
+      if (verdict) bad.set(sha256, verdict)
+      else if (blocklist) {
+        const hit = await blocklist.lookupDigest(digest)
+        if (hit) bad.set(sha256, { check: 'blocklist', detail: `it is on the blocklist ${blocklist.path} (${hit.list}; badkeys hash ${hit.digest})` })
+      }
+    }
+    const rsa = [...this.checked].filter(([sha256, c]) => c.modulus !== null && !bad.has(sha256))
+    const shared = sharedFactors([], rsa.map(([, c]) => c.modulus!))
+    for (const hit of shared.hits) {
+      const partners = hit.sharesWith.map((ref) => rsa[ref.index]![0])
+      bad.set(rsa[hit.fresh]![0], { check: 'shared-prime', detail: `its modulus shares a prime with the RSA key${partners.length === 1 ? '' : 's'} ${partners.join(', ')} (batch GCD, Heninger et al. 2012)` })
+    }
+    const findings: Finding[] = []
+    for (const [sha256, verdict] of bad) {
+      const entry = this.holders.get(sha256)!
+      const hosts = [...new Set([...entry.holders.values()].map((h) => h.host))]
+      for (const host of hosts) findings.push(compromisedKeyFinding(host, { type: entry.keyType, sha256 }, verdict, hosts))
+    }
+    return findings
   }
 
   findings(): Finding[] {

@@ -7,6 +7,8 @@ import { revokedKeyFindings } from '../analysis/revoked-keys.js'
 import { oobMismatchFindings, statementNames } from '../analysis/oob-mismatch.js'
 import { algorithmFindings } from '../analysis/algorithm-findings.js'
 import { policyFindings, type AlgorithmPolicy } from '../analysis/policy.js'
+import { KnownBadKeys } from './known-bad-keys.js'
+import { compromisedKeyFindings } from '../analysis/compromised-keys.js'
 import { certificateFindings, DEFAULT_CERT_WARN_DAYS, isTrustedCertificate, type CertificatePolicy } from '../analysis/certificate-findings.js'
 import type { AuthorityTrust, RecordedCertificate } from '../domain/certificate-history.js'
 import { parseIdentity } from '../domain/target.js'
@@ -44,6 +46,8 @@ export interface RecordScanOptions {
   readonly certWarnDays?: number
   /** `--policy`: its policy_violation findings; without it, open ones are left as they are. */
   readonly policy?: AlgorithmPolicy
+  /** Known-bad key checks, with the `--blocklist` if one was given; default the checks alone. */
+  readonly knownBadKeys?: KnownBadKeys
 }
 
 /* Hosts per chunk. Everything a chunk holds (its history, comparisons, column arrays, the statements'
@@ -99,6 +103,7 @@ export async function recordScan(
   const policy: UnreachablePolicy = options.unreachable ?? { unreachableAfter: DEFAULT_UNREACHABLE_AFTER }
   const certPolicy: CertificatePolicy = { now: at, warnDays: options.certWarnDays ?? DEFAULT_CERT_WARN_DAYS }
 
+  const knownBad = options.knownBadKeys ?? (await KnownBadKeys.open(null))
   return store.recording(async (session) => {
     const scanId = await session.insertScan(meta)
     const raised: Finding[] = []
@@ -129,6 +134,7 @@ export async function recordScan(
       const lastCertificates = await session.lastCertificates(servers.flatMap((s) => (s.id === null ? [] : [s.id])))
       if (certified && trust === null) trust = await session.authorityTrust()
       const configs = await configsOf(session, servers, history, knownConfigs, at)
+      const badKeys = await knownBad.judgeChunk(session, servers.map((s) => s.host))
       const certificateWrites: { host: string; writes: (hostId: number) => CertificateWrite[] }[] = []
       const writes: HostWrite[] = []
       const first: Finding[] = []
@@ -156,6 +162,7 @@ export async function recordScan(
         keysSeen += host.keys.length
         const comparison = compareHost(stored ?? null, host, repeat ? noFamilies : withoutFailed(asked, host), policy)
         const findings = [...comparison.findings, ...revokedKeyFindings(host, revoked), ...oobMismatchFindings(host, statements.byClaim[index]!)]
+        findings.push(...compromisedKeyFindings(host, badKeys.bad))
         if (host.reached && host.offered) {
           findings.push(...algorithmFindings(host.host, host.offered))
           if (options.policy) findings.push(...policyFindings(host.host, host.offered, host.keys, options.policy))
@@ -181,6 +188,7 @@ export async function recordScan(
         writes.push({ scanned: host, stored, trust: comparison.trust, configId: config?.id ?? null })
       }
       const written = await session.writeHosts(scanId, at, asked, writes)
+      await badKeys.record()
       for (const id of written.values()) seenIds.add(id)
       if (statements.unbound.length > 0) await session.bindKeyStatements(statementBindings(statements.unbound, servers, judgedAs, written), at)
       const certificates = certificateWrites.flatMap(({ host, writes }) => writes(written.get(host)!))
@@ -197,6 +205,7 @@ export async function recordScan(
     const groups = shareGroups(await session.loadShareGroups())
     raised.push(...findDuplicateKeys(await session.loadSharedKeys(scanId), groups))
     raised.push(...findInterception(changes, groups))
+    raised.push(...(await knownBad.sharedPrimes(session)))
     // Findings made elsewhere (SSHFP) name the target as scanned: judge them under its host's name.
     for (const finding of options.additionalFindings ?? []) {
       const host = judgedAs.get(finding.host)

@@ -1,6 +1,8 @@
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { readPolicyFile } from './read-policy.js'
+import { KnownBadKeys } from './known-bad-keys.js'
+import type { AlgorithmPolicy } from '../analysis/policy.js'
 import { OperationalError } from '../domain/errors.js'
 import type { Target } from '../domain/target.js'
 import { openInventory, type Inventory } from '../inventory/inventory.js'
@@ -46,7 +48,22 @@ export async function listTargets(settings: ScanSettings, stdin: Readable): Prom
 
 export async function runScan(settings: ScanSettings, run: ScanRun): Promise<ScanOutcome> {
   const inventory = run.inventory ?? (await scanInventory(settings, run.stdin))
+  // Every input is read and validated before the first connection: a typo stops the scan unstarted.
   const policy = settings.policyFile === null ? null : await readPolicyFile(settings.policyFile)
+  const knownBadKeys = await KnownBadKeys.open(settings.blocklistFile)
+  try {
+    return await scanWith(settings, run, inventory, { policy, knownBadKeys })
+  } finally {
+    await knownBadKeys.close()
+  }
+}
+
+async function scanWith(
+  settings: ScanSettings,
+  run: ScanRun,
+  inventory: Inventory,
+  judging: { policy: AlgorithmPolicy | null; knownBadKeys: KnownBadKeys },
+): Promise<ScanOutcome> {
   const checkDns = settings.dns
     ? sshfpCheckFor(await resolverFromSettings([...settings.dns.resolvers], settings.dns.timeoutMs), settings.families)
     : null
@@ -62,9 +79,9 @@ export async function runScan(settings: ScanSettings, run: ScanRun): Promise<Sca
           request: { specs: settings.specs, files: settings.files, dnsChecked: settings.dns !== null },
           unreachableAfter: settings.unreachableAfter,
           certWarnDays: settings.certWarnDays,
-          policy,
+          ...judging,
         })
-      : standaloneJudge({ certWarnDays: settings.certWarnDays, policy })
+      : standaloneJudge({ certWarnDays: settings.certWarnDays, ...judging })
     const critical = run.critical
     run.ready?.()
     const outcome = await scanFleet(

@@ -1,5 +1,7 @@
 import { StandaloneJudgement } from '../analysis/judge-without-history.js'
 import type { AlgorithmPolicy } from '../analysis/policy.js'
+import type { KnownBadKeys } from './known-bad-keys.js'
+import { compareFindings } from '../domain/finding.js'
 import { KeptScan } from '../analysis/packed-observations.js'
 import type { Store } from '../store/store.js'
 import { recordScan } from './record-scan.js'
@@ -12,7 +14,7 @@ import type { ScanJudge, ScanMeta } from './scan-fleet.js'
  */
 export function historyJudge(
   store: Store,
-  scan: { vantage: string; request: Record<string, unknown>; unreachableAfter?: number; certWarnDays?: number; policy?: AlgorithmPolicy | null },
+  scan: { vantage: string; request: Record<string, unknown>; unreachableAfter?: number; certWarnDays?: number; policy?: AlgorithmPolicy | null; knownBadKeys?: KnownBadKeys },
 ): ScanJudge {
   const kept = new KeptScan()
   return {
@@ -28,6 +30,7 @@ export function historyJudge(
           ...(scan.unreachableAfter ? { unreachable: { unreachableAfter: scan.unreachableAfter } } : {}),
           ...(scan.certWarnDays !== undefined ? { certWarnDays: scan.certWarnDays } : {}),
           ...(scan.policy ? { policy: scan.policy } : {}),
+          ...(scan.knownBadKeys ? { knownBadKeys: scan.knownBadKeys } : {}),
         },
       )
       return recorded.findings
@@ -37,10 +40,11 @@ export function historyJudge(
 
 /** Judges the scan by itself (`--no-store`): weak keys, keys shared within it and certificates (but not
  * their CA's trust, which the history keeps), plus SSHFP. */
-export function standaloneJudge(options: { certWarnDays?: number; policy?: AlgorithmPolicy | null } = {}): ScanJudge {
+export function standaloneJudge(options: { certWarnDays?: number; policy?: AlgorithmPolicy | null; knownBadKeys?: KnownBadKeys } = {}): ScanJudge {
   const judgement = new StandaloneJudgement(options)
+  const knownBad = options.knownBadKeys ?? null
   return {
     observe: (observation) => judgement.observe(observation),
-    finish: async (_meta, dnsFindings) => [...judgement.findings(), ...dnsFindings],
+    finish: async (_meta, dnsFindings) => [...judgement.findings(), ...(await judgement.knownBadKeyFindings(knownBad?.blocklistFile ?? null)), ...dnsFindings].sort(compareFindings),
   }
 }

@@ -30,6 +30,8 @@ export interface ScanSettings {
   readonly metricsFile: string | null
   /** `--policy`: a policy file (README "Policy file"), read before the first connection. */
   readonly policyFile: string | null
+  /** `--blocklist`: a blocklist of known-bad keys in badkeys' format, opened before the first connection. */
+  readonly blocklistFile: string | null
 }
 
 /** What the CLI's flags give, before defaults and the environment are applied. */
@@ -54,6 +56,7 @@ export interface ScanOptions {
   readonly certWarnDays?: number
   readonly metricsFile?: string
   readonly policy?: string
+  readonly blocklist?: string
 }
 
 const DEFAULT_DB_TIMEOUT_SECONDS = 60
@@ -81,5 +84,6 @@ export function resolveScanSettings(options: ScanOptions, env: NodeJS.ProcessEnv
     certWarnDays: options.certWarnDays ?? DEFAULT_CERT_WARN_DAYS,
     metricsFile: options.metricsFile ?? null,
     policyFile: options.policy ?? null,
+    blocklistFile: options.blocklist ?? null,
   })
 }

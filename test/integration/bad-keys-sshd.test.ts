@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -10,6 +11,9 @@ import type { HostKey } from '../../src/domain/host-key.js'
 import { scanHost } from '../../src/ssh/scan-host.js'
 import { closePrimes, keysSharingAPrime, rocaKey, rsaFromPrimes, type RsaFromPrimes } from '../support/rsa-from-primes.js'
 import { keyFile, skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
+import { runCli } from '../support/cli.js'
+import { writeBlocklistFile } from '../support/blocklist-file.js'
+import { scenarioBackends } from '../support/test-store.js'
 
 /* RSA host keys built from chosen primes, served by real OpenSSH sshd on 127.80.0.0/16 (this
  * file's block), collected by the scanner as any host key is, then judged: close primes and the
@@ -99,4 +103,83 @@ describe('known-bad RSA host keys served by real sshd', { skip: skipUnlessSshd()
     const a = await collectRsaKey(servers['sharedA']!)
     assert.deepEqual(sharedFactors([modulusOf(a)], [modulusOf(key)]).hits, [])
   })
+
+  /* The same servers through the CLI, as a user runs it: findings in the history on both stores. */
+  const backends = scenarioBackends(work)
+  const target = (name: string) => `${servers[name]!.addresses[0]}:${servers[name]!.port}`
+  const scanJson = async (db: string | null, ...args: string[]) => {
+    const result = await runCli(['scan', ...(db ? ['--db', db] : ['--no-store']), '--no-dns', '-T', '8', '-t', 'rsa', '--format', 'json', ...args])
+    assert.ok(result.code === 0 || result.code === 1, `scan exited ${result.code}: ${result.stderr}`)
+    return { code: result.code, findings: (JSON.parse(result.stdout) as { findings: CliFinding[] }).findings }
+  }
+  const compromised = (findings: readonly CliFinding[]) =>
+    findings.filter((f) => f.kind === 'compromised_key').map((f) => `${f.severity} ${f.host} ${/\(([a-z-]+)\)/.exec(f.message)?.[1]}`).sort()
+  const id = (name: string) => `[${servers[name]!.addresses[0]}]:${servers[name]!.port}`
+
+  for (const backend of backends) {
+    it(`${backend.name}: scan raises compromised_key for close primes and ROCA, names the check, and keeps it at the next scan`, async () => {
+      const { db, cleanup } = await backend.database()
+      try {
+        const first = await scanJson(db, target('close'), target('roca'), target('normal'))
+        assert.equal(first.code, 1)
+        assert.deepEqual(compromised(first.findings), [`critical ${id('close')} fermat`, `critical ${id('roca')} roca`])
+        const again = await scanJson(db, target('close'), target('roca'), target('normal'))
+        assert.deepEqual(compromised(again.findings), [`critical ${id('close')} fermat`, `critical ${id('roca')} roca`], 'the stored verdict, not a fresh check, raises it again')
+      } finally {
+        await cleanup()
+      }
+    })
+
+    it(`${backend.name}: a prime shared with a key seen in an earlier scan flags both hosts`, async () => {
+      const { db, cleanup } = await backend.database()
+      try {
+        const alone = await scanJson(db, target('sharedA'))
+        assert.deepEqual(compromised(alone.findings), [], 'one key alone shares nothing')
+        const later = await scanJson(db, target('sharedB'))
+        assert.deepEqual(compromised(later.findings), [`critical ${id('sharedA')} shared-prime`, `critical ${id('sharedB')} shared-prime`])
+        const b = later.findings.find((f) => f.kind === 'compromised_key' && f.host === id('sharedB'))!
+        const aFingerprint = `SHA256:${createHash('sha256').update(built.shared[0].blob).digest('base64').replace(/=+$/, '')}`
+        assert.ok(b.message.includes(aFingerprint), `B's finding names A's key: ${b.message}`)
+      } finally {
+        await cleanup()
+      }
+    })
+  }
+
+  it('--blocklist: a listed key is compromised_key naming the list; the verdict outlives the flag', async () => {
+    const { db, cleanup } = await backends[0]!.database()
+    try {
+      const normal = await collectRsaKey(servers['normal']!)
+      const list = path.join(work, 'blocklist.dat')
+      writeBlocklistFile(list, [{ key: normal, listId: 1 }], 5000)
+      const listed = await scanJson(db, '--blocklist', list, target('normal'))
+      assert.deepEqual(compromised(listed.findings), [`critical ${id('normal')} blocklist`])
+      assert.match(listed.findings.find((f) => f.kind === 'compromised_key')!.message, /Debian OpenSSL 2008/)
+      const without = await scanJson(db, target('normal'))
+      assert.deepEqual(compromised(without.findings), [`critical ${id('normal')} blocklist`])
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('--no-store judges the scan alone: Fermat, and shared primes among its own keys', async () => {
+    const result = await scanJson(null, target('close'), target('sharedA'), target('sharedB'), target('normal'))
+    assert.deepEqual(compromised(result.findings), [`critical ${id('close')} fermat`, `critical ${id('sharedA')} shared-prime`, `critical ${id('sharedB')} shared-prime`])
+  })
+
+  it('a blocklist that is not one stops the scan before it starts', async () => {
+    const list = path.join(work, 'not-a-blocklist.dat')
+    writeFileSync(list, 'hello, world\n')
+    const result = await runCli(['scan', '--no-store', '--no-dns', '--blocklist', list, target('normal')])
+    assert.equal(result.code, 2)
+    assert.match(result.stderr, /not-a-blocklist\.dat/)
+    assert.equal(result.stdout, '')
+  })
 })
+
+interface CliFinding {
+  kind: string
+  severity: string
+  host: string
+  message: string
+}

@@ -125,6 +125,7 @@ export function registerScan(program: Command, context: CommandContext): void {
     .option('--dns-timeout <seconds>', 'deadline per SSHFP query (default: resolv.conf timeout, else 2)', parseSeconds)
     .option('--unreachable-after <n>', 'consecutive failed scans after which a known host that stops answering is a warning, not info', parsePositiveInteger, 7)
     .option('--policy <file>', 'judge each host\'s algorithms and key sizes against this policy file (policy_violation; README "Policy file")')
+    .option('--blocklist <file>', 'flag keys this blocklist names (badkeys\' blocklist.dat format) as compromised_key; README "Known-bad keys"')
     .option('--cert-warn-days <n>', 'a host certificate that ends within this many days is cert_expiring (a warning)', parseNonNegativeInteger, 30)
   addDbOption(command).action(async (specs: string[], flags: ScanFlags) => {
     if (specs.length === 0 && !flags.file?.length) {
