@@ -23,7 +23,7 @@ import { KEY_FAMILIES, type KeyFamily, type KeyType } from '../domain/host-key.j
 import type { Observation } from '../domain/observation.js'
 import { isAddressIdentity } from '../domain/target.js'
 import type { HostWrite, RecordingSession, ScanMeta, Store, StoredHost } from '../store/store.js'
-import { configDigest, describeConfigChange, type ServerConfig } from '../domain/server-config.js'
+import { configDigest, describeConfigChangeBesidesKeys, type ServerConfig } from '../domain/server-config.js'
 import { hasshServer } from '../fingerprint/hassh.js'
 import { finding } from '../analysis/host-findings.js'
 import type { Server as IdentifiedServer } from './identify-servers.js'
@@ -170,7 +170,8 @@ export async function recordScan(
         const config = configs.get(server) ?? null
         const configBefore = stored?.configId != null && config !== null && stored.configId !== config.id ? knownConfigs.get(stored.configId) : undefined
         const keysChanged = comparison.findings.some((f) => KEY_CHANGE_KINDS.has(f.kind))
-        if (configBefore && config && !keysChanged) findings.push(configChangedFinding(host.host, configBefore, config.config))
+        const configChanges = configBefore && config && !keysChanged ? describeConfigChangeBesidesKeys(configBefore, config.config) : []
+        if (configChanges.length > 0) findings.push(configChangedFinding(host.host, configChanges))
         const previousCertificates = stored ? (lastCertificates.get(stored.id) ?? null) : null
         if (host.reached && (previousCertificates || host.keys.some((k) => k.certificate))) {
           const names = [parseIdentity(host.host).name, ...host.aliases, ...host.addresses]
@@ -272,8 +273,7 @@ async function configsOf(
 
 /** config_changed: the server's banner or algorithms changed while its keys did not (an upgrade, or a
  * new sshd_config). Information for the history, resolved when recorded. */
-function configChangedFinding(host: string, before: ServerConfig, after: ServerConfig): Finding {
-  const changes = describeConfigChange(before, after)
+function configChangedFinding(host: string, changes: readonly string[]): Finding {
   return finding({
     kind: 'config_changed',
     severity: 'info',

@@ -69,3 +69,27 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((n, i) => n === b[i])
 }
 
+
+const CERTIFICATE_SUFFIX = '-cert-v01@openssh.com'
+
+/** The key type a host key algorithm signs with (RFC 8332: rsa-sha2-* are ssh-rsa keys). */
+function keyTypeOfAlgorithm(algorithm: string): string {
+  const plain = algorithm.endsWith(CERTIFICATE_SUFFIX) ? algorithm.slice(0, -CERTIFICATE_SUFFIX.length) : algorithm
+  return plain === 'rsa-sha2-256' || plain === 'rsa-sha2-512' ? 'ssh-rsa' : plain
+}
+
+/**
+ * What changed besides the host's keys: sshd offers a host key algorithm for each key and certificate
+ * it loads, so a key or certificate added or removed changes that list (key_added, key_removed and
+ * the certificate findings say so, or will once a scan asks for that family). The host key list is
+ * compared only over plain algorithms of key types served before and after.
+ */
+export function describeConfigChangeBesidesKeys(before: ServerConfig, after: ServerConfig): string[] {
+  const types = (list: readonly string[]) => new Set(list.map(keyTypeOfAlgorithm))
+  const beforeTypes = types(before.offered.serverHostKey)
+  const afterTypes = types(after.offered.serverHostKey)
+  const kept = (list: readonly string[]) =>
+    list.filter((a) => !a.endsWith(CERTIFICATE_SUFFIX) && beforeTypes.has(keyTypeOfAlgorithm(a)) && afterTypes.has(keyTypeOfAlgorithm(a)))
+  const narrowed = (config: ServerConfig): ServerConfig => ({ banner: config.banner, offered: { ...config.offered, serverHostKey: kept(config.offered.serverHostKey) } })
+  return describeConfigChange(narrowed(before), narrowed(after))
+}

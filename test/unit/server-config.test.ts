@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { OfferedAlgorithms } from '../../src/domain/observation.js'
-import { configDigest, describeConfigChange, type ServerConfig } from '../../src/domain/server-config.js'
+import { configDigest, describeConfigChange, describeConfigChangeBesidesKeys, type ServerConfig } from '../../src/domain/server-config.js'
 
 /* Server configurations: equal digests exactly when banner and every list (in order) are equal, and
  * the words config_changed uses for what changed. */
@@ -68,4 +68,17 @@ describe('describeConfigChange', () => {
   for (const { name, after, expected } of cases) {
     it(name, () => assert.deepEqual(describeConfigChange(config('SSH-2.0-OpenSSH_9.2p1'), after), expected))
   }
+})
+
+describe('describeConfigChangeBesidesKeys', () => {
+  const withHostKeys = (list: string[]) => config('SSH-2.0-OpenSSH_9.2p1', offered({ serverHostKey: list }))
+  it('a key or certificate loaded or dropped is not a configuration change', () => {
+    const before = withHostKeys(['rsa-sha2-512', 'rsa-sha2-256', 'ecdsa-sha2-nistp256', 'ssh-ed25519'])
+    assert.deepEqual(describeConfigChangeBesidesKeys(before, withHostKeys(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-ed25519'])), [])
+    assert.deepEqual(describeConfigChangeBesidesKeys(before, withHostKeys(['ssh-ed25519-cert-v01@openssh.com', 'rsa-sha2-512', 'rsa-sha2-256', 'ecdsa-sha2-nistp256', 'ssh-ed25519'])), [])
+  })
+  it('a signature algorithm dropped for a key still served is one', () => {
+    const before = withHostKeys(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-ed25519'])
+    assert.deepEqual(describeConfigChangeBesidesKeys(before, withHostKeys(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-ed25519'])), ['host key: -ssh-rsa'])
+  })
 })
