@@ -11,6 +11,7 @@ import { scanFleet, type ScanEvents, type ScanJudge, type ScanOutcome } from './
 import { historyJudge, standaloneJudge } from './scan-judges.js'
 import type { ScanSettings } from './scan-settings.js'
 import { resolverFromSettings, sshfpCheckFor } from './sshfp-check.js'
+import { prepareJumps } from './scan-jumps.js'
 
 /* The scan use case, composed once for the CLI and the demo: the inventory validated whole, SSHFP
  * checks, the history opened before the first connection (a database that is down stops the scan
@@ -44,7 +45,11 @@ export async function listTargets(settings: ScanSettings, stdin: Readable): Prom
 }
 
 export async function runScan(settings: ScanSettings, run: ScanRun): Promise<ScanOutcome> {
-  const inventory = run.inventory ?? (await scanInventory(settings, run.stdin))
+  const listed = run.inventory ?? (await scanInventory(settings, run.stdin))
+  // --jump and the client config are checked whole, like the inventory, before anything is contacted.
+  const jumps = settings.jumps ? await prepareJumps(settings.jumps) : null
+  for (const warning of jumps?.warnings ?? []) run.events?.warning?.(warning)
+  const inventory = jumps ? { size: listed.size, targets: () => jumps.route(listed.targets()) } : listed
   const checkDns = settings.dns
     ? sshfpCheckFor(await resolverFromSettings([...settings.dns.resolvers], settings.dns.timeoutMs), settings.families)
     : null
@@ -57,7 +62,17 @@ export async function runScan(settings: ScanSettings, run: ScanRun): Promise<Sca
     const judge: ScanJudge = store
       ? historyJudge(store, {
           vantage: settings.vantage,
-          request: { specs: settings.specs, files: settings.files, dnsChecked: settings.dns !== null },
+          request: jumps
+            ? () => ({
+                specs: settings.specs,
+                files: settings.files,
+                dnsChecked: settings.dns !== null,
+                jump: settings.jumps?.jump ?? null,
+                sshConfig: settings.jumps?.sshConfigFile ?? null,
+                // Where the probes of the targets behind jump hosts ran from: the jump hosts, not --vantage.
+                via: Object.fromEntries(jumps.via),
+              })
+            : { specs: settings.specs, files: settings.files, dnsChecked: settings.dns !== null },
           unreachableAfter: settings.unreachableAfter,
           certWarnDays: settings.certWarnDays,
         })
@@ -67,7 +82,7 @@ export async function runScan(settings: ScanSettings, run: ScanRun): Promise<Sca
     const outcome = await scanFleet(
       { inventory, families: settings.families, timeoutMs: settings.timeoutMs, concurrency: settings.concurrency },
       {
-        collect: (targets, options) => scanTargets(targets, options),
+        collect: (targets, options) => scanTargets(targets, jumps ? { ...options, jumps: jumps.routing(store) } : options),
         judge: critical ? { observe: (o) => judge.observe(o), finish: (meta, dns) => critical(() => judge.finish(meta, dns)) } : judge,
         checkDns,
         now: () => new Date(),

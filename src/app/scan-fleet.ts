@@ -56,6 +56,8 @@ export interface ScanMeta {
 }
 
 export interface ScanEvents {
+  /** Something read past that the user should know of (a Match block of the client config). */
+  warning?(message: string): void
   observation?(observation: Observation): void
   progress?(progress: ScanProgress): void
 }

@@ -11,13 +11,14 @@ import type { ScanJudge, ScanMeta } from './scan-fleet.js'
  */
 export function historyJudge(
   store: Store,
-  scan: { vantage: string; request: Record<string, unknown>; unreachableAfter?: number; certWarnDays?: number },
+  scan: { vantage: string; request: Record<string, unknown> | (() => Record<string, unknown>); unreachableAfter?: number; certWarnDays?: number },
 ): ScanJudge {
   const kept = new KeptScan()
   return {
     observe: (observation) => kept.keep(observation),
     async finish(meta: ScanMeta, dnsFindings) {
-      const request = { ...meta.request, keyFamilies: meta.request.families, ...scan.request }
+      // A function: what only the end of the scan knows (the jump hosts each target went through).
+      const request = { ...meta.request, keyFamilies: meta.request.families, ...(typeof scan.request === 'function' ? scan.request() : scan.request) }
       const recorded = await recordScan(
         store,
         { startedAt: meta.startedAt, finishedAt: meta.finishedAt, vantage: scan.vantage, request },
