@@ -162,13 +162,13 @@ export function parseSshConfig(text: string, file: string): SshConfig {
 }
 
 /** Whether a Host line applies to `name` (readconf.c): a pattern matches it and no negated one does.
- * Patterns are matched as written against the name in lowercase, as ssh lowercases the name it is given. */
+ * Case-sensitive, against the name as given, as ssh 9.2 does (`ssh -G UPPER` takes a `Host UPPER`
+ * block, `ssh -G upper` does not); inventory names are lowercase. */
 export function hostLineMatches(patterns: readonly string[], name: string): boolean {
-  const host = name.toLowerCase()
   let matched = false
   for (const pattern of patterns) {
     const negated = pattern.startsWith('!')
-    if (!globMatches(negated ? pattern.slice(1) : pattern, host)) continue
+    if (!globMatches(negated ? pattern.slice(1) : pattern, name)) continue
     if (negated) return false
     matched = true
   }
@@ -181,28 +181,36 @@ function expandPercent(value: string, tokens: Readonly<Record<string, string>>):
 
 /** The options the file gives `name` (as typed: the name, not its HostName), first value first. */
 export function optionsForHost(config: SshConfig, name: string): HostOptions {
+  // ssh lowercases the name for HostName (and its %h) after the Host lines have matched it as typed.
   const host = name.toLowerCase()
   let hostName: string | null = null
   let port: number | null = null
   let user: string | null = null
-  let proxy: ProxySetting | null = null
+  // readconf.c: ProxyJump and ProxyCommand each keep their first value, a ProxyJump to hosts also
+  // sets ProxyCommand (to none), and a ProxyCommand after `ProxyJump none` still counts (ssh -G says so).
+  let jump: { value: string; where: string } | null = null
+  let command: { value: string; where: string } | null = null
   const identityFiles: { value: string; where: string }[] = []
   for (const block of config.blocks) {
-    if (block.patterns !== null && !hostLineMatches(block.patterns, host)) continue
+    if (block.patterns !== null && !hostLineMatches(block.patterns, name)) continue
     for (const { keyword, value, line } of block.settings) {
       const where = `${config.file}:${line}`
       if (keyword === 'hostname') hostName ??= expandPercent(value, { h: host, '%': '%' })
       else if (keyword === 'port') port ??= parsePort(value)
       else if (keyword === 'user') user ??= value
       else if (keyword === 'identityfile') identityFiles.push({ value, where })
-      else if (proxy === null) {
-        // readconf.c parse_jump(): ProxyJump and ProxyCommand share one first value; `none` counts.
-        if (value.toLowerCase() === 'none') proxy = { kind: 'direct' }
-        else if (keyword === 'proxyjump') proxy = { kind: 'jump', specs: parseJumpSpecs(value) as JumpSpec[], where }
-        else proxy = { kind: 'command', where }
-      }
+      else if (keyword === 'proxyjump') {
+        if (jump === null && command === null) {
+          jump = { value, where }
+          if (value.toLowerCase() !== 'none') command = { value: 'none', where }
+        }
+      } else if (command === null) command = { value, where }
     }
   }
+  let proxy: ProxySetting | null = null
+  if (command !== null && command.value.toLowerCase() !== 'none') proxy = { kind: 'command', where: command.where }
+  else if (jump !== null && jump.value.toLowerCase() !== 'none') proxy = { kind: 'jump', specs: parseJumpSpecs(jump.value) as JumpSpec[], where: jump.where }
+  else if (jump !== null || command !== null) proxy = { kind: 'direct' }
   return { hostName, port, user, identityFiles, proxy }
 }
 
