@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { PGlite } from '@electric-sql/pglite'
 import { runCli, type CliResult } from '../support/cli.js'
 import { NetnsLab, netnsUnavailable, type LabSshd } from '../support/netns-lab.js'
 import { skipUnlessSshd } from '../support/sshd.js'
@@ -66,6 +67,9 @@ describe('scan through jump hosts (real sshd in network namespaces)', { skip: sk
   let t1: LabSshd
   let t2: LabSshd
   let t3: LabSshd
+  let fleet: LabSshd
+  /** Sixteen addresses of one sshd behind bastion1, for many probes through one jump host. */
+  const fleetAddresses = Array.from({ length: 16 }, (_, i) => `127.83.9.${10 + i}`)
   const home = path.join(lab.dir, 'home')
   const userKey = path.join(home, '.ssh', 'id_ed25519')
   const authorizedKeys = path.join(lab.dir, 'authorized_keys')
@@ -95,13 +99,14 @@ describe('scan through jump hosts (real sshd in network namespaces)', { skip: sk
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'hostkeys-bastion-test', '-f', userKey])
     writeFileSync(authorizedKeys, readFileSync(`${userKey}.pub`))
     // A bastion forwards to the hosts listed, and refuses 127.83.9.4 (PermitOpen), as a site's policy would.
-    const permitOpen = 'PermitOpen 127.83.9.1:22 127.83.9.2:22 127.83.9.3:22 10.83.2.2:22'
-    ;[bastion1, t1, t2, bastion2, t3] = await Promise.all([
+    const permitOpen = `PermitOpen 127.83.9.1:22 127.83.9.2:22 127.83.9.3:22 10.83.2.2:22 ${fleetAddresses.map((a) => `${a}:22`).join(' ')}`
+    ;[bastion1, t1, t2, bastion2, t3, fleet] = await Promise.all([
       lab.sshd({ namespace: bastionNs, addresses: ['10.83.1.2'], config: [...bastionConfig(), permitOpen] }),
       lab.sshd({ namespace: bastionNs, addresses: ['127.83.9.1'], keyTypes: ['ed25519', 'rsa'] }),
       lab.sshd({ namespace: bastionNs, addresses: ['127.83.9.2'] }),
       lab.sshd({ namespace: innerNs, addresses: ['10.83.2.2'], config: bastionConfig() }),
       lab.sshd({ namespace: innerNs, addresses: ['127.83.10.1'], keyTypes: ['ed25519'] }),
+      lab.sshd({ namespace: bastionNs, addresses: fleetAddresses, keyTypes: ['ed25519', 'ecdsa-256', 'rsa'] }),
     ])
   })
   after(async () => {
@@ -144,6 +149,34 @@ describe('scan through jump hosts (real sshd in network namespaces)', { skip: sk
     assert.match(prohibited.error!, /administratively prohibited/)
     const findings = parse(result).findings
     assert.ok(findings.some((f) => f.kind === 'new_host' && f.host === '10.83.1.2'), 'the jump host entered the history')
+  })
+
+  it('records the jump hosts each target was probed through with the scan', async () => {
+    const pglite = await PGlite.create({ dataDir: db })
+    try {
+      const { rows } = await pglite.query<{ request: { jump: string; via: Record<string, string[]> } }>('SELECT request FROM scans ORDER BY id')
+      assert.equal(rows.length, 1)
+      assert.equal(rows[0]!.request.jump, 'root@10.83.1.2')
+      assert.deepEqual(rows[0]!.request.via, { 'root@10.83.1.2:22': ['127.83.9.1', '127.83.9.2', '127.83.9.3', '127.83.9.4'] })
+    } finally {
+      await pglite.close()
+    }
+  })
+
+  it('multiplexes many probes over at most two logins to the jump host', async () => {
+    const logins = (): number => (readFileSync(bastion1.logFile, 'utf8').match(/Accepted publickey for root/g) ?? []).length
+    const before = logins()
+    const result = await scan(['--no-store', '-c', '64', '--jump', 'root@10.83.1.2', ...fleetAddresses])
+    const hosts = parse(result).hosts.filter((h) => h.host !== '10.83.1.2')
+    assert.equal(hosts.length, fleetAddresses.length)
+    const expected = ['ed25519', 'ecdsa-256', 'rsa'].map((t) => fingerprint(fleet.publicKeyFiles[t as 'rsa']!)).sort()
+    for (const host of hosts) {
+      assert.equal(host.status, 'ok', `${host.host}: ${host.error}`)
+      assert.deepEqual(host.keys.map((k) => k.sha256).sort(), expected)
+    }
+    // 16 hosts x 3 key families = 48 channels, at most 10 at once on each connection.
+    const made = logins() - before
+    assert.ok(made >= 1 && made <= 2, `${made} logins`)
   })
 
   it('follows a chain of two jump hosts, the second reached through the first', async () => {

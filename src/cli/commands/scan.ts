@@ -125,7 +125,7 @@ export function registerScan(program: Command, context: CommandContext): void {
     .option('--resolver <addr[:port]>', 'DNS resolver for SSHFP checks (repeatable; default /etc/resolv.conf)', collect)
     .option('--dns-timeout <seconds>', 'deadline per SSHFP query (default: resolv.conf timeout, else 2)', parseSeconds)
     .option('--unreachable-after <n>', 'consecutive failed scans after which a known host that stops answering is a warning, not info', parsePositiveInteger, 7)
-    .option('--jump <[user@]host[:port],...>', 'reach every target through these jump hosts, first first, as ssh -J (logs in with the agent, then identity files)')
+    .option('--jump <hops>', 'reach every target through these jump hosts, [user@]host[:port][,...] first first, as ssh -J (login: the agent, then identity files)')
     .option('--ssh-config [file]', "per-target ProxyJump, HostName, Port, User, IdentityFile from an OpenSSH client config (default ~/.ssh/config)")
     .option('-F <file>', 'same as --ssh-config FILE, as ssh -F')
     .option('--cert-warn-days <n>', 'a host certificate that ends within this many days is cert_expiring (a warning)', parseNonNegativeInteger, 30)
