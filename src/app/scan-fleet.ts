@@ -102,7 +102,8 @@ export async function scanFleet(request: ScanRequest, deps: ScanDependencies, ev
     }
     deps.judge.observe(observation)
     events.observation?.(observation)
-    events.progress?.({ total: request.inventory.size, done, keys, failed })
+    // Jump hosts (scan --jump) are scanned as hosts too, beyond the inventory's count.
+    events.progress?.({ total: Math.max(request.inventory.size, done), done, keys, failed })
   }
   const finishedAt = deps.now()
 

@@ -5,7 +5,7 @@ import type { AuthenticationType, Client as Ssh2Client, ParsedKey } from 'ssh2'
 import type { JumpHop } from '../domain/jump.js'
 import { formatHop } from '../domain/jump.js'
 
-const { Client, utils } = ssh2
+const { Client, OpenSSHAgent, utils } = ssh2
 
 /* login : an SSH session to a jump host, as `ssh -J` makes one, for its direct-tcpip channels only
  *         (RFC 4254 §7.2): no shell, no command. Authentication is what a cron job can do unattended:
@@ -74,19 +74,37 @@ async function loadIdentities(hop: JumpHop, credentials: JumpCredentials): Promi
   return { keys, notes }
 }
 
+/** How many keys the agent at `socket` holds, or why it cannot be used. ssh2 fails the whole
+ * connection when its agent does not answer, so a stale SSH_AUTH_SOCK (common under cron) is found
+ * here and passed over, as ssh passes over it, instead of hiding the identity files behind it. */
+function agentKeys(socket: string, timeoutMs: number): Promise<number | string> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(`the agent at ${socket} did not answer`), timeoutMs)
+    new OpenSSHAgent(socket).getIdentities((err, keys) => {
+      clearTimeout(timer)
+      resolve(err ? `the agent at ${socket} cannot be used (${err.message})` : (keys?.length ?? 0))
+    })
+  })
+}
+
 /** Logs in to one jump host. Never rejects: a failure is a detail that names the hop and why. */
 export async function loginToJumpHost(request: LoginRequest): Promise<LoginResult> {
   const { hop, credentials } = request
   const who = formatHop(hop)
   const { keys, notes } = await loadIdentities(hop, credentials)
+  const agent = credentials.agentSocket ? await agentKeys(credentials.agentSocket, request.timeoutMs) : 0
+  if (typeof agent === 'string') notes.push(agent)
+  const useAgent = credentials.agentSocket !== null && typeof agent === 'number' && agent > 0
   const methods: AuthMethod[] = [
-    ...(credentials.agentSocket ? [{ type: 'agent' as const, username: hop.user, agent: credentials.agentSocket }] : []),
+    ...(useAgent ? [{ type: 'agent' as const, username: hop.user, agent: credentials.agentSocket! }] : []),
     ...keys.map(({ key }) => ({ type: 'publickey' as const, username: hop.user, key })),
   ]
-  const tried = [...(credentials.agentSocket ? ['the agent'] : []), ...keys.map((k) => k.file)]
+  const tried = [...(useAgent ? [`the agent's ${agent} key(s)`] : []), ...keys.map((k) => k.file)]
   if (methods.length === 0) {
     request.sock?.destroy()
-    const why = notes.length > 0 ? notes.join('; ') : `no agent (SSH_AUTH_SOCK unset) and none of ${credentials.defaultIdentityFiles.join(', ')} exists`
+    const noAgent = credentials.agentSocket === null ? 'no agent (SSH_AUTH_SOCK unset)' : typeof agent === 'number' ? 'the agent holds no key' : null
+    const noFiles = hop.identityFiles.length === 0 && !notes.some((n) => !n.startsWith('the agent')) ? [`none of ${credentials.defaultIdentityFiles.join(', ')} exists`] : []
+    const why = [...(noAgent ? [noAgent] : []), ...notes, ...noFiles].join('; ')
     return { ok: false, detail: `jump host ${who}: no key to log in with: ${why}` }
   }
 

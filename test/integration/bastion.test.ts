@@ -258,6 +258,22 @@ describe('scan through jump hosts (real sshd in network namespaces)', { skip: sk
     assert.match(one.error!, /id_ed25519 is encrypted .*ssh-add/)
   })
 
+  it('a jump host that does not answer fails the targets behind it, each with the reason', async () => {
+    const result = await scan(['--no-store', '--jump', 'root@10.83.1.2:2222', '127.83.9.1', '127.83.9.2'])
+    const hosts = byHost(parse(result))
+    assert.equal(hosts.get('[10.83.1.2]:2222')!.status, 'refused')
+    for (const target of ['127.83.9.1', '127.83.9.2']) {
+      assert.equal(hosts.get(target)!.status, 'jump-failed')
+      assert.equal(hosts.get(target)!.error, 'jump host root@10.83.1.2:2222: refused: connection refused')
+    }
+  })
+
+  it('goes on to the identity files when SSH_AUTH_SOCK names no agent (a stale socket in cron)', async () => {
+    const result = await scan(['--no-store', '--jump', 'root@10.83.1.2', '127.83.9.1'], { SSH_AUTH_SOCK: path.join(lab.dir, 'no-agent-here.sock') })
+    const one = byHost(parse(result)).get('127.83.9.1')!
+    assert.equal(one.status, 'ok', one.error ?? '')
+  })
+
   it('stops at a rebuilt bastion: key_changed for it, and no probe of the hosts behind it', async () => {
     const before = connectionsLogged(t1) + connectionsLogged(t2)
     await bastion1.stop()
