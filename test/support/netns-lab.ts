@@ -63,6 +63,14 @@ export class NetnsLab {
   private readonly namespaces: string[] = []
   private readonly servers: LabSshd[] = []
   private readonly prefix = `hk83-${process.pid}`
+  /** A test process that ends without after() (an uncaught error, process.exit) still removes its namespaces. */
+  private readonly onExit = (): void => {
+    for (const name of this.namespaces) spawnSync('ip', ['netns', 'delete', name])
+  }
+
+  constructor() {
+    process.once('exit', this.onExit)
+  }
 
   /** Makes a namespace with its loopback up; its name is unique to this process. */
   namespace(suffix: string): string {
@@ -167,7 +175,9 @@ export class NetnsLab {
   /** Stops every sshd, deletes every namespace (and so its veths) and the working directory. */
   async destroy(): Promise<void> {
     await Promise.all(this.servers.map((s) => s.stop()))
-    for (const name of this.namespaces) spawnSync('ip', ['netns', 'delete', name])
+    this.onExit()
+    this.namespaces.length = 0
+    process.removeListener('exit', this.onExit)
     rmSync(this.dir, { recursive: true, force: true })
   }
 }
