@@ -110,7 +110,7 @@ class JumpLink implements ProbePath {
   private waiting: (() => void)[] = []
 
   constructor(
-    private readonly chain: JumpChain,
+    chain: JumpChain,
     private readonly parent: JumpLink | null,
     private readonly options: JumpNetworkOptions,
     private readonly isClosed: () => boolean,
