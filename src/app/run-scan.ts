@@ -14,6 +14,7 @@ import { scanFleet, type ScanEvents, type ScanJudge, type ScanOutcome } from './
 import { historyJudge, standaloneJudge } from './scan-judges.js'
 import type { ScanSettings } from './scan-settings.js'
 import { resolverFromSettings, sshfpCheckFor } from './sshfp-check.js'
+import { prepareJumps, type PreparedJumps } from './scan-jumps.js'
 
 /* The scan use case, composed once for the CLI and the demo: the inventory validated whole, SSHFP
  * checks, the history opened before the first connection (a database that is down stops the scan
@@ -47,12 +48,16 @@ export async function listTargets(settings: ScanSettings, stdin: Readable): Prom
 }
 
 export async function runScan(settings: ScanSettings, run: ScanRun): Promise<ScanOutcome> {
-  const inventory = run.inventory ?? (await scanInventory(settings, run.stdin))
+  const listed = run.inventory ?? (await scanInventory(settings, run.stdin))
   // Every input is read and validated before the first connection: a typo stops the scan unstarted.
+  // --jump and the client config are checked whole, like the inventory.
+  const jumps = settings.jumps ? await prepareJumps(settings.jumps) : null
+  for (const warning of jumps?.warnings ?? []) run.events?.warning?.(warning)
+  const inventory: Inventory = jumps ? { size: listed.size, targets: () => jumps.route(listed.targets()) } : listed
   const policy = settings.policyFile === null ? null : await readPolicyFile(settings.policyFile)
   const knownBadKeys = await KnownBadKeys.open(settings.blocklistFile)
   try {
-    return await scanWith(settings, run, inventory, { policy, knownBadKeys })
+    return await scanWith(settings, run, inventory, jumps, { policy, knownBadKeys })
   } finally {
     await knownBadKeys.close()
   }
@@ -62,6 +67,7 @@ async function scanWith(
   settings: ScanSettings,
   run: ScanRun,
   inventory: Inventory,
+  jumps: PreparedJumps | null,
   judging: { policy: AlgorithmPolicy | null; knownBadKeys: KnownBadKeys },
 ): Promise<ScanOutcome> {
   const checkDns = settings.dns
@@ -76,7 +82,17 @@ async function scanWith(
     const judge: ScanJudge = store
       ? historyJudge(store, {
           vantage: settings.vantage,
-          request: { specs: settings.specs, files: settings.files, dnsChecked: settings.dns !== null },
+          request: jumps
+            ? () => ({
+                specs: settings.specs,
+                files: settings.files,
+                dnsChecked: settings.dns !== null,
+                jump: settings.jumps?.jump ?? null,
+                sshConfig: settings.jumps?.sshConfigFile ?? null,
+                // Where the probes of the targets behind jump hosts ran from: the jump hosts, not --vantage.
+                via: Object.fromEntries(jumps.via),
+              })
+            : { specs: settings.specs, files: settings.files, dnsChecked: settings.dns !== null },
           unreachableAfter: settings.unreachableAfter,
           certWarnDays: settings.certWarnDays,
           ...judging,
@@ -87,7 +103,7 @@ async function scanWith(
     const outcome = await scanFleet(
       { inventory, families: settings.families, timeoutMs: settings.timeoutMs, concurrency: settings.concurrency },
       {
-        collect: (targets, options) => scanTargets(targets, options),
+        collect: (targets, options) => scanTargets(targets, jumps ? { ...options, jumps: jumps.routing(store) } : options),
         judge: critical ? { observe: (o) => judge.observe(o), finish: (meta, dns) => critical(() => judge.finish(meta, dns)) } : judge,
         checkDns,
         now: () => new Date(),

@@ -56,6 +56,8 @@ export interface ScanMeta {
 }
 
 export interface ScanEvents {
+  /** Something read past that the user should know of (a Match block of the client config). */
+  warning?(message: string): void
   observation?(observation: Observation): void
   progress?(progress: ScanProgress): void
 }
@@ -100,7 +102,8 @@ export async function scanFleet(request: ScanRequest, deps: ScanDependencies, ev
     }
     deps.judge.observe(observation)
     events.observation?.(observation)
-    events.progress?.({ total: request.inventory.size, done, keys, failed })
+    // Jump hosts (scan --jump) are scanned as hosts too, beyond the inventory's count.
+    events.progress?.({ total: Math.max(request.inventory.size, done), done, keys, failed })
   }
   const finishedAt = deps.now()
 

@@ -14,13 +14,21 @@ import type { ScanJudge, ScanMeta } from './scan-fleet.js'
  */
 export function historyJudge(
   store: Store,
-  scan: { vantage: string; request: Record<string, unknown>; unreachableAfter?: number; certWarnDays?: number; policy?: AlgorithmPolicy | null; knownBadKeys?: KnownBadKeys },
+  scan: {
+    vantage: string
+    request: Record<string, unknown> | (() => Record<string, unknown>)
+    unreachableAfter?: number
+    certWarnDays?: number
+    policy?: AlgorithmPolicy | null
+    knownBadKeys?: KnownBadKeys
+  },
 ): ScanJudge {
   const kept = new KeptScan()
   return {
     observe: (observation) => kept.keep(observation),
     async finish(meta: ScanMeta, dnsFindings) {
-      const request = { ...meta.request, keyFamilies: meta.request.families, ...scan.request }
+      // A function: what only the end of the scan knows (the jump hosts each target went through).
+      const request = { ...meta.request, keyFamilies: meta.request.families, ...(typeof scan.request === 'function' ? scan.request() : scan.request) }
       const recorded = await recordScan(
         store,
         { startedAt: meta.startedAt, finishedAt: meta.finishedAt, vantage: scan.vantage, request },

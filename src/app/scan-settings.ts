@@ -1,5 +1,8 @@
 import { DEFAULT_CERT_WARN_DAYS } from '../analysis/certificate-findings.js'
+import os from 'node:os'
+import path from 'node:path'
 import type { KeyFamily } from '../domain/host-key.js'
+import type { JumpSettings } from './scan-jumps.js'
 
 /* A scan's settings, resolved once: defaults, then the environment (HOSTKEYS_DB), then flags, into one
  * frozen object the use case takes. Adding a scan option is a field here, its flag in the CLI, and the
@@ -32,6 +35,8 @@ export interface ScanSettings {
   readonly policyFile: string | null
   /** `--blocklist`: a blocklist of known-bad keys in badkeys' format, opened before the first connection. */
   readonly blocklistFile: string | null
+  /** `--jump`, `--ssh-config`: targets behind jump hosts; null when neither is given. */
+  readonly jumps: JumpSettings | null
 }
 
 /** What the CLI's flags give, before defaults and the environment are applied. */
@@ -57,6 +62,12 @@ export interface ScanOptions {
   readonly metricsFile?: string
   readonly policy?: string
   readonly blocklist?: string
+  /** `--jump [USER@]HOST[:PORT][,…]`. */
+  readonly jump?: string
+  /** `--ssh-config [FILE]`: true when given without a file (~/.ssh/config). */
+  readonly sshConfig?: string | true
+  /** `-F FILE`, as ssh's. */
+  readonly F?: string
 }
 
 const DEFAULT_DB_TIMEOUT_SECONDS = 60
@@ -85,5 +96,20 @@ export function resolveScanSettings(options: ScanOptions, env: NodeJS.ProcessEnv
     metricsFile: options.metricsFile ?? null,
     policyFile: options.policy ?? null,
     blocklistFile: options.blocklist ?? null,
+    jumps: jumpSettings(options, env),
+  })
+}
+
+/** The local side ssh would use: `~` and %d are $HOME (else the passwd entry), %u the login name. */
+function jumpSettings(options: ScanOptions, env: NodeJS.ProcessEnv): JumpSettings | null {
+  const configFlag = options.F ?? options.sshConfig
+  if (options.jump === undefined && configFlag === undefined) return null
+  const info = os.userInfo()
+  const home = env['HOME'] || info.homedir
+  return Object.freeze({
+    jump: options.jump ?? null,
+    sshConfigFile: configFlag === undefined ? null : configFlag === true ? path.join(home, '.ssh', 'config') : configFlag,
+    agentSocket: env['SSH_AUTH_SOCK'] || null,
+    local: Object.freeze({ name: env['USER'] || info.username, home, hostname: os.hostname(), uid: info.uid }),
   })
 }

@@ -23,7 +23,7 @@ export class HostPatternError extends Error {
 }
 
 /** Whether `pattern` (`*`, `?`, literal characters) matches all of `text`. Both already lowercase. */
-function globMatches(pattern: string, text: string): boolean {
+export function globMatches(pattern: string, text: string): boolean {
   // Two cursors with one backtrack point for the last `*` seen: linear for OpenSSH's two wildcards,
   // where the recursive match_pattern() of match.c is exponential on `*a*a*a*…b`.
   let p = 0

@@ -8,7 +8,10 @@ import type { Target } from './target.js'
  *           (timeout, reset, a different server behind the address). Its collected keys are judged
  *           like any others; the failed families are neither removed nor resolved. An interceptor
  *           that stalls one family must not hide the keys it substituted for the others. */
-export const HOST_STATUSES = ['ok', 'partial', 'refused', 'timeout', 'unreachable', 'protocol-error', 'dns-error'] as const
+/* jump-failed : the target is behind a jump host (scan --jump, ProxyJump) that could not be used: it
+ *               did not answer, refused the login or the forwarding, or its host key changed. The target
+ *               itself was not contacted; its recorded keys are kept unchanged. */
+export const HOST_STATUSES = ['ok', 'partial', 'refused', 'timeout', 'unreachable', 'protocol-error', 'dns-error', 'jump-failed'] as const
 export type HostStatus = (typeof HOST_STATUSES)[number]
 
 /** True when the host answered SSH: every key asked for came back (ok), or some did (partial). */
@@ -50,4 +53,6 @@ export interface Observation {
   readonly connections: number
   readonly startedAt: Date
   readonly durationMs: number
+  /** The jump hosts the probes went through, first first (`user@host:port,…`); absent for a direct scan. */
+  readonly via?: string
 }

@@ -41,6 +41,8 @@ export function observationToJson(observation: Observation): object {
       : null,
     connections: observation.connections,
     durationMs: Math.round(observation.durationMs),
+    /** The jump hosts the probes went through (`user@host:port,…`), null when connected directly. */
+    via: observation.via ?? null,
   }
 }
 

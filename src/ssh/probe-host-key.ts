@@ -14,7 +14,7 @@ import type { ProbeGroup } from './probe-groups.js'
  * Every probe settles exactly once, within its deadline, as a value; nothing it does throws or
  * rejects, whatever the peer sends. */
 
-export type ProbeFailureStatus = Exclude<HostStatus, 'ok' | 'dns-error' | 'partial'>
+export type ProbeFailureStatus = Exclude<HostStatus, 'ok' | 'partial'>
 
 export type ProbeResult =
   /** `key.certificate` is set when the server sent a certificate for the key. */

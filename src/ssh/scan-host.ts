@@ -1,10 +1,11 @@
 import type { HostKey, KeyFamily } from '../domain/host-key.js'
 import type { HostStatus, Observation, OfferedAlgorithms } from '../domain/observation.js'
-import type { Target } from '../domain/target.js'
+import { isIpLiteral, type Target } from '../domain/target.js'
 import { compareKeys } from '../fingerprint/key-blob.js'
 import { ConnectionLimiter, type ReleaseSlot } from './connection-limiter.js'
 import { groupsForFamilies, isGroupOffered, type ProbeGroup } from './probe-groups.js'
-import { probeHostKey, type ProbeResult } from './probe-host-key.js'
+import { probeHostKey, probeStream, type ProbeResult } from './probe-host-key.js'
+import type { ProbePath } from './probe-path.js'
 import { resolveAddress, systemLookup, type AddressLookup } from './resolve-address.js'
 
 /* Scanning one host takes as few connections as there are keys to fetch:
@@ -29,6 +30,9 @@ export interface ScanHostContext {
   readonly limiter?: ConnectionLimiter
   /** A slot the caller already holds for this host's lookup and first connection. */
   readonly heldSlot?: ReleaseSlot
+  /** How to reach the host when not directly: channels through jump hosts. The last jump host
+   * resolves a name, so there is no lookup here. */
+  readonly path?: ProbePath
 }
 
 const UNLIMITED = Number.MAX_SAFE_INTEGER
@@ -42,30 +46,40 @@ export async function scanHost(target: Target, options: ScanOptions, context: Sc
   const elapsed = (): number => Math.round(performance.now() - started)
 
   const groups = groupsForFamilies(options.families?.length ? options.families : null)
+  const path = context.path
+  const probe = (address: string, probeGroups: readonly ProbeGroup[]): Promise<ProbeResult> =>
+    path ? probeThrough(path, address, target.port, probeGroups, options) : probeHostKey(probeRequest(address, target.port, probeGroups, options))
   const firstSlot = context.heldSlot ?? (await limiter.acquire('same-host'))
-  let resolution
+  let address: string
   let first: ProbeResult
   try {
-    resolution = await resolveAddress(target.address, options.lookup ?? systemLookup, options.timeoutMs)
-    if (!resolution.ok) {
-      return { ...base, address: null, status: 'dns-error', error: resolution.error, failedFamilies: [], banner: null, offered: null, keys: [], connections: 0, durationMs: elapsed() }
+    if (path) {
+      address = target.address
+    } else {
+      const resolution = await resolveAddress(target.address, options.lookup ?? systemLookup, options.timeoutMs)
+      if (!resolution.ok) {
+        return { ...base, address: null, status: 'dns-error', error: resolution.error, failedFamilies: [], banner: null, offered: null, keys: [], connections: 0, durationMs: elapsed() }
+      }
+      address = resolution.address
     }
-    first = await probeHostKey(probeRequest(resolution.address, target.port, groups, options))
+    first = await probe(address, groups)
   } finally {
     firstSlot()
   }
-  const address = resolution.address
+  // Through a jump host a name is resolved over there: the address connected to is not known here.
+  const connectedTo = path && !isIpLiteral(address) ? null : address
   const banner = first.hello.banner
   const offered: OfferedAlgorithms | null = first.hello.kind === 'kexinit' ? first.hello.offered : null
   const observe = (rest: { status: HostStatus; error: string | null; keys: HostKey[]; connections: number; failedFamilies?: KeyFamily[] }): Observation => ({
     ...base,
-    address,
+    address: connectedTo,
     banner,
     offered,
     ...rest,
     failedFamilies: rest.failedFamilies ?? [],
     keys: [...rest.keys].sort(compareKeys),
     durationMs: elapsed(),
+    ...(path ? { via: path.via } : {}),
   })
 
   if (first.kind === 'failed') return observe({ status: first.status, error: first.detail, keys: [], connections: 1 })
@@ -78,7 +92,7 @@ export async function scanHost(target: Target, options: ScanOptions, context: Sc
     remaining.map(async (group) => {
       const release = await limiter.acquire('same-host')
       try {
-        return { group, result: await probeHostKey(probeRequest(address, target.port, [group], options)) }
+        return { group, result: await probe(address, [group]) }
       } finally {
         release()
       }
@@ -110,6 +124,16 @@ export async function scanHost(target: Target, options: ScanOptions, context: Sc
     connections: 1 + remaining.length,
     failedFamilies: [...failedFamilies],
   })
+}
+
+const NOTHING_READ = { kind: 'incomplete', banner: null } as const
+
+/** One probe over a channel of `path`; the channel's opening is spent from the probe's deadline. */
+async function probeThrough(path: ProbePath, address: string, port: number, groups: readonly ProbeGroup[], options: ScanOptions): Promise<ProbeResult> {
+  const opened = await path.open(address, port, options.timeoutMs, options.signal)
+  if (!opened.ok) return { kind: 'failed', status: opened.status, detail: opened.detail, hello: NOTHING_READ }
+  const timeoutMs = Math.max(1, options.timeoutMs - opened.elapsedMs)
+  return probeStream(opened.stream, { groups, timeoutMs, ...(options.signal ? { signal: options.signal } : {}) })
 }
 
 function probeRequest(address: string, port: number, groups: readonly ProbeGroup[], options: ScanOptions) {

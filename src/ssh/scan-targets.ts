@@ -1,7 +1,10 @@
 import { setMaxListeners } from 'node:events'
 import type { Observation } from '../domain/observation.js'
+import type { JumpChain } from '../domain/jump.js'
 import type { Target } from '../domain/target.js'
 import { ConnectionLimiter } from './connection-limiter.js'
+import type { JumpCredentials } from './jump-login.js'
+import { JumpNetwork, type JumpHostTrust } from './jump-network.js'
 import { scanHost, type ScanOptions } from './scan-host.js'
 
 /* The fleet scheduler. One limiter caps connections in flight across all hosts. A target is
@@ -24,6 +27,16 @@ export interface ScanTargetsOptions extends ScanOptions {
   readonly concurrency: number
   /** Called after each host completes. */
   readonly onProgress?: (progress: ScanProgress) => void
+  /** Targets behind jump hosts (`--jump`, ProxyJump); absent: every target is connected to directly. */
+  readonly jumps?: JumpRouting
+}
+
+/** Which targets go through which jump hosts, and what logging in to them takes. */
+export interface JumpRouting {
+  /** The chain a target is reached through; null: directly; a string: why it cannot be reached (jump-failed). */
+  chainFor(target: Target): JumpChain | string | null
+  readonly credentials: JumpCredentials
+  readonly trust: JumpHostTrust
 }
 
 function iteratorOf(targets: AsyncIterable<Target> | Iterable<Target>): AsyncIterator<Target> | Iterator<Target> {
@@ -64,6 +77,21 @@ export async function* scanTargets(
   let feederDone = false
   let sourceError: { error: unknown } | null = null
   const iterator = iteratorOf(targets)
+  // Jump hosts are scanned as they are first needed; their observations join the scan's, ahead of
+  // the targets behind them (which are still in flight then, so the consumer is still waiting).
+  const network = options.jumps
+    ? new JumpNetwork({
+        families: options.families,
+        timeoutMs: options.timeoutMs,
+        credentials: options.jumps.credentials,
+        trust: options.jumps.trust,
+        signal: stop.signal,
+        onJumpHost: (observation) => {
+          finished.push(observation)
+          nudge('consumer')
+        },
+      })
+    : null
 
   const feed = async (): Promise<void> => {
     try {
@@ -86,7 +114,12 @@ export async function* scanTargets(
         started++
         hostsInFlight++
         const target = next.value
-        scanHost(target, hostOptions, { limiter, heldSlot: slot })
+        const chain = network ? options.jumps!.chainFor(target) : null
+        const scanned =
+          typeof chain === 'string'
+            ? (slot(), Promise.resolve(unreachableBehindJump(target, chain)))
+            : scanHost(target, hostOptions, { limiter, heldSlot: slot, ...(chain && network ? { path: network.pathFor(chain) } : {}) })
+        scanned
           .catch(
             // scanHost settles every host as data; this only guards against a bug in it, so the
             // scan still yields one observation per target and nothing rejects unhandled.
@@ -143,6 +176,7 @@ export async function* scanTargets(
     // Reached on completion, on a throw, and when the consumer breaks out early: end whatever
     // is still in flight and close the source.
     options.signal?.removeEventListener('abort', onOuterAbort)
+    network?.close()
     if (!feederDone || hostsInFlight > 0) {
       stop.abort()
       nudge('feeder')
@@ -152,5 +186,22 @@ export async function* scanTargets(
         /* the source's own cleanup failing is not the scan's failure */
       }
     }
+  }
+}
+
+/** A target whose route the client config makes impossible (ProxyCommand, a ProxyJump loop). */
+function unreachableBehindJump(target: Target, detail: string): Observation {
+  return {
+    target,
+    address: null,
+    status: 'jump-failed',
+    error: detail,
+    banner: null,
+    offered: null,
+    keys: [],
+    failedFamilies: [],
+    connections: 0,
+    startedAt: new Date(),
+    durationMs: 0,
   }
 }

@@ -81,6 +81,7 @@ async function scanAndReport(settings: ScanSettings, flags: OutputFlags, context
         }
       : {}),
     events: {
+      warning: (message) => writeLine(context.stderr, `hostkeys: warning: ${message}`),
       observation(observation) {
         if (failed) return
         // Rows and the progress line share the terminal only when stdout is that terminal too (-D: its notes on stderr).
@@ -126,6 +127,9 @@ export function registerScan(program: Command, context: CommandContext): void {
     .option('--unreachable-after <n>', 'consecutive failed scans after which a known host that stops answering is a warning, not info', parsePositiveInteger, 7)
     .option('--policy <file>', 'judge each host\'s algorithms and key sizes against this policy file (policy_violation; README "Policy file")')
     .option('--blocklist <file>', 'flag keys this blocklist names (badkeys\' blocklist.dat format) as compromised_key; README "Known-bad keys"')
+    .option('--jump <hops>', 'reach every target through these jump hosts, [user@]host[:port][,...] first first, as ssh -J (login: the agent, then identity files)')
+    .option('--ssh-config [file]', "per-target ProxyJump, HostName, Port, User, IdentityFile from an OpenSSH client config (default ~/.ssh/config)")
+    .option('-F <file>', 'same as --ssh-config FILE, as ssh -F')
     .option('--cert-warn-days <n>', 'a host certificate that ends within this many days is cert_expiring (a warning)', parseNonNegativeInteger, 30)
   addDbOption(command).action(async (specs: string[], flags: ScanFlags) => {
     if (specs.length === 0 && !flags.file?.length) {
