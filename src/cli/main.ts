@@ -17,6 +17,8 @@ import { registerDb } from './commands/db.js'
 import { registerScan } from './commands/scan.js'
 import { registerSshfp } from './commands/sshfp.js'
 import { registerCa } from './commands/ca.js'
+import { registerPublish } from './commands/publish.js'
+import { registerReport } from './commands/report.js'
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js'
 
 /* The CLI is wiring only: commander parses, a command calls one use case, renders, and sets the
@@ -45,6 +47,8 @@ const REGISTRARS: CommandRegistrar[] = [
   registerImport,
   registerCa,
   registerSshfp,
+  registerPublish,
+  registerReport,
   registerPrune,
   registerDb,
   registerDemo,
