@@ -56,13 +56,17 @@ footer { margin-top: 3rem; font-size: 0.85rem; color: var(--muted); }
 
 /** A whole HTML document: `title` is text (escaped here), `body` is markup already escaped by its renderer. */
 export function htmlDocument(title: string, body: string): string {
+  // A title is at most a tab's width: cut so that even escaped it stays within the 70 characters
+  // html-validate's long-title allows (the page's h1 keeps the whole name).
+  let shown = title
+  while (escapeHtml(shown).length > 70) shown = `${[...shown].slice(0, -2).join('')}…`
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
     '<head>',
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtml(title)}</title>`,
+    `<title>${escapeHtml(shown)}</title>`,
     `<style>${STYLE}</style>`,
     '</head>',
     '<body>',
