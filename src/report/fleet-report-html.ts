@@ -25,14 +25,15 @@ function actionRows(summary: FleetSummary): string {
       `<td class="sev-${finding.severity}">${h(finding.severity)}</td>`,
       `<td class="mono">${h(finding.host)}</td>`,
       `<td><strong>${h(finding.kind)}</strong><br>${h(finding.message)}</td>`,
-      `<td class="when">${h(formatTime(finding.firstSeen))}</td>`,
+      `<td>${h(formatTime(finding.firstSeen))}</td>`,
       `<td>${action === null ? '<span class="muted">no hostkeys command: see the finding</span>' : `<code>${h(action.command)}</code>${action.first === null ? '' : `<br><span class="muted">${h(action.first)}</span>`}`}</td>`,
       '</tr>',
     ].join(''),
   )
   return [
-    '<table>',
-    '<thead><tr><th scope="col">Severity</th><th scope="col">Host</th><th scope="col">Finding</th><th scope="col">Since</th><th scope="col" class="resolve">Resolve with</th></tr></thead>',
+    '<table class="actions">',
+    '<colgroup><col class="severity"><col class="host"><col><col class="when"><col class="resolve"></colgroup>',
+    '<thead><tr><th scope="col">Severity</th><th scope="col">Host</th><th scope="col">Finding</th><th scope="col">Since</th><th scope="col">Resolve with</th></tr></thead>',
     `<tbody>${rows.join('\n')}</tbody>`,
     '</table>',
   ].join('\n')
@@ -45,10 +46,10 @@ export function renderFleetReportHtml(summary: FleetSummary): string {
   const keyBars: Bar[] = summary.keyTypes.map((t) => ({ label: t.label, value: t.count, tone: t.weak ? 'critical' : 'ok', text: `${t.count}${t.weak ? ' (weak)' : ''}` }))
   const oldBars: Bar[] = summary.oldestKeys.map((k) => ({ label: k.host, value: k.ageDays, tone: 'neutral', text: `${k.ageDays} d, ${k.label}` }))
   const certificateBars: Bar[] = summary.certificatesAhead.map((c) => ({
-    label: `${c.host} ${c.family}`,
+    label: c.host,
     value: Math.max(0, c.daysLeft),
     tone: c.daysLeft < 0 ? 'critical' : c.daysLeft <= 30 ? 'warning' : 'ok',
-    text: c.daysLeft < 0 ? `ended ${formatDay(c.validBefore)}` : `${c.daysLeft} d, ${formatDay(c.validBefore)}`,
+    text: `${c.family}: ${c.daysLeft < 0 ? `ended ${formatDay(c.validBefore)}` : `${c.daysLeft} d, ${formatDay(c.validBefore)}`}`,
   }))
   const columns = summary.raisedByDay.map((d) => ({ label: d.day.slice(5), values: SEVERITIES_DOWN.map((s) => d.counts[s]) }))
   const raised = summary.raisedByDay.reduce((n, d) => n + d.counts.critical + d.counts.warning + d.counts.info, 0)

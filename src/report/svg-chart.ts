@@ -61,7 +61,8 @@ function clip(label: string, max: number): string {
 export function horizontalBarChart(options: { readonly id: string; readonly title: string; readonly bars: readonly Bar[]; readonly width?: number }): string {
   const width = options.width ?? 520
   const labelWidth = 200
-  const valueWidth = 120
+  // Room after the longest bar for its text (about 7.5 user units a character at font-size 13).
+  const valueWidth = Math.min(260, Math.max(60, ...options.bars.map((b) => Math.ceil((b.text ?? fmt(b.value)).length * 7.5) + 12)))
   const rowHeight = 24
   const top = 8
   const plot = width - labelWidth - valueWidth

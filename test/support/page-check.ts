@@ -51,17 +51,16 @@ function runChromium(args: readonly string[], timeoutMs = 120_000): Promise<{ co
   })
 }
 
-/** The DOM as Chromium built it from the file (`--dump-dom`), serialized. */
-export async function dumpDom(file: string): Promise<string> {
-  const result = await runChromium(['--dump-dom', pathToFileURL(file).href])
-  if (result.code !== 0 || !result.stdout.includes('<html')) throw new Error(`chromium --dump-dom ${file} failed (${result.code}): ${result.stderr.slice(-1500)}`)
+/**
+ * Opens the page once: writes a screenshot of it at width x height to `png` and returns the DOM as
+ * Chromium built it (`--screenshot` and `--dump-dom` in one launch).
+ */
+export async function openInChromium(file: string, png: string, size: { width: number; height: number }): Promise<string> {
+  const result = await runChromium([`--screenshot=${png}`, `--window-size=${size.width},${size.height}`, '--dump-dom', pathToFileURL(file).href])
+  if (result.code !== 0 || !existsSync(png) || !result.stdout.includes('<html')) {
+    throw new Error(`chromium on ${file} failed (exit ${result.code}): ${result.stderr.slice(-1500)}`)
+  }
   return result.stdout
-}
-
-/** A screenshot of the page at width x height, written to `png`. */
-export async function screenshot(file: string, png: string, size: { width: number; height: number }): Promise<void> {
-  const result = await runChromium([`--screenshot=${png}`, `--window-size=${size.width},${size.height}`, pathToFileURL(file).href])
-  if (result.code !== 0 || !existsSync(png)) throw new Error(`chromium --screenshot ${file} failed (${result.code}): ${result.stderr.slice(-1500)}`)
 }
 
 export interface PngFacts {

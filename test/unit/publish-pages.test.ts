@@ -67,7 +67,7 @@ const HOSTILE_BANNER = 'SSH-2.0-</pre><iframe src="javascript:alert(3)"></iframe
 
 /** Every start tag a renderer may write; anything else in a page came from data. */
 const OUR_TAGS = new Set(
-  'html head meta title style body nav h1 h2 h3 dl dt dd span section article code pre div figure figcaption p a table thead tbody tr th td ul li br footer q strong svg text rect line'.split(' '),
+  'html head meta title style body nav h1 h2 h3 dl dt dd span section article code pre div figure figcaption p a table colgroup col thead tbody tr th td ul li br footer q strong svg text rect line'.split(' '),
 )
 
 function tagsOf(html: string): Set<string> {
@@ -218,7 +218,10 @@ describe('svg charts', () => {
   it('bars are as long as their share of the largest, labels escaped, numbers written', async () => {
     const svg = horizontalBarChart({ id: 'c', title: 'T <1>', bars: [{ label: '<b>x</b>', value: 10 }, { label: 'y', value: 5 }, { label: 'z', value: 0 }] })
     const widths = [...svg.matchAll(/<rect [^>]*width="(\d+)"/g)].map((m) => Number(m[1]))
-    assert.deepEqual(widths, [200, 100, 0])
+    assert.equal(widths.length, 3)
+    assert.deepEqual([widths[1]! * 2, widths[2]], [widths[0], 0])
+    // The longest bar ends where the room for its number begins: the plot is as wide as it can be.
+    assert.equal(widths[0], 520 - 200 - 60, "labels take 200, the text after the bar at least 60")
     assert.ok(svg.includes('&lt;b&gt;x&lt;/b&gt;') && svg.includes('<title id="c-title">T &lt;1&gt;</title>'))
     assert.ok(/>10<\/text>/.test(svg) && />5<\/text>/.test(svg))
     assert.deepEqual(await htmlProblems(`<!DOCTYPE html><html lang="en"><head><title>t</title></head><body>${svg}</body></html>`), [])

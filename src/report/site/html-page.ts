@@ -41,8 +41,12 @@ figure { margin: 0; break-inside: avoid; }
 figcaption { font-weight: 600; margin-bottom: 0.3rem; }
 .arts figcaption { font-weight: 400; font-size: 0.8rem; margin: 0.2rem 0 0; }
 svg { width: 100%; max-width: 40rem; height: auto; }
-td.when { white-space: nowrap; }
-th.resolve { min-width: 19rem; }
+table.actions { table-layout: fixed; }
+table.actions td { overflow-wrap: anywhere; }
+table.actions col.severity { width: 6rem; }
+table.actions col.host { width: 13rem; }
+table.actions col.when { width: 8rem; }
+table.actions col.resolve { width: 17rem; }
 footer { margin-top: 3rem; font-size: 0.85rem; color: var(--muted); }
 @media print {
   body { max-width: none; padding: 0; font-size: 11pt; }
