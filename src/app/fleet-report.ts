@@ -1,5 +1,6 @@
 import { renderFleetReportHtml } from '../report/fleet-report-html.js'
-import { summarizeFleet, type FleetSummary } from '../report/fleet-summary.js'
+import { summarizeFleet } from '../analysis/fleet-summary.js'
+import type { FleetSummary } from '../domain/fleet.js'
 import type { Store } from '../store/store.js'
 
 /* `hostkeys report`: the fleet's state as one HTML page, in memory; the command writes it. */

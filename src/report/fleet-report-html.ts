@@ -1,5 +1,6 @@
-import type { Severity } from '../domain/finding.js'
-import { SEVERITIES_DOWN, REPORT_DAYS, CERTIFICATE_HORIZON_DAYS, type FleetSummary } from './fleet-summary.js'
+import { SEVERITIES, type Severity } from '../domain/finding.js'
+import type { FleetSummary } from '../domain/fleet.js'
+import { actionFor } from './finding-actions.js'
 import { htmlDocument } from './site/html-page.js'
 import { escapeHtml as h, formatDay, formatTime } from './site/page-text.js'
 import { horizontalBarChart, stackedColumnChart, type Bar, type Tone } from './svg-chart.js'
@@ -8,6 +9,8 @@ import { horizontalBarChart, stackedColumnChart, type Bar, type Tone } from './s
  * svg-chart.ts), then the table of what needs doing. Pure: a summary in, a document out. */
 
 const SEVERITY_TONE: Record<Severity, Tone> = { critical: 'critical', warning: 'warning', info: 'info' }
+/** Most severe first, for bars and legends. */
+const SEVERITIES_DOWN: readonly Severity[] = [...SEVERITIES].reverse()
 
 function figure(caption: string, svg: string, note = ''): string {
   return `<figure><figcaption>${h(caption)}</figcaption>${svg}${note === '' ? '' : `<p class="muted">${note}</p>`}</figure>`
@@ -18,9 +21,10 @@ function plural(n: number, word: string): string {
 }
 
 function actionRows(summary: FleetSummary): string {
-  if (summary.actions.length === 0) return '<p class="note">No open critical or warning finding: nothing needs action.</p>'
-  const rows = summary.actions.map(({ finding, action }) =>
-    [
+  if (summary.needsAction.length === 0) return '<p class="note">No open critical or warning finding: nothing needs action.</p>'
+  const rows = summary.needsAction.map((finding) => {
+    const action = actionFor(finding)
+    return [
       '<tr>',
       `<td class="sev-${finding.severity}">${h(finding.severity)}</td>`,
       `<td class="mono">${h(finding.host)}</td>`,
@@ -28,8 +32,8 @@ function actionRows(summary: FleetSummary): string {
       `<td>${h(formatTime(finding.firstSeen))}</td>`,
       `<td>${action === null ? '<span class="muted">no hostkeys command: see the finding</span>' : `<code>${h(action.command)}</code>${action.first === null ? '' : `<br><span class="muted">${h(action.first)}</span>`}`}</td>`,
       '</tr>',
-    ].join(''),
-  )
+    ].join('')
+  })
   return [
     '<table class="actions">',
     '<colgroup><col class="severity"><col class="host"><col><col class="when"><col class="resolve"></colgroup>',
@@ -41,6 +45,8 @@ function actionRows(summary: FleetSummary): string {
 
 /** The whole report page. */
 export function renderFleetReportHtml(summary: FleetSummary): string {
+  const days = summary.raisedByDay.length
+  const horizon = summary.certificateHorizonDays
   const open = summary.openBySeverity
   const severityBars: Bar[] = SEVERITIES_DOWN.map((s) => ({ label: s, value: open[s], tone: SEVERITY_TONE[s] }))
   const keyBars: Bar[] = summary.keyTypes.map((t) => ({ label: t.label, value: t.count, tone: t.weak ? 'critical' : 'ok', text: `${t.count}${t.weak ? ' (weak)' : ''}` }))
@@ -72,10 +78,10 @@ export function renderFleetReportHtml(summary: FleetSummary): string {
       'Red: weak (RSA under 2048 bits, DSA).',
     ),
     figure(
-      `Findings raised per day, last ${REPORT_DAYS} days`,
+      `Findings raised per day, last ${days} days`,
       stackedColumnChart({
         id: 'findings-per-day',
-        title: `Findings raised per day over the last ${REPORT_DAYS} days, by severity`,
+        title: `Findings raised per day over the last ${days} days, by severity`,
         series: SEVERITIES_DOWN.map((s) => ({ name: s, tone: SEVERITY_TONE[s] })),
         columns,
       }),
@@ -87,8 +93,8 @@ export function renderFleetReportHtml(summary: FleetSummary): string {
       'Age: since the history first saw the host serve the key.',
     ),
     figure(
-      `Certificates ending within ${CERTIFICATE_HORIZON_DAYS} days`,
-      horizontalBarChart({ id: 'certificate-expiry', title: `Host certificates that end within ${CERTIFICATE_HORIZON_DAYS} days, or have ended`, bars: certificateBars }),
+      `Certificates ending within ${horizon} days`,
+      horizontalBarChart({ id: 'certificate-expiry', title: `Host certificates that end within ${horizon} days, or have ended`, bars: certificateBars }),
       summary.certificatesWithoutExpiry === 0 ? '' : `${plural(summary.certificatesWithoutExpiry, 'certificate')} never end${summary.certificatesWithoutExpiry === 1 ? 's' : ''} (cert_no_expiry).`,
     ),
     '</div>',

@@ -1,17 +1,10 @@
-import { compareFindings, SEVERITIES, type Severity } from '../domain/finding.js'
-import type { FleetSnapshot } from '../domain/fleet.js'
-import type { StoredFinding } from '../domain/history.js'
-import type { KeyType, Sha256Fingerprint } from '../domain/host-key.js'
-import { MIN_RSA_BITS } from '../analysis/weak-keys.js'
+import { compareFindings, type Severity } from '../domain/finding.js'
+import type { FleetSnapshot, FleetSummary, KeyTypeCount, OldKey } from '../domain/fleet.js'
+import type { KeyType } from '../domain/host-key.js'
+import { MIN_RSA_BITS } from './weak-keys.js'
 import { shortKeyTypeName } from '../fingerprint/randomart.js'
-import { actionFor, type FindingAction } from './finding-actions.js'
-import { formatDay } from './site/page-text.js'
 
-/* fleet summary : the numbers the fleet report shows, computed from one snapshot of the history:
- *   served key   : a key a host served at its last scan that reached it (sighting current), trusted or not
- *   key age      : since the history first saw the host serve it (the sighting's first_seen)
- *   raised       : a finding counts on the UTC day it was first seen
- *   ahead        : host certificates still presented that end within the horizon, or have ended */
+/* The fleet summary (domain/fleet.ts) of one snapshot of the history: pure counting, for `report`. */
 
 export const REPORT_DAYS = 30
 export const CERTIFICATE_HORIZON_DAYS = 90
@@ -19,62 +12,9 @@ export const OLDEST_KEYS_SHOWN = 10
 
 const DAY_MS = 86_400_000
 
-export interface KeyTypeCount {
-  /** `ED25519 256`. */
-  readonly label: string
-  readonly type: KeyType
-  readonly bits: number
-  readonly count: number
-  /** RSA under 2048 bits or DSA: what weak_key reports. */
-  readonly weak: boolean
-}
-
-export interface OldKey {
-  readonly host: string
-  readonly label: string
-  readonly sha256: Sha256Fingerprint
-  readonly firstSeen: Date
-  readonly ageDays: number
-}
-
-export interface DayCounts {
-  /** `2026-11-30`. */
-  readonly day: string
-  readonly counts: Readonly<Record<Severity, number>>
-}
-
-export interface CertificateAhead {
-  readonly host: string
-  readonly family: string
-  readonly keyId: string
-  readonly validBefore: Date
-  /** Negative once ended. */
-  readonly daysLeft: number
-}
-
-export interface ActionItem {
-  readonly finding: StoredFinding
-  readonly action: FindingAction | null
-}
-
-export interface FleetSummary {
-  readonly generatedAt: Date
-  readonly hosts: number
-  /** Hosts some scan ever reached. */
-  readonly reachedHosts: number
-  readonly servedKeys: number
-  readonly scans: number
-  readonly lastScan: { readonly finishedAt: Date; readonly vantage: string } | null
-  readonly openBySeverity: Readonly<Record<Severity, number>>
-  readonly keyTypes: readonly KeyTypeCount[]
-  readonly oldestKeys: readonly OldKey[]
-  /** One entry per day of the last REPORT_DAYS, oldest first, zeros included. */
-  readonly raisedByDay: readonly DayCounts[]
-  readonly certificatesAhead: readonly CertificateAhead[]
-  /** Presented certificates valid forever (cert_no_expiry): they never show up as ending. */
-  readonly certificatesWithoutExpiry: number
-  /** Open critical and warning findings, most severe first, each with the command that resolves it. */
-  readonly actions: readonly ActionItem[]
+/** `2026-11-30`: the UTC day. */
+function utcDay(date: Date): string {
+  return date.toISOString().slice(0, 10)
 }
 
 function zeroCounts(): Record<Severity, number> {
@@ -118,10 +58,10 @@ export function summarizeFleet(snapshot: FleetSnapshot, now: Date): FleetSummary
 
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())
   const raisedByDay: { day: string; counts: Record<Severity, number> }[] = []
-  for (let i = REPORT_DAYS - 1; i >= 0; i--) raisedByDay.push({ day: formatDay(new Date(today - i * DAY_MS)), counts: zeroCounts() })
+  for (let i = REPORT_DAYS - 1; i >= 0; i--) raisedByDay.push({ day: utcDay(new Date(today - i * DAY_MS)), counts: zeroCounts() })
   const dayIndex = new Map(raisedByDay.map((d, i) => [d.day, i]))
   for (const f of snapshot.findings) {
-    const i = dayIndex.get(formatDay(f.firstSeen))
+    const i = dayIndex.get(utcDay(f.firstSeen))
     if (i !== undefined) raisedByDay[i]!.counts[f.severity]++
   }
 
@@ -137,10 +77,7 @@ export function summarizeFleet(snapshot: FleetSnapshot, now: Date): FleetSummary
     }))
     .sort((a, b) => a.validBefore.getTime() - b.validBefore.getTime() || a.host.localeCompare(b.host))
 
-  const actions = open
-    .filter((f) => f.severity !== 'info')
-    .sort(compareFindings)
-    .map((finding) => ({ finding, action: actionFor(finding) }))
+  const needsAction = open.filter((f) => f.severity !== 'info').sort(compareFindings)
 
   const last = snapshot.scans.at(-1)
   return {
@@ -154,11 +91,9 @@ export function summarizeFleet(snapshot: FleetSnapshot, now: Date): FleetSummary
     keyTypes,
     oldestKeys,
     raisedByDay,
+    certificateHorizonDays: CERTIFICATE_HORIZON_DAYS,
     certificatesAhead,
     certificatesWithoutExpiry: presented.filter(({ c }) => c.validBefore === null).length,
-    actions,
+    needsAction,
   }
 }
-
-/** Severities from the most to the least severe, for tables and legends. */
-export const SEVERITIES_DOWN: readonly Severity[] = [...SEVERITIES].reverse()
