@@ -60,7 +60,7 @@ function clip(label: string, max: number): string {
 /** Horizontal bars, one per row, labels on the left, values at the end of each bar. */
 export function horizontalBarChart(options: { readonly id: string; readonly title: string; readonly bars: readonly Bar[]; readonly width?: number }): string {
   const width = options.width ?? 520
-  const labelWidth = 200
+  const labelWidth = 230
   // Room after the longest bar for its text (about 7.5 user units a character at font-size 13).
   const valueWidth = Math.min(260, Math.max(60, ...options.bars.map((b) => Math.ceil((b.text ?? fmt(b.value)).length * 7.5) + 12)))
   const rowHeight = 24
@@ -74,7 +74,7 @@ export function horizontalBarChart(options: { readonly id: string; readonly titl
     const y = top + i * rowHeight
     const length = Math.max(bar.value > 0 ? 2 : 0, Math.round(bar.value * scale))
     parts.push(
-      `<text x="${labelWidth - 8}" y="${y + 16}" text-anchor="end" ${FONT} fill="#1b1f24">${x(clip(bar.label, 27))}</text>`,
+      `<text x="${labelWidth - 8}" y="${y + 16}" text-anchor="end" ${FONT} fill="#1b1f24">${x(clip(bar.label, 31))}</text>`,
       `<rect x="${labelWidth}" y="${y + 4}" width="${length}" height="${rowHeight - 8}" rx="2" fill="${TONE_COLOURS[bar.tone ?? 'info']}"/>`,
       `<text x="${labelWidth + length + 6}" y="${y + 16}" ${FONT} fill="#1b1f24">${x(bar.text ?? fmt(bar.value))}</text>`,
     )

@@ -221,7 +221,7 @@ describe('svg charts', () => {
     assert.equal(widths.length, 3)
     assert.deepEqual([widths[1]! * 2, widths[2]], [widths[0], 0])
     // The longest bar ends where the room for its number begins: the plot is as wide as it can be.
-    assert.equal(widths[0], 520 - 200 - 60, "labels take 200, the text after the bar at least 60")
+    assert.equal(widths[0], 520 - 230 - 60, "labels take 230, the text after the bar at least 60")
     assert.ok(svg.includes('&lt;b&gt;x&lt;/b&gt;') && svg.includes('<title id="c-title">T &lt;1&gt;</title>'))
     assert.ok(/>10<\/text>/.test(svg) && />5<\/text>/.test(svg))
     assert.deepEqual(await htmlProblems(`<!DOCTYPE html><html lang="en"><head><title>t</title></head><body>${svg}</body></html>`), [])

@@ -44,7 +44,7 @@ svg { width: 100%; max-width: 40rem; height: auto; }
 table.actions { table-layout: fixed; }
 table.actions td { overflow-wrap: anywhere; }
 table.actions col.severity { width: 6rem; }
-table.actions col.host { width: 13rem; }
+table.actions col.host { width: 14rem; }
 table.actions col.when { width: 8rem; }
 table.actions col.resolve { width: 17rem; }
 footer { margin-top: 3rem; font-size: 0.85rem; color: var(--muted); }

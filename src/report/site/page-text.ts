@@ -16,16 +16,18 @@ export function escapeHtml(text: string): string {
 }
 
 /**
- * Text safe in a Markdown paragraph or table cell (CommonMark 0.31 §2.4: any ASCII punctuation may be
- * backslash-escaped): every punctuation character that could start markup (emphasis, links, code,
- * headings, lists, tables' `|`, raw HTML's `<`) is escaped; `&` too, so no entity is decoded. One
- * line: a newline would end a table row.
+ * Text safe in a Markdown paragraph, heading or table cell (CommonMark 0.31 §2.4: any ASCII punctuation
+ * may be backslash-escaped): every character that can open markup inside a line (emphasis, links,
+ * images, code, raw HTML's `<`, autolinks, strikethrough, tables' `|`, a heading's `#`) is escaped, and
+ * `&` so no entity is decoded. Characters that mean something only at the start of a line (`-`, `+`,
+ * `1.`, `=`) are left alone: the renderers never start a line with data. One line: a newline would
+ * end a table row.
  */
 export function escapeMarkdown(text: string): string {
   return text
     .replace(INVISIBLE, '\ufffd')
     .replace(/[\r\n]+/g, ' ')
-    .replace(/[\\`*_{}[\]()<>#+\-.!|~&"'=:]/g, (ch) => `\\${ch}`)
+    .replace(/[\\`*_{}[\]()<>#!|~&]/g, (ch) => `\\${ch}`)
 }
 
 /**

@@ -13,11 +13,11 @@ function cellCode(text: string): string {
 
 function verified(at: Date | null, from: string | null, spans: (text: string) => string = code): string {
   if (at === null) return 'not verified by a scan'
-  return `${md(formatTime(at))}${from === null ? '' : ` from ${spans(from)}`}`
+  return `${(formatTime(at))}${from === null ? '' : ` from ${spans(from)}`}`
 }
 
 function footer(meta: SiteMeta): string {
-  return `---\n\nPublished by hostkeys at ${md(formatTime(meta.generatedAt))}\\. A fingerprint here is what the named scanner saw when it last verified the key; compare it with what your client shows on first connection (${code('ssh -o VisualHostKey=yes HOST')} prints the same pictures)\\.`
+  return `---\n\nPublished by hostkeys at ${(formatTime(meta.generatedAt))}\\. A fingerprint here is what the named scanner saw when it last verified the key; compare it with what your client shows on first connection (${code('ssh -o VisualHostKey=yes HOST')} prints the same pictures)\\.`
 }
 
 function keySection(key: PublishedKey): string {
@@ -27,7 +27,7 @@ function keySection(key: PublishedKey): string {
     `- SHA256: ${code(key.sha256)}`,
     `- MD5: ${code(key.md5)}`,
     `- Last verified: ${verified(key.lastVerified, key.verifiedFrom)}`,
-    `- First seen: ${md(formatTime(key.firstSeen))}${key.source === 'import' ? ' \\(imported from a known\\_hosts file\\)' : ''}`,
+    `- First seen: ${(formatTime(key.firstSeen))}${key.source === 'import' ? ' \\(imported from a known\\_hosts file\\)' : ''}`,
     '',
     markdownCodeBlock(`${key.artSha256}\n${key.artMd5}`),
   ].join('\n')
@@ -39,7 +39,7 @@ export function renderHostMarkdown(page: HostPage, meta: SiteMeta): string {
   if (page.aliases.length > 0) out.push(`- Also known as: ${page.aliases.map(code).join(', ')}`)
   if (page.addresses.length > 0) out.push(`- Addresses: ${page.addresses.map(code).join(', ')}`)
   out.push(`- Last verified: ${verified(page.lastVerified, page.verifiedFrom)}`)
-  out.push(`- Last reached: ${md(formatTime(page.lastReached))}${page.lastStatus === null ? '' : ` \\(last scan: ${md(page.lastStatus)}\\)`}`)
+  out.push(`- Last reached: ${(formatTime(page.lastReached))}${page.lastStatus === null ? '' : ` \\(last scan: ${md(page.lastStatus)}\\)`}`)
   if (page.banner !== null) out.push(`- Banner: ${code(page.banner)}`)
   out.push('', '## Host keys', '')
   if (page.keys.length === 0) out.push('No trusted key yet: no scan has reached this host, or none of its keys has been accepted\\.', '')
@@ -69,7 +69,7 @@ export function renderHostMarkdown(page: HostPage, meta: SiteMeta): string {
     for (const c of page.certificates) {
       const state = c.removed ? 'no longer presented' : c.signatureValid ? 'presented' : '**bad signature**'
       out.push(
-        `| ${md(c.family)} | ${cellCode(c.keyId)} | ${md(c.serial)} | ${c.principals.length === 0 ? 'any' : c.principals.map(cellCode).join(', ')} | ${c.validBefore === null ? 'forever' : md(formatTime(c.validBefore))} | ${cellCode(c.caSha256)}${c.caTrusted ? '' : ' \\(not a trusted CA for this host\\)'} | ${state} |`,
+        `| ${md(c.family)} | ${cellCode(c.keyId)} | ${md(c.serial)} | ${c.principals.length === 0 ? 'any' : c.principals.map(cellCode).join(', ')} | ${c.validBefore === null ? 'forever' : (formatTime(c.validBefore))} | ${cellCode(c.caSha256)}${c.caTrusted ? '' : ' \\(not a trusted CA for this host\\)'} | ${state} |`,
       )
     }
     out.push('')
