@@ -1,6 +1,7 @@
 import type { HostPage, PublishedCertificate, PublishedKey } from './host-page.js'
 import { htmlDocument } from './html-page.js'
 import { escapeHtml as h, formatTime } from './page-text.js'
+import { shellQuote } from '../finding-actions.js'
 
 /* A published site in HTML: index.html for the fleet, hosts/STEM.html per host, links relative so the
  * directory works from file:// and from any web server path. Every value is escaped with h() where it
@@ -94,7 +95,7 @@ export function renderHostHtml(page: HostPage, meta: SiteMeta): string {
     body.push(
       '<section>',
       '<h2>Changed keys not accepted</h2>',
-      `<p class="warning">The host served ${page.unaccepted.length === 1 ? 'this key' : 'these keys'} at its last scan in place of a trusted one. Until someone verifies ${page.unaccepted.length === 1 ? 'it' : 'them'} with the host's owner and runs <code>hostkeys accept ${h(page.host)}</code>, do not trust ${page.unaccepted.length === 1 ? 'it' : 'them'}: nothing below vouches for ${page.unaccepted.length === 1 ? 'it' : 'them'}.</p>`,
+      `<p class="warning">The host served ${page.unaccepted.length === 1 ? 'this key' : 'these keys'} at its last scan in place of a trusted one. Until someone verifies ${page.unaccepted.length === 1 ? 'it' : 'them'} with the host's owner and runs <code>hostkeys accept ${h(shellQuote(page.host))}</code>, do not trust ${page.unaccepted.length === 1 ? 'it' : 'them'}: nothing on this page vouches for ${page.unaccepted.length === 1 ? 'it' : 'them'}.</p>`,
       page.unaccepted.map((k) => keyCard(k, 'h3')).join('\n'),
       '</section>',
     )

@@ -1,6 +1,7 @@
 import type { HostPage, PublishedKey } from './host-page.js'
 import { escapeMarkdown as md, formatTime, markdownCode as code, markdownCodeBlock } from './page-text.js'
 import { HOSTS_DIRECTORY, type SiteMeta } from './site-html.js'
+import { shellQuote } from '../finding-actions.js'
 
 /* The same site in Markdown, for a wiki: index.md and hosts/STEM.md, the same content and relative
  * links as the HTML. Text goes through escapeMarkdown, values through code spans, lines and pictures
@@ -48,7 +49,7 @@ export function renderHostMarkdown(page: HostPage, meta: SiteMeta): string {
     out.push(
       '## Changed keys not accepted',
       '',
-      `> **Warning:** the host served ${page.unaccepted.length === 1 ? 'this key' : 'these keys'} at its last scan in place of a trusted one\\. Until someone verifies ${page.unaccepted.length === 1 ? 'it' : 'them'} with the host's owner and runs ${code(`hostkeys accept ${page.host}`)}, do not trust ${page.unaccepted.length === 1 ? 'it' : 'them'}\\.`,
+      `> **Warning:** the host served ${page.unaccepted.length === 1 ? 'this key' : 'these keys'} at its last scan in place of a trusted one\\. Until someone verifies ${page.unaccepted.length === 1 ? 'it' : 'them'} with the host's owner and runs ${code(`hostkeys accept ${shellQuote(page.host)}`)}, do not trust ${page.unaccepted.length === 1 ? 'it' : 'them'}\\.`,
       '',
     )
     for (const key of page.unaccepted) out.push(keySection(key), '')
