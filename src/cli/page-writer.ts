@@ -54,8 +54,19 @@ export async function checkSiteDirectory(out: string, options: { readonly force:
   )
 }
 
+export interface SiteWriteOptions {
+  readonly force: boolean
+  readonly at: Date
+  /**
+   * Receives, once the staging directory exists, what puts the file system back in order if the
+   * command stops half way (an interrupt: the lifecycle's failure hooks run it): the previous site back
+   * in place if it had been moved aside, the staging directory removed.
+   */
+  readonly onStaging?: (restore: () => Promise<void>) => void
+}
+
 /** Writes the site to `out` in one step: every file, then one rename. */
-export async function writeSite(out: string, files: readonly SiteFile[], options: { readonly force: boolean; readonly at: Date }): Promise<void> {
+export async function writeSite(out: string, files: readonly SiteFile[], options: SiteWriteOptions): Promise<void> {
   await checkSiteDirectory(out, options)
   const dir = path.resolve(out)
   const parent = path.dirname(dir)
@@ -64,6 +75,12 @@ export async function writeSite(out: string, files: readonly SiteFile[], options
   })
   const staging = await mkdtemp(path.join(parent, `.${path.basename(dir)}.hostkeys-`)).catch((e) => {
     throw failed(`creating a directory in ${parent}`, e)
+  })
+  const aside = `${staging}-previous`
+  options.onStaging?.(async () => {
+    if ((await statOrNull(dir)) === null && (await statOrNull(aside)) !== null) await rename(aside, dir)
+    await rm(staging, { recursive: true, force: true })
+    if ((await statOrNull(dir)) !== null) await rm(aside, { recursive: true, force: true })
   })
   try {
     for (const file of files) {
@@ -86,7 +103,6 @@ export async function writeSite(out: string, files: readonly SiteFile[], options
     })
     return
   }
-  const aside = `${staging}-previous`
   try {
     await rename(dir, aside)
   } catch (e) {

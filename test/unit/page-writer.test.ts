@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
@@ -32,6 +32,30 @@ describe('writeSite', () => {
     await assert.rejects(writeSite(out, [{ path: 'index.html', content: 'new' }, { path: '../escape.html', content: 'x' }], { force: false, at }), /outside/)
     assert.equal(readFileSync(join(out, 'index.html'), 'utf8'), 'old')
     assert.deepEqual(readdirSync(work).filter((f) => f.includes('hostkeys-') || f === 'escape.html'), [])
+  })
+
+  it('the restore an interrupt runs puts the previous site back when it was caught between the two renames', async () => {
+    const out = join(work, 'interrupted')
+    await writeSite(out, [{ path: 'index.html', content: 'previous' }], { force: false, at })
+    let restore: (() => Promise<void>) | null = null
+    let staging = ''
+    await writeSite(out, [{ path: 'index.html', content: 'next' }], {
+      force: false,
+      at,
+      onStaging: (r) => {
+        restore = r
+        staging = join(work, readdirSync(work).find((f) => f.startsWith('.interrupted.hostkeys-'))!)
+      },
+    })
+    // After a whole write, restore changes nothing.
+    await restore!()
+    assert.equal(readFileSync(join(out, 'index.html'), 'utf8'), 'next')
+    // The window between "previous site aside" and "new site in place", as an interrupt could leave it.
+    renameSync(out, `${staging}-previous`)
+    mkdirSync(staging)
+    await restore!()
+    assert.equal(readFileSync(join(out, 'index.html'), 'utf8'), 'next')
+    assert.deepEqual(readdirSync(work).filter((f) => f.startsWith('.interrupted.hostkeys-')), [])
   })
 
   it('refuses a non-empty directory it did not write unless forced, and a file', async () => {

@@ -19,7 +19,12 @@ export function registerPublish(program: Command, context: CommandContext): void
     await checkSiteDirectory(flags.out, { force }) // before the database: a wrong --out costs nothing
     const at = new Date()
     const site = await withStore(flags, context, (store) => publishSite(store, { format: flags.format, generatedAt: at }))
-    await writeSite(flags.out, site.files, { force, at })
+    await writeSite(flags.out, site.files, {
+      force,
+      at,
+      // Interrupted half way: the previous site stays (or comes back), and no staging directory is left.
+      onStaging: (restore) => context.lifecycle?.onFailure(() => restore()),
+    })
     const index = path.join(path.resolve(flags.out), flags.format === 'html' ? 'index.html' : 'index.md')
     writeLine(context.stdout, `published ${site.hosts} host(s), ${site.keys} trusted key(s) of ${site.verifiedHosts} verified host(s): ${index}`)
   })
