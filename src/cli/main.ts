@@ -20,6 +20,8 @@ import { registerCa } from './commands/ca.js'
 import { registerAudit } from './commands/audit.js'
 import { registerExpect } from './commands/expect.js'
 import { registerSelfReport } from './commands/self-report.js'
+import { registerPublish } from './commands/publish.js'
+import { registerReport } from './commands/report.js'
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js'
 
 /* The CLI is wiring only: commander parses, a command calls one use case, renders, and sets the
@@ -51,6 +53,8 @@ const REGISTRARS: CommandRegistrar[] = [
   registerSelfReport,
   registerSshfp,
   registerAudit,
+  registerPublish,
+  registerReport,
   registerPrune,
   registerDb,
   registerDemo,

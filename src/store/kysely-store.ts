@@ -13,6 +13,8 @@ import type { MigrationReport } from './migrate.js'
 import { createRecordingSession } from './recording-session.js'
 import type { Database } from './schema.js'
 import * as reads from './store-reads.js'
+import { readFleetSnapshot } from './publish-reads.js'
+import type { FleetSnapshot } from '../domain/fleet.js'
 import type {
   CertAuthorityEntry,
   CertAuthorityTrust,
@@ -128,6 +130,10 @@ export class KyselyStore implements Store {
 
   stats(): Promise<StoreStats> {
     return this.guard('counting rows', () => reads.storeStats(this.db))
+  }
+
+  fleetSnapshot(): Promise<FleetSnapshot> {
+    return this.guard('reading the fleet', () => readFleetSnapshot(this.db))
   }
 
   acceptHost(name: string, by: { actor: string; reason: string | null; at: Date }): Promise<Acceptance | null> {

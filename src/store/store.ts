@@ -13,6 +13,7 @@ import type { CertificateWrite } from './certificate-writer.js'
 import type { LiveFinding, Reconciliation } from '../domain/finding-plan.js'
 import type { KeyHolders } from '../domain/key-holders.js'
 import type { ScannedHost } from '../domain/scanned-host.js'
+import type { FleetSnapshot } from '../domain/fleet.js'
 import type { Acceptance, KeyRecord, StoredFinding, HostTimeline, TrustedAuthority, TrustedKey } from '../domain/history.js'
 
 /* Store : the history behind one `--db`: PostgreSQL or an embedded PGlite directory, same schema.
@@ -246,5 +247,8 @@ export interface Store {
   /** Every host whose configuration a scan has read, with it and its current keys (`hostkeys audit`). */
   fleetConfigurations(): Promise<AuditedHost[]>
   stats(): Promise<StoreStats>
+  /** Every host with its keys (when and where last verified), last certificates and names; every
+   * finding, scan and trusted CA: one consistent read, for `publish` and `report`. */
+  fleetSnapshot(): Promise<FleetSnapshot>
   close(): Promise<void>
 }
