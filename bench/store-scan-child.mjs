@@ -3,17 +3,17 @@
 // scan as cron starts one per night. Plain JavaScript so no TypeScript loader (tsx keeps a loader
 // thread of ~35 MB) sits in the measured process.
 //
-// argv: DB HOSTS GENERATION CHANGED_EVERY PRIME_POOL. Hosts i with i % CHANGED_EVERY === 0 serve the
-// ed25519 key of GENERATION; every other key is the same in every generation. Prints one JSON line.
-// The keys are honest (bench/rsa-prime-pool.ts): RSA n = prime[2i] * prime[2i+1] from the pool file,
-// read two primes at a time; the ECDSA point is the public point of a scalar from the host's name.
+// argv: DB HOSTS GENERATION CHANGED_EVERY. Hosts i with i % CHANGED_EVERY === 0 serve the ed25519 key
+// of GENERATION; every other key is the same in every generation. Prints one JSON line.
+// The keys pass the known-bad key checks: RSA moduli from bench/sieved-moduli.mjs (made before the
+// measured part), the ECDSA point the public point of a scalar from the host's name.
 import { createECDH, createHash } from 'node:crypto'
-import { closeSync, openSync, readSync } from 'node:fs'
+import { sievedModuli } from './sieved-moduli.mjs'
 import { describeKey } from '../dist/fingerprint/key-blob.js'
 import { historyJudge } from '../dist/app/scan-judges.js'
 import { openStore } from '../dist/store/open-store.js'
 
-const [db, hostsText, generationText, changedEveryText, primePool] = process.argv.slice(2)
+const [db, hostsText, generationText, changedEveryText] = process.argv.slice(2)
 const hosts = Number(hostsText)
 const generation = Number(generationText)
 const changedEvery = Number(changedEveryText)
@@ -26,18 +26,13 @@ const sshString = (bytes) => {
 const text = (s) => sshString(Buffer.from(s))
 const bytesFrom = (seed, length) => createHash('shake256', { outputLength: length }).update(seed).digest()
 
-const poolFd = openSync(primePool, 'r')
-const primes = Buffer.alloc(256)
+const moduli = sievedModuli(hosts)
 const ecdh = createECDH('prime256v1')
 
 /** RFC 4251 §5 mpint of a positive big-endian magnitude (a 0 byte first when the top bit is set). */
 const mpint = (bytes) => sshString(bytes[0] & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes)
 
-function rsaModulus(i) {
-  if (readSync(poolFd, primes, 0, 256, i * 256) !== 256) throw new Error(`prime pool ${primePool} holds fewer than ${2 * (i + 1)} primes`)
-  const n = BigInt(`0x${primes.toString('hex', 0, 128)}`) * BigInt(`0x${primes.toString('hex', 128, 256)}`)
-  return Buffer.from(n.toString(16).padStart(512, '0'), 'hex')
-}
+const rsaModulus = (i) => moduli[i]
 
 function ecdsaPoint(name) {
   ecdh.setPrivateKey(bytesFrom(`${name}/ecdsa`, 32))
@@ -53,6 +48,9 @@ function blobs(i, ed25519Generation) {
     Buffer.concat([text('ssh-rsa'), sshString(Buffer.from([1, 0, 1])), mpint(rsaModulus(i))]),
   ]
 }
+
+const CIPHERS = ['chacha20-poly1305@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr', 'aes128-gcm@openssh.com', 'aes256-gcm@openssh.com']
+const MACS = ['umac-64-etm@openssh.com', 'umac-128-etm@openssh.com', 'hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com']
 
 const store = await openStore({ db, bulk: true }) // as a scan opens it
 try {
@@ -72,8 +70,11 @@ try {
       failedFamilies: [],
       banner: 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u7',
       offered: {
-        kex: ['curve25519-sha256', 'curve25519-sha256@libssh.org', 'ecdh-sha2-nistp256', 'diffie-hellman-group14-sha256'],
+        kex: ['sntrup761x25519-sha512@openssh.com', 'curve25519-sha256', 'curve25519-sha256@libssh.org', 'ecdh-sha2-nistp256', 'diffie-hellman-group14-sha256', 'ext-info-s', 'kex-strict-s-v00@openssh.com'],
         serverHostKey: ['rsa-sha2-512', 'rsa-sha2-256', 'ecdsa-sha2-nistp256', 'ssh-ed25519'],
+        ciphers: { clientToServer: CIPHERS, serverToClient: CIPHERS },
+        macs: { clientToServer: MACS, serverToClient: MACS },
+        compression: { clientToServer: ['none', 'zlib@openssh.com'], serverToClient: ['none', 'zlib@openssh.com'] },
       },
       keys: blobs(i, i % changedEvery === 0 ? generation : 0).map(describeKey),
       connections: 3,
@@ -95,6 +96,5 @@ try {
     `${JSON.stringify({ observeSeconds, recordSeconds, findings: findings.length, keyChanged: changed, before, after })}\n`,
   )
 } finally {
-  closeSync(poolFd)
   await store.close()
 }

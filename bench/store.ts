@@ -5,7 +5,6 @@ import { pathToFileURL } from 'node:url'
 import type { StoreStats } from '../src/store/store.js'
 import { adminQuery } from '../test/support/test-store.js'
 import { measure, requireGnuTime } from './measure.js'
-import { ensureRsaPrimePool } from './rsa-prime-pool.js'
 
 /* Store benchmark (issue 3): record a scan of HOSTS hosts x 3 keys (ed25519, ecdsa nistp256,
  * rsa 2048), then a second scan in which 1% of the hosts serve a changed ed25519 key; on PostgreSQL
@@ -63,8 +62,8 @@ interface ChildReport {
 
 const totalRows = (s: StoreStats) => s.hosts + s.keys + s.sightings + s.scans + s.scanFailures + s.findings
 
-async function recordOneScan(db: string, hosts: number, generation: number, flags: readonly string[], primePool: string) {
-  const run = await measure(process.execPath, [...flags, CHILD, db, String(hosts), String(generation), String(CHANGED_EVERY), primePool])
+async function recordOneScan(db: string, hosts: number, generation: number, flags: readonly string[]) {
+  const run = await measure(process.execPath, [...flags, CHILD, db, String(hosts), String(generation), String(CHANGED_EVERY)])
   if (run.exitCode !== 0) throw new Error(`store bench scan exited ${run.exitCode}: ${run.stderr.slice(0, 2000)}`)
   const report = JSON.parse(run.stdout.trim().split('\n').pop()!) as ChildReport
   const figures: ScanFigures = {
@@ -80,13 +79,12 @@ async function recordOneScan(db: string, hosts: number, generation: number, flag
 export async function benchStore(backend: string, db: string, hosts: number, log: (line: string) => void): Promise<StoreBenchResult> {
   const flags = cliNodeFlags()
   // Genuine RSA moduli, so that known-bad key checks in the recording path do not flag the fleet.
-  const primePool = await ensureRsaPrimePool(2 * hosts, log)
-  const first = await recordOneScan(db, hosts, 0, flags, primePool)
+  const first = await recordOneScan(db, hosts, 0, flags)
   log(
     `${backend}: scan 1 of ${hosts} hosts x 3 keys recorded in ${first.figures.recordSeconds.toFixed(1)} s ` +
       `(observations handed over in ${first.figures.observeSeconds.toFixed(1)} s), peak RSS ${first.figures.peakRssMb.toFixed(0)} MB`,
   )
-  const second = await recordOneScan(db, hosts, 1, flags, primePool)
+  const second = await recordOneScan(db, hosts, 1, flags)
   log(
     `${backend}: scan 2 (1% changed) recorded in ${second.figures.recordSeconds.toFixed(1)} s, ` +
       `${second.figures.findings} findings, peak RSS ${second.figures.peakRssMb.toFixed(0)} MB`,
