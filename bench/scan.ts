@@ -1,3 +1,8 @@
+import { checkQuietly, rsaModulus } from '../src/analysis/bad-keys.js'
+import { sharedFactors } from '../src/analysis/batch-gcd.js'
+import { algorithmFindings } from '../src/analysis/algorithm-findings.js'
+import { describeKey } from '../src/fingerprint/key-blob.js'
+import type { OfferedAlgorithms } from '../src/domain/observation.js'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -45,6 +50,21 @@ function hostkeysKeys(output: string): { keys: Set<string>; connections: number 
     for (const key of host.keys) keys.add(`${host.address} ${key.publicKey}`)
   }
   return { keys, connections }
+}
+
+/** Median time, over 5 rounds, to judge a scan's output as the scan does (see runScanBench). */
+function judgingMilliseconds(output: string): { keys: number; ms: number } {
+  const document = JSON.parse(output) as { hosts: { host: string; keys: { publicKey: string }[]; offered: OfferedAlgorithms | null }[] }
+  const keys = [...new Set(document.hosts.flatMap((h) => h.keys.map((k) => k.publicKey)))].map((line) => describeKey(Buffer.from(line.split(' ')[1]!, 'base64')))
+  const times: number[] = []
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now()
+    for (const key of keys) checkQuietly(key)
+    sharedFactors([], keys.filter((k) => k.type === 'ssh-rsa').map((k) => rsaModulus(k.blob)))
+    for (const host of document.hosts) if (host.offered) algorithmFindings(host.host, host.offered)
+    times.push(performance.now() - started)
+  }
+  return { keys: keys.length, ms: median(times) }
 }
 
 interface Run {
@@ -123,6 +143,11 @@ export async function runScanBench(options: ScanBenchOptions): Promise<string[]>
       row('peak RSS (MB)', ours.rss, theirs.rss, 1),
       `  keys ssh-keyscan found that hostkeys missed: ${missed}`,
     )
+    // What judging costs a scan: the known-bad key checks (every key new to the history: all of them
+    // here), batch GCD over the RSA moduli and the KEXINIT findings, run in this process over the keys
+    // of the last hostkeys run, against that run's wall time.
+    const judging = judgingMilliseconds(hostkeysRuns[hostkeysRuns.length - 1]!.measured.stdout)
+    lines.push(`  judging (known-bad key checks, batch GCD, algorithm findings) of ${judging.keys} keys: ${judging.ms.toFixed(0)} ms, ${((judging.ms / 1000 / ours.wall) * 100).toFixed(1)}% of the scan's wall time`)
 
     if (options.largeTargets > 0) {
       // Peak RSS over a large inventory: many names spread over the same fleet, Ed25519 only so
