@@ -20,6 +20,8 @@ import { registerCa } from './commands/ca.js'
 import { registerAudit } from './commands/audit.js'
 import { registerExpect } from './commands/expect.js'
 import { registerSelfReport } from './commands/self-report.js'
+import { registerRun } from './commands/run.js'
+import { registerWorker } from './commands/worker.js'
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js'
 
 /* The CLI is wiring only: commander parses, a command calls one use case, renders, and sets the
@@ -54,6 +56,8 @@ const REGISTRARS: CommandRegistrar[] = [
   registerPrune,
   registerDb,
   registerDemo,
+  registerRun,
+  registerWorker,
 ]
 
 export function buildProgram(context: CommandContext, registrars: readonly CommandRegistrar[] = REGISTRARS): Command {
