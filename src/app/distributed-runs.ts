@@ -59,6 +59,17 @@ async function* shardsOf(targets: AsyncIterable<Target>, size: number): AsyncGen
   if (shard.length > 0) yield shard
 }
 
+/** A database error from the queue (a lost connection, a deadlock) is operational, said with what was
+ * being done; our own errors pass as they are. */
+export async function queueWork<T>(what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (e) {
+    if (e instanceof UserError || e instanceof OperationalError) throw e
+    throw new OperationalError(`${what}: ${(e as Error).message}`, { cause: e })
+  }
+}
+
 /** Opens the history (applying hostkeys' migrations, runs included) and the queue on it. */
 export async function openRunQueue(
   db: string,
@@ -68,7 +79,7 @@ export async function openRunQueue(
 ): Promise<{ store: Store; queue: RunQueue }> {
   const store = await openStore({ db, env, timeoutMs, createIfMissing: false, bulk: true })
   try {
-    const queue = await RunQueue.open({ url: db, timeoutMs, supervise: options.supervise ?? false, ...options })
+    const queue = await queueWork('opening the job queue', () => RunQueue.open({ url: db, timeoutMs, supervise: options.supervise ?? false, ...options }))
     return { store, queue }
   } catch (e) {
     await store.close()
@@ -87,6 +98,13 @@ export async function enqueueRun(settings: ScanSettings, distribute: DistributeS
   if (inventory.size === 0) throw new UserError('the inventory names no targets')
   const { store, queue } = await openRunQueue(db, io.env, settings.history.timeoutMs)
   try {
+    return await queueWork('enqueueing the run', () => enqueue(queue))
+  } finally {
+    await queue.close()
+    await store.close()
+  }
+
+  async function enqueue(queue: RunQueue): Promise<RunRow> {
     const families = settings.families?.length ?? 4
     const runId = await queue.createRun(
       {
@@ -108,9 +126,6 @@ export async function enqueueRun(settings: ScanSettings, distribute: DistributeS
     const run = await queue.getRun(runId)
     if (!run) throw new OperationalError(`run ${runId} vanished as it was enqueued`)
     return run
-  } finally {
-    await queue.close()
-    await store.close()
   }
 }
 
@@ -134,6 +149,13 @@ export interface WaitOptions {
 export async function waitForRun(db: string, runId: number, options: WaitOptions): Promise<RunRow> {
   const { store, queue } = await openRunQueue(db, options.env, options.timeoutMs)
   try {
+    return await queueWork(`waiting for run ${runId}`, () => poll(queue, store))
+  } finally {
+    await queue.close()
+    await store.close()
+  }
+
+  async function poll(queue: RunQueue, store: Store): Promise<RunRow> {
     for (;;) {
       const run = await queue.getRun(runId)
       if (!run) throw new UserError(`no run ${runId} in this history`)
@@ -143,9 +165,6 @@ export async function waitForRun(db: string, runId: number, options: WaitOptions
       if (run.status === 'judging') await judgeRun(queue, store, runId)
       await sleep(options.pollMs ?? 1_000, undefined, options.signal ? { signal: options.signal } : {})
     }
-  } finally {
-    await queue.close()
-    await store.close()
   }
 }
 
@@ -153,7 +172,7 @@ export async function waitForRun(db: string, runId: number, options: WaitOptions
 export async function runStatus(db: string, runId: number, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<RunRow> {
   const { store, queue } = await openRunQueue(db, env, timeoutMs)
   try {
-    const run = await queue.getRun(runId)
+    const run = await queueWork(`reading run ${runId}`, () => queue.getRun(runId))
     if (!run) throw new UserError(`no run ${runId} in this history`)
     return run
   } finally {
@@ -166,7 +185,7 @@ export async function runStatus(db: string, runId: number, env: NodeJS.ProcessEn
 export async function cancelRun(db: string, runId: number, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<RunRow> {
   const { store, queue } = await openRunQueue(db, env, timeoutMs)
   try {
-    const status = await queue.cancelRun(runId)
+    const status = await queueWork(`cancelling run ${runId}`, () => queue.cancelRun(runId))
     if (status === null) throw new UserError(`no run ${runId} in this history`)
     if (status === 'judging') throw new UserError(`run ${runId} is being judged: it can no longer be cancelled`)
     return (await queue.getRun(runId))!

@@ -28,6 +28,8 @@ const MAX_JUDGE_ATTEMPTS = 3
 const RETRY_DELAY_SECONDS = 5
 /** advisory lock class of a run being judged ('hkrj'); the run id is the second key. */
 const JUDGE_LOCK_CLASS = 0x686b726a
+/** advisory lock class taken while queues are made ('hkrq'). */
+const QUEUE_LOCK_CLASS = 0x686b7271
 
 /** A vantage name: it names a queue and appears in messages. */
 const VANTAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
@@ -218,14 +220,22 @@ export class RunQueue {
 
   /** Creates the queues these vantages' parts go to, if missing (two processes may race: both fine). */
   async ensureQueues(vantages: readonly string[]): Promise<void> {
-    for (const vantage of vantages) {
-      const name = vantageQueue(vantage)
-      if (await this.boss.getQueue(name)) continue
-      try {
-        await this.boss.createQueue(name, { name, retryLimit: MAX_PART_ATTEMPTS, retryDelay: RETRY_DELAY_SECONDS })
-      } catch (e) {
-        if (!(await this.boss.getQueue(name))) throw e
+    const missing: string[] = []
+    for (const vantage of vantages) if (!(await this.boss.getQueue(vantageQueue(vantage)))) missing.push(vantageQueue(vantage))
+    if (missing.length === 0) return
+    // pg-boss makes a queue a partition of its job table (ATTACH PARTITION): two processes making
+    // queues at once deadlock. One session lock makes hostkeys' processes take turns.
+    const client = await this.pool.connect()
+    try {
+      await client.query(`SELECT pg_advisory_lock($1, 0)`, [QUEUE_LOCK_CLASS])
+      for (const name of missing) {
+        if (!(await this.boss.getQueue(name))) await this.boss.createQueue(name, { name, retryLimit: MAX_PART_ATTEMPTS, retryDelay: RETRY_DELAY_SECONDS })
       }
+      await client.query(`SELECT pg_advisory_unlock($1, 0)`, [QUEUE_LOCK_CLASS])
+      client.release()
+    } catch (e) {
+      client.release(e as Error) // its lock ends with the connection
+      throw e
     }
   }
 
