@@ -155,9 +155,10 @@ async function workPart(queue: RunQueue, store: Store, job: FetchedPart, setting
 /** The part's targets through the collector, back in shard order (the judge reads vantages side by side). */
 async function scanPart(claimed: ClaimedPart, concurrency: number): Promise<Observation[]> {
   const request = claimed.request as unknown as PartRequest
-  const order = new Map<Target, number>(claimed.targets.map((t, i) => [t, i]))
-  const out: Observation[] = new Array(claimed.targets.length)
-  for await (const observation of scanTargets(claimed.targets, { families: request.families, timeoutMs: request.timeoutMs, concurrency })) {
+  const targets = claimed.targets()
+  const order = new Map<Target, number>(targets.map((t, i) => [t, i]))
+  const out: Observation[] = new Array(targets.length)
+  for await (const observation of scanTargets(targets, { families: request.families, timeoutMs: request.timeoutMs, concurrency })) {
     out[order.get(observation.target)!] = observation
   }
   return out

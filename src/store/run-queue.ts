@@ -95,7 +95,8 @@ export interface ClaimedPart {
   readonly attempt: number
   /** The error the last attempt recorded, if it threw. */
   readonly lastError: string | null
-  readonly targets: Target[]
+  /** The shard's targets, read when the attempt starts (a bad row fails the attempt, not the claim). */
+  readonly targets: () => Target[]
   readonly request: Record<string, unknown>
 }
 
@@ -120,8 +121,23 @@ function targetRow(t: Target): TargetRow {
   return [t.host, t.address === t.host ? 0 : t.address, t.port, t.aliases, t.source]
 }
 
-function rowTarget([host, address, port, aliases, source]: TargetRow): Target {
-  return { host, address: address === 0 ? host : address, port, aliases, source }
+function isTargetRow(row: unknown): row is TargetRow {
+  if (!Array.isArray(row) || row.length !== 5) return false
+  const [host, address, port, aliases, source] = row as unknown[]
+  return (
+    typeof host === 'string' && (address === 0 || typeof address === 'string') && Number.isInteger(port) &&
+    Array.isArray(aliases) && aliases.every((a) => typeof a === 'string') && typeof source === 'string'
+  )
+}
+
+/** A shard's targets as createRun wrote them; anything else is said with the part it belongs to. */
+function readTargets(rows: unknown, part: PartJob): Target[] {
+  if (!Array.isArray(rows)) throw new OperationalError(`run ${part.run} shard ${part.shard}: its targets are not a list`)
+  return rows.map((row, i) => {
+    if (!isTargetRow(row)) throw new OperationalError(`run ${part.run} shard ${part.shard}: target ${i} is not [host, address, port, aliases, source]`)
+    const [host, address, port, aliases, source] = row
+    return { host, address: address === 0 ? host : address, port, aliases, source }
+  })
 }
 
 interface RunRecord {
@@ -313,7 +329,7 @@ export class RunQueue {
   /** Claims a queued part of a live run (counting the attempt), or null when there is nothing to do:
    * the part is in already, failed, or its run is finished or gone. */
   async claimPart(part: PartJob, worker: string): Promise<ClaimedPart | null> {
-    const { rows } = await this.pool.query<{ attempts: number; error: string | null; targets: TargetRow[]; request: Record<string, unknown> }>(
+    const { rows } = await this.pool.query<{ attempts: number; error: string | null; targets: unknown; request: Record<string, unknown> }>(
       `WITH part AS (
          UPDATE run_parts p SET attempts = p.attempts + 1, worker = $4
          FROM runs r
@@ -327,8 +343,7 @@ export class RunQueue {
     const row = rows[0]
     if (!row) return null
     await this.pool.query(`UPDATE runs SET status = 'scanning', started_at = now() WHERE id = $1 AND status = 'queued'`, [part.run])
-    if (!Array.isArray(row.targets)) throw new OperationalError(`run ${part.run} shard ${part.shard}: its targets are not a list`)
-    return { attempt: row.attempts, lastError: row.error, targets: row.targets.map(rowTarget), request: row.request }
+    return { attempt: row.attempts, lastError: row.error, targets: () => readTargets(row.targets, part), request: row.request }
   }
 
   /**

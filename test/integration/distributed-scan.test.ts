@@ -146,6 +146,26 @@ describe('distributed scans (CLI, real sshd, PostgreSQL)', { skip: skipUnlessSsh
     assert.match(twice.stderr, /give it once/)
   })
 
+  it('a shard that keeps failing ends failed with its error, and so does its run', async () => {
+    const db = await database()
+    const detached = await runCli(['scan', '--distribute', '--detach', '--db', db, `[127.85.1.1]:${web.port}`, `[127.85.1.2]:${web.port}`])
+    assert.equal(detached.code, 0, detached.stderr)
+    const runId = Number(detached.stdout.trim())
+    // A row no worker can read: every attempt throws.
+    await query(db, `UPDATE run_shards SET targets = '"not a list"' WHERE run_id = $1`, [runId])
+    const worker = startWorker(db, 'dc1')
+    const waited = await runCli(['run', 'wait', String(runId), '--db', db], { timeoutMs: 180_000 })
+    assert.equal(waited.code, 2, waited.stdout + waited.stderr)
+    assert.match(waited.stderr, new RegExp(`run ${runId} failed: shard 0 failed: run ${runId} shard 0: its targets are not a list`))
+    const status = await runCli(['run', 'status', String(runId), '--db', db])
+    assert.equal(status.code, 0, status.stderr)
+    assert.match(status.stdout, /run \d+ failed: 0\/1 shard\(s\) in, 1 failed/)
+    assert.match(status.stdout, /error: shard 0 failed: .*not a list/)
+    stopWorker(worker)
+    assert.equal((worker.output().stderr.match(/attempt \d: run \d+ shard 0: its targets are not a list/g) ?? []).length, 3, worker.output().stderr)
+    assert.deepEqual(await query(db, `SELECT id FROM scans`), [], 'nothing recorded')
+  })
+
   it('a worker SIGKILLed mid-shard: the shard comes back to another worker and is counted once', async () => {
     const db = await database()
     const targets = [`[127.85.3.1]:${silentPort}`, `[127.85.1.1]:${web.port}`, `[127.85.1.2]:${web.port}`]
