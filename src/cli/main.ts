@@ -22,6 +22,8 @@ import { registerExpect } from './commands/expect.js'
 import { registerSelfReport } from './commands/self-report.js'
 import { registerPublish } from './commands/publish.js'
 import { registerReport } from './commands/report.js'
+import { registerRun } from './commands/run.js'
+import { registerWorker } from './commands/worker.js'
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js'
 
 /* The CLI is wiring only: commander parses, a command calls one use case, renders, and sets the
@@ -58,6 +60,8 @@ const REGISTRARS: CommandRegistrar[] = [
   registerPrune,
   registerDb,
   registerDemo,
+  registerRun,
+  registerWorker,
 ]
 
 export function buildProgram(context: CommandContext, registrars: readonly CommandRegistrar[] = REGISTRARS): Command {

@@ -43,6 +43,7 @@ export const FINDING_KINDS = [
   'config_changed',
   'compromised_key',
   'oob_mismatch',
+  'vantage_mismatch',
 ] as const
 export type FindingKind = (typeof FINDING_KINDS)[number]
 

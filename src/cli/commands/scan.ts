@@ -27,7 +27,28 @@ import { addDbOption } from '../with-store.js'
 /* `hostkeys scan`: flags become ScanSettings (app/scan-settings.ts) and output flags; the use case
  * (app/run-scan.ts) runs; this file renders as it goes and sets the exit code. */
 
-type ScanFlags = Omit<ScanOptions, 'specs' | 'files'> & OutputFlags & { file?: string[]; list?: boolean }
+type ScanFlags = Omit<ScanOptions, 'specs' | 'files' | 'vantage'> &
+  OutputFlags & { file?: string[]; list?: boolean; vantage?: string[]; distribute?: boolean; shardSize?: number; shardExpiry?: number; detach?: boolean }
+
+/** `--distribute`: enqueue the scan as a run for workers, then wait for it and report, or print its id. */
+async function distributeScan(settings: ScanSettings, flags: ScanFlags, context: CommandContext): Promise<void> {
+  const { enqueueRun, DEFAULT_SHARD_SIZE } = await import('../../app/distributed-runs.js')
+  const { waitAndReport } = await import('./run.js')
+  if (flags.sshfp || flags.format === 'known_hosts') throw new UserError('--distribute reports findings, as text or json: the keys are in the history (hostkeys known-hosts)')
+  const run = await enqueueRun(
+    settings,
+    { shardSize: flags.shardSize ?? DEFAULT_SHARD_SIZE, vantages: flags.vantage ?? [], partExpirySeconds: flags.shardExpiry ?? null },
+    { stdin: context.stdin, env: context.env },
+  )
+  if (flags.detach) {
+    writeLine(context.stdout, String(run.id))
+    context.exitCode = EXIT_OK
+    return
+  }
+  if (!flags.quiet) writeLine(context.stderr, `hostkeys: run ${run.id}: ${run.targets} target(s) in ${run.shards} shard(s); waiting for workers (hostkeys worker)`)
+  context.lifecycle?.setInterruptionNote(`run ${run.id} goes on without this command: hostkeys run wait ${run.id}`)
+  await waitAndReport(settings.history!.db!, settings.history!.timeoutMs, run.id, { format: flags.format as 'text' | 'json', failOn: flags.failOn, quiet: flags.quiet }, context)
+}
 
 /** `--list`, as `nmap -sL`: the targets a scan would take, and nothing contacted: no host, no DNS, no database. */
 async function printTargets(settings: ScanSettings, context: CommandContext): Promise<void> {
@@ -120,7 +141,11 @@ export function registerScan(program: Command, context: CommandContext): void {
     .option('--no-dns', 'do not check SSHFP records')
     .option('--fail-on <severity>', 'exit 1 when a finding is at or above: info, warning, critical, never', parseFailOn, 'warning')
     .option('-q, --quiet', 'print nothing unless a finding is at or above --fail-on (for cron)')
-    .option('--vantage <name>', 'where this scan runs from, recorded with the scan', hostname())
+    .option('--vantage <name>', 'where this scan runs from, recorded with the scan (default: the host name); with --distribute, a vantage every host is scanned from, repeatable, the first judged (default: any worker)', collect)
+    .option('--distribute', 'enqueue the scan for workers (hostkeys worker) in the PostgreSQL history, then wait and report')
+    .option('--shard-size <n>', 'with --distribute: targets per shard', parsePositiveInteger)
+    .option('--shard-expiry <seconds>', "with --distribute: how long a shard may stay with a worker before another takes it (default: the shard's worst case)", parseSeconds)
+    .option('--detach', 'with --distribute: print the run id and exit (hostkeys run wait ID)')
     .option('--metrics-file <path>', 'write Prometheus metrics for node_exporter textfile collector')
     .option('--resolver <addr[:port]>', 'DNS resolver for SSHFP checks (repeatable; default /etc/resolv.conf)', collect)
     .option('--dns-timeout <seconds>', 'deadline per SSHFP query (default: resolv.conf timeout, else 2)', parseSeconds)
@@ -136,8 +161,16 @@ export function registerScan(program: Command, context: CommandContext): void {
       throw new UserError('scan needs at least one target, or --file')
     }
     checkOutputFlags(flags, (option) => command.getOptionValueSource(option) === 'cli')
-    const settings = resolveScanSettings({ ...flags, specs, files: flags.file ?? [] }, context.env)
+    const vantages = flags.vantage ?? []
+    if (!flags.distribute) {
+      if (vantages.length > 1) throw new UserError('--vantage names where this scan runs from: give it once (several are for --distribute)')
+      for (const option of ['shardSize', 'shardExpiry', 'detach'] as const) {
+        if (flags[option] !== undefined) throw new UserError(`--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} goes with --distribute`)
+      }
+    }
+    const settings = resolveScanSettings({ ...flags, vantage: vantages[0] ?? hostname(), specs, files: flags.file ?? [] }, context.env)
     if (flags.list) return printTargets(settings, context)
+    if (flags.distribute) return distributeScan(settings, flags, context)
     await scanAndReport(settings, flags, context)
   })
 }

@@ -1,0 +1,47 @@
+import type { RunRow } from '../store/run-queue.js'
+import { isAtOrAbove, type FailOn } from '../domain/finding.js'
+import { ScanJsonWriter } from '../report/scan-json.js'
+import { renderTextFinding, renderTextSummary } from '../report/scan-text.js'
+import type { ScanOutcome } from '../app/scan-fleet.js'
+import { writeLine, type CommandContext } from './context.js'
+import { EXIT_FINDINGS, EXIT_OK } from './exit-codes.js'
+
+/* How a distributed run is shown: its progress while it runs (stderr), and its findings once judged,
+ * as `scan` shows a scan's, less the per-host rows (the hosts were scanned elsewhere). */
+
+export interface RunOutputFlags {
+  readonly format: 'text' | 'json'
+  readonly failOn: FailOn
+  readonly quiet?: boolean
+}
+
+/** One line of progress: parts in, hosts scanned and reached (every vantage), and the status. */
+export function renderRunProgress(run: RunRow): string {
+  const failed = run.partsFailed > 0 ? `, ${run.partsFailed} failed` : ''
+  return `run ${run.id} ${run.status}: ${run.partsDone}/${run.parts} shard(s) in${failed}, ${run.hostsScanned}/${run.targets * Math.max(1, run.vantages.length)} host scan(s), ${run.hostsReached} reached`
+}
+
+/** `run status`: the run in a few lines. */
+export function renderRunStatus(run: RunRow): string {
+  const lines = [renderRunProgress(run)]
+  lines.push(`vantages: ${run.vantages.length > 0 ? run.vantages.join(', ') : 'any worker'}; ${run.targets} target(s) in ${run.shards} shard(s)`)
+  lines.push(`created ${run.createdAt.toISOString()}${run.finishedAt ? `, finished ${run.finishedAt.toISOString()}` : ''}`)
+  if (run.scanId !== null) lines.push(`recorded as scan ${run.scanId}; ${(run.report as ScanOutcome | null)?.findings.length ?? 0} finding(s)`)
+  if (run.error) lines.push(`error: ${run.error}`)
+  return lines.join('\n')
+}
+
+/** Prints a judged run's findings and sets the exit code as scan does. */
+export function reportRunOutcome(outcome: ScanOutcome, flags: RunOutputFlags, context: CommandContext): void {
+  const failing = outcome.findings.filter((f) => isAtOrAbove(f.severity, flags.failOn))
+  if (flags.quiet) {
+    for (const finding of failing) writeLine(context.stdout, renderTextFinding(finding))
+  } else if (flags.format === 'json') {
+    const writer = new ScanJsonWriter()
+    context.stdout.write(writer.open())
+    context.stdout.write(writer.close(outcome.findings))
+  } else {
+    writeLine(context.stdout, renderTextSummary(outcome, outcome.findings).replace(/^\n/, ''))
+  }
+  context.exitCode = failing.length > 0 ? EXIT_FINDINGS : EXIT_OK
+}
