@@ -123,19 +123,8 @@ export async function* scanTargets(
           .catch(
             // scanHost settles every host as data; this only guards against a bug in it, so the
             // scan still yields one observation per target and nothing rejects unhandled.
-            (error: unknown): Observation => ({
-              target,
-              address: null,
-              status: 'protocol-error',
-              error: `internal error in the collector: ${error instanceof Error ? error.message : String(error)}`,
-              banner: null,
-              offered: null,
-              keys: [],
-              failedFamilies: [],
-              connections: 0,
-              startedAt: new Date(),
-              durationMs: 0,
-            }),
+            (error: unknown): Observation =>
+              observationWithoutKeys(target, 'protocol-error', `internal error in the collector: ${error instanceof Error ? error.message : String(error)}`),
           )
           .then((observation) => {
             hostsInFlight--
@@ -191,11 +180,16 @@ export async function* scanTargets(
 
 /** A target whose route the client config makes impossible (ProxyCommand, a ProxyJump loop). */
 function unreachableBehindJump(target: Target, detail: string): Observation {
+  return observationWithoutKeys(target, 'jump-failed', detail)
+}
+
+/** An observation of a target no connection reached: a status and why, nothing else. */
+function observationWithoutKeys(target: Target, status: Observation['status'], error: string): Observation {
   return {
     target,
     address: null,
-    status: 'jump-failed',
-    error: detail,
+    status,
+    error,
     banner: null,
     offered: null,
     keys: [],
