@@ -170,7 +170,9 @@ export async function recordScan(
         const config = configs.get(server) ?? null
         const configBefore = stored?.configId != null && config !== null && stored.configId !== config.id ? knownConfigs.get(stored.configId) : undefined
         const keysChanged = comparison.findings.some((f) => KEY_CHANGE_KINDS.has(f.kind))
-        const configChanges = configBefore && config && !keysChanged ? describeConfigChangeBesidesKeys(configBefore, config.config) : []
+        // A host that goes back to a configuration it had (two backends behind one address, a rollback)
+        // is not told again: config_changed marks each configuration new to the host once.
+        const configChanges = configBefore && config && !config.returning && !keysChanged ? describeConfigChangeBesidesKeys(configBefore, config.config) : []
         if (configChanges.length > 0) findings.push(configChangedFinding(host.host, configChanges))
         const previousCertificates = stored ? (lastCertificates.get(stored.id) ?? null) : null
         if (host.reached && (previousCertificates || host.keys.some((k) => k.certificate))) {
@@ -246,7 +248,7 @@ async function configsOf(
   history: ReadonlyMap<number, StoredHost>,
   known: Map<number, ServerConfig>,
   at: Date,
-): Promise<Map<IdentifiedServer, { id: number; config: ServerConfig }>> {
+): Promise<Map<IdentifiedServer, { id: number; config: ServerConfig; returning: boolean }>> {
   const digests = new Map<IdentifiedServer, string>()
   const distinct = new Map<string, ServerConfig>()
   for (const server of servers) {
@@ -257,17 +259,25 @@ async function configsOf(
     digests.set(server, digest)
     distinct.set(digest, config)
   }
-  const out = new Map<IdentifiedServer, { id: number; config: ServerConfig }>()
+  const out = new Map<IdentifiedServer, { id: number; config: ServerConfig; returning: boolean }>()
   if (distinct.size === 0) return out
   const ids = await session.configIds(distinct, at)
   const before: number[] = []
+  const changed: { hostId: number; configId: number }[] = []
   for (const [server, digest] of digests) {
     const id = ids.get(digest)!
-    out.set(server, { id, config: distinct.get(digest)! })
     const stored = server.id === null ? undefined : history.get(server.id)?.configId
-    if (stored != null && stored !== id && !known.has(stored)) before.push(stored)
+    if (stored != null && stored !== id) {
+      changed.push({ hostId: server.id!, configId: id })
+      if (!known.has(stored)) before.push(stored)
+    }
   }
   for (const [id, config] of await session.loadConfigs(before)) known.set(id, config)
+  const earlier = await session.earlierConfigs(changed)
+  for (const [server, digest] of digests) {
+    const id = ids.get(digest)!
+    out.set(server, { id, config: distinct.get(digest)!, returning: server.id !== null && earlier.has(`${server.id} ${id}`) })
+  }
   return out
 }
 

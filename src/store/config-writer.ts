@@ -2,6 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely'
 import type { OfferedAlgorithms } from '../domain/observation.js'
 import type { ServerConfig } from '../domain/server-config.js'
 import { hasshServer } from '../fingerprint/hassh.js'
+import { batches } from './batches.js'
 import type { Database } from './schema.js'
 
 /* server_configs (migrations/0004_audit.sql): each distinct server configuration once, found by its
@@ -47,6 +48,18 @@ export async function loadConfigs(db: Db, ids: readonly number[]): Promise<Map<n
   const rows = await sql<{ id: number; banner: string | null; algorithms: unknown }>`
     SELECT id, banner, algorithms FROM server_configs WHERE id = ANY(${[...new Set(ids)]}::int[])`.execute(db)
   for (const row of rows.rows) out.set(row.id, { banner: row.banner, offered: toOffered(row.algorithms) })
+  return out
+}
+
+/** Which of these hosts had that configuration at some earlier time, as `hostId configId`. */
+export async function earlierConfigs(db: Db, pairs: readonly { hostId: number; configId: number }[]): Promise<Set<string>> {
+  const out = new Set<string>()
+  for (const batch of batches(pairs)) {
+    const rows = await sql<{ host_id: number; config_id: number }>`
+      SELECT DISTINCT c.host_id, c.config_id FROM host_config_changes c
+      JOIN unnest(${batch.map((p) => p.hostId)}::int[], ${batch.map((p) => p.configId)}::int[]) AS v(h, c2) ON c.host_id = v.h AND c.config_id = v.c2`.execute(db)
+    for (const row of rows.rows) out.add(`${row.host_id} ${row.config_id}`)
+  }
   return out
 }
 

@@ -3,7 +3,7 @@ import type { Sha256Fingerprint } from '../domain/host-key.js'
 import { sha256DigestBase64, sha256FromDigest } from '../fingerprint/digest-forms.js'
 import { batches } from './batches.js'
 import { loadCertAuthorities } from './cert-authorities.js'
-import { ConfigIds, loadConfigs } from './config-writer.js'
+import { ConfigIds, earlierConfigs, loadConfigs } from './config-writer.js'
 import { checkedModuli, hostsServing, loadKeyVerdicts, loadPendingModuli, markGcdChecked, writeKeyVerdicts } from './key-verdicts.js'
 import { hasCertificates, loadLastCertificates, writeCertificates } from './certificate-writer.js'
 import { hashedEntryAdopter } from './hashed-adoption.js'
@@ -81,6 +81,7 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
 
     configIds: (configs, at) => configIds.idsOf(configs, at),
     loadConfigs: (ids) => loadConfigs(tx, ids),
+    earlierConfigs: (pairs) => earlierConfigs(tx, pairs),
     keyVerdicts: (fingerprints) => loadKeyVerdicts(tx, fingerprints),
     writeKeyVerdicts: (writes) => writeKeyVerdicts(tx, writes),
     pendingModuli: () => loadPendingModuli(tx),

@@ -94,6 +94,8 @@ export interface RecordingSession {
   configIds(configs: ReadonlyMap<string, ServerConfig>, at: Date): Promise<Map<string, number>>
   /** Stored configurations by id (to say what changed). */
   loadConfigs(ids: readonly number[]): Promise<Map<number, ServerConfig>>
+  /** Which of these hosts had that configuration at some earlier time, as `hostId configId`. */
+  earlierConfigs(pairs: readonly { hostId: number; configId: number }[]): Promise<Set<string>>
   /** The stored known-bad-key verdict of each of these keys the history has. */
   keyVerdicts(fingerprints: readonly Sha256Fingerprint[]): Promise<Map<Sha256Fingerprint, StoredVerdict>>
   /** Records verdicts on stored keys (after writeHosts stored them). */
