@@ -1,0 +1,2 @@
+/** Synthetic RSA moduli that pass every known-bad key check (see sieved-moduli.mjs). */
+export function sievedModuli(count: number): Buffer[]
