@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander'
 import path from 'node:path'
-import { publishSite, type SiteFormat } from '../../app/publish-site.js'
+import type { SiteFormat } from '../../app/publish-site.js'
 import { writeLine, type CommandContext } from '../context.js'
 import { choice } from '../options.js'
 import { checkSiteDirectory, writeSite } from '../page-writer.js'
@@ -18,6 +18,7 @@ export function registerPublish(program: Command, context: CommandContext): void
     const force = !!flags.force
     await checkSiteDirectory(flags.out, { force }) // before the database: a wrong --out costs nothing
     const at = new Date()
+    const { publishSite } = await import('../../app/publish-site.js') // page rendering: only for this command
     const site = await withStore(flags, context, (store) => publishSite(store, { format: flags.format, generatedAt: at }))
     await writeSite(flags.out, site.files, {
       force,

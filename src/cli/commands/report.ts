@@ -1,6 +1,5 @@
 import type { Command } from 'commander'
 import path from 'node:path'
-import { buildFleetReport } from '../../app/fleet-report.js'
 import { writeLine, type CommandContext } from '../context.js'
 import { checkPageFile, writePage } from '../page-writer.js'
 import { addDbOption, withStore, type DbFlags } from '../with-store.js'
@@ -13,6 +12,7 @@ export function registerReport(program: Command, context: CommandContext): void 
       .requiredOption('--out <file>', 'the HTML file to write (replaced if it exists)'),
   ).action(async (flags: DbFlags & { out: string }) => {
     await checkPageFile(flags.out) // before the database: a wrong --out costs nothing
+    const { buildFleetReport } = await import('../../app/fleet-report.js') // charts and pages: only for this command
     const report = await withStore(flags, context, (store) => buildFleetReport(store, new Date()))
     await writePage(flags.out, report.html)
     const { critical, warning } = report.summary.openBySeverity
