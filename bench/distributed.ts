@@ -27,8 +27,9 @@ import { fleetEndpoint, REFUSING_ENDPOINT } from './ssh-responder.js'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const RESPONDER = path.join(ROOT, 'bench/ssh-responder.ts')
-/** Responder processes: two cores, two responders; a listener is a descriptor, 50,000 in one is fine. */
-const RESPONDERS = 2
+/** Listeners per responder process: each is a descriptor, and RLIMIT_NOFILE here is 20,000 (hard),
+ * less the connections in flight. 100,000 targets take 6 processes, idle but for their connections. */
+const LISTENERS_PER_RESPONDER = 18_000
 const SHARD_SIZE = 1_000
 const CLOCK_TICKS = 100
 
@@ -112,14 +113,15 @@ async function scratchDatabase(adminUrl: string, tag: string): Promise<{ url: st
 }
 
 /** The simulated fleet's first `count` targets, in responder processes of their own. */
-async function startFleet(count: number): Promise<{ stop: () => void }> {
+async function startFleet(count: number): Promise<{ processes: number; stop: () => void }> {
   const children: ChildProcess[] = []
-  const per = Math.ceil(count / RESPONDERS)
+  // At least two, so both cores can answer.
+  const processes = Math.max(2, Math.ceil(count / LISTENERS_PER_RESPONDER))
+  const per = Math.ceil(count / processes)
   const ready: Promise<void>[] = []
   for (let first = 0; first < count; first += per) {
     const n = Math.min(per, count - first)
-    // One descriptor per listener, plus the connections in flight.
-    const child = spawn('sh', ['-c', `ulimit -n ${n + 10_000} && exec "$0" --import tsx "$@"`, process.execPath, RESPONDER, String(first), String(n)], {
+    const child = spawn(process.execPath, ['--import', 'tsx', RESPONDER, String(first), String(n)], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -134,7 +136,7 @@ async function startFleet(count: number): Promise<{ stop: () => void }> {
     )
   }
   await Promise.all(ready)
-  return { stop: () => children.forEach((c) => c.kill('SIGTERM')) }
+  return { processes: children.length, stop: () => children.forEach((c) => c.kill('SIGTERM')) }
 }
 
 function writeInventory(dir: string, count: number, endpoint: (i: number) => { address: string; port: number } = fleetEndpoint): string {
@@ -315,7 +317,7 @@ export async function runDistributedBench(options: DistributedBenchOptions): Pro
   const dir = mkdtempSync(path.join(tmpdir(), 'hostkeys-bench-distributed-'))
   const fleetStarted = performance.now()
   const fleet = await startFleet(largest)
-  log(`simulated fleet: ${largest} targets on 127.86.0.0/16 in ${RESPONDERS} responder processes, up in ${((performance.now() - fleetStarted) / 1000).toFixed(1)} s; load ${loadAverage()}`)
+  log(`simulated fleet: ${largest} targets on 127.86.0.0/16 in ${fleet.processes} responder processes, up in ${((performance.now() - fleetStarted) / 1000).toFixed(1)} s; load ${loadAverage()}`)
   const drops: (() => Promise<void>)[] = []
   let tag = 0
   const fresh = async () => {

@@ -29,6 +29,13 @@ export async function waitAndReport(db: string, timeoutMs: number, runId: number
     env: context.env,
     timeoutMs,
     ...(context.lifecycle ? { signal: context.lifecycle.signal } : {}),
+    reconnecting: flags.quiet
+      ? undefined
+      : (message) => {
+          if (tty && last) context.stderr.write('\r\x1b[2K')
+          last = ''
+          writeLine(context.stderr, `hostkeys: ${message}`)
+        },
     progress: flags.quiet
       ? undefined
       : (run) => {
