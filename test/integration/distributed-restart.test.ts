@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { runCli, startCli, waitFor, type RunningCli } from '../support/cli.js'
+import { metricSamples } from '../support/faults.js'
 import { skipUnlessPgCluster, startPgCluster, type PgCluster } from '../support/pg-cluster.js'
 import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
 
@@ -9,7 +13,8 @@ import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
  * hand and stage them once the server is back (rather than leaving them to be scanned again after
  * their --shard-expiry), take the rest, and judge the run; a `run wait` started before the restart
  * waits it out and reports the run. The test's own cluster (test/support/pg-cluster.ts), so it may be
- * stopped; real sshd and hosts that never answer on 127.86.252.0/24. */
+ * stopped; real sshd and hosts that never answer on 127.86.252.0/24. `run wait --metrics-file` writes
+ * what `scan --metrics-file` writes, on success and on failure. */
 
 const SILENT = 6
 
@@ -18,6 +23,7 @@ describe('a distributed run across a PostgreSQL restart', { skip: skipUnlessPgCl
   let server: SshdServer
   const silent: Server[] = []
   const workers: RunningCli[] = []
+  const work = mkdtempSync(join(tmpdir(), 'hostkeys-distributed-restart-'))
 
   before(async () => {
     ;[cluster, server] = await Promise.all([startPgCluster(), startSshd({ addresses: ['127.86.252.1', '127.86.252.2', '127.86.252.3'], keyTypes: ['ed25519'] })])
@@ -31,6 +37,7 @@ describe('a distributed run across a PostgreSQL restart', { skip: skipUnlessPgCl
     for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill('SIGKILL')
     for (const s of silent) s.close()
     await Promise.all([cluster?.destroy(), server?.stop()])
+    rmSync(work, { recursive: true, force: true })
   })
 
   it('workers reconnect and stage what they scanned, run wait retries, and the run completes, each shard scanned once', async () => {
@@ -45,7 +52,8 @@ describe('a distributed run across a PostgreSQL restart', { skip: skipUnlessPgCl
     assert.equal(detached.code, 0, detached.stderr)
     const runId = Number(detached.stdout.trim())
     for (let i = 0; i < 2; i++) workers.push(startCli(['worker', '--db', db, '--vantage', 'dc1', '--poll', '0.5'], { timeoutMs: 600_000 }))
-    const wait = startCli(['run', 'wait', String(runId), '--db', db, '--format', 'json'], { timeoutMs: 600_000 })
+    const metrics = join(work, 'restart.prom')
+    const wait = startCli(['run', 'wait', String(runId), '--db', db, '--format', 'json', '--metrics-file', metrics], { timeoutMs: 600_000 })
 
     // The sshd shards come first and are quick; then both workers are inside a silent host's 3 s.
     await waitFor(
@@ -84,6 +92,32 @@ describe('a distributed run across a PostgreSQL restart', { skip: skipUnlessPgCl
       [],
       logs,
     )
+    const samples = metricSamples(readFileSync(metrics, 'utf8'))
+    assert.equal(samples.get('hostkeys_hosts_scanned'), String(targets.length))
+    assert.equal(samples.get('hostkeys_hosts_reached'), String(server.addresses.length))
+    assert.equal(samples.get('hostkeys_hosts_failed'), String(SILENT))
+    assert.equal(samples.get('hostkeys_findings{kind="new_host"}'), String(server.addresses.length))
+    assert.equal(samples.get('hostkeys_last_run_success'), '1')
     for (const worker of workers) worker.child.kill('SIGTERM')
+  })
+
+  it('run wait --metrics-file marks a run that did not complete as failed, keeping the last success', async () => {
+    const database = await cluster.createDatabase()
+    const db = cluster.url(database)
+    const metrics = join(work, 'cancelled.prom')
+    const target = `[${server.addresses[0]}]:${server.port}`
+    const detached = await runCli(['scan', '--distribute', '--detach', '--db', db, target])
+    assert.equal(detached.code, 0, detached.stderr)
+    const refused = await runCli(['scan', '--distribute', '--detach', '--db', db, '--metrics-file', metrics, target])
+    assert.equal(refused.code, 2)
+    assert.match(refused.stderr, /--metrics-file .*run wait/)
+    const cancelled = await runCli(['run', 'cancel', detached.stdout.trim(), '--db', db])
+    assert.equal(cancelled.code, 0, cancelled.stderr)
+    const waited = await runCli(['run', 'wait', detached.stdout.trim(), '--db', db, '--metrics-file', metrics])
+    assert.equal(waited.code, 2, waited.stderr)
+    assert.match(waited.stderr, /was cancelled/)
+    const samples = metricSamples(readFileSync(metrics, 'utf8'))
+    assert.equal(samples.get('hostkeys_last_run_success'), '0')
+    assert.equal(samples.get('hostkeys_last_success_timestamp_seconds'), '0')
   })
 })
