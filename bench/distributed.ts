@@ -23,7 +23,8 @@ import { fleetEndpoint, REFUSING_ENDPOINT } from './ssh-responder.js'
  *     1,000,000-target run it predicts;
  *   - an unchanged second night on the largest run's history: the rows it adds.
  * Sizes: BENCH_DIST_TARGETS (10000, the 1/2/4 comparison), BENCH_DIST_SIZES (10000,50000,100000),
- * BENCH_DIST_WORKERS (1,2,4), BENCH_DIST_GROWTH_WORKERS (2), BENCH_DIST_ROUNDS (1). */
+ * BENCH_DIST_WORKERS (1,2,4), BENCH_DIST_GROWTH_WORKERS (2), BENCH_DIST_ROUNDS (1);
+ * BENCH_DIST_WORKER_NODE_OPTIONS passes Node flags to the workers. */
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const RESPONDER = path.join(ROOT, 'bench/ssh-responder.ts')
@@ -159,7 +160,12 @@ interface StartedWorker {
 }
 
 function startWorker(db: string): StartedWorker {
-  const cli = startCli(['worker', '--db', db, '--vantage', 'bench', '--poll', '0.5'], { timeoutMs: 3 * 3600_000 })
+  // BENCH_DIST_WORKER_NODE_OPTIONS: Node flags for the workers only (a heap cap for the judge, say).
+  const nodeOptions = process.env['BENCH_DIST_WORKER_NODE_OPTIONS']
+  const cli = startCli(['worker', '--db', db, '--vantage', 'bench', '--poll', '0.5'], {
+    timeoutMs: 3 * 3600_000,
+    ...(nodeOptions ? { env: { NODE_OPTIONS: nodeOptions } } : {}),
+  })
   let shards = 0
   let judged = false
   let resolveReady: () => void
@@ -314,6 +320,7 @@ export async function runDistributedBench(options: DistributedBenchOptions): Pro
   const { log } = options
   const adminUrl = process.env['HOSTKEYS_BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres'
   const largest = Math.max(options.targets, ...options.sizes)
+  if (options.sizes.length === 1) log('one run size: no growth curve (BENCH_DIST_SIZES needs two or more)')
   const dir = mkdtempSync(path.join(tmpdir(), 'hostkeys-bench-distributed-'))
   const fleetStarted = performance.now()
   const fleet = await startFleet(largest)
@@ -390,7 +397,7 @@ export async function runDistributedBench(options: DistributedBenchOptions): Pro
     const line = fitLine(points)
     const perTarget = points.map((p) => `${p.n}: ${((p.seconds / p.n) * 1000).toFixed(2)} ms`).join(', ')
     const million = line.a + line.b * 1_000_000
-    log(
+    if (points.length >= 2) log(
       `growth, ${options.growthWorkers} worker(s), end to end: ${points.map((p) => `${p.n} in ${p.seconds.toFixed(1)} s`).join(', ')}; ` +
         `per target ${perTarget}; fitted ${line.a.toFixed(1)} s + ${(line.b * 1000).toFixed(3)} ms/target -> 1,000,000 targets in ~${(million / 60).toFixed(0)} min ` +
         `(${million < 3600 ? 'under' : 'over'} an hour)`,
@@ -421,7 +428,8 @@ function loadAverage(): string {
 
 function numbersFromEnv(name: string, fallback: readonly number[]): number[] {
   const value = process.env[name]
-  return value === undefined ? [...fallback] : value.split(',').map(Number)
+  // Empty: none (BENCH_DIST_SIZES= skips the growth curve and the second night).
+  return value === undefined ? [...fallback] : value.split(',').filter((v) => v.trim() !== '').map(Number)
 }
 
 export function distributedBenchOptions(log: (line: string) => void): DistributedBenchOptions {
