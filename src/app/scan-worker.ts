@@ -112,11 +112,11 @@ async function judgeAbandoned(queue: RunQueue, store: Store, events: WorkerEvent
 /** Scans, stages and (when last) judges one part; true when this worker scanned it. */
 async function workPart(queue: RunQueue, store: Store, job: FetchedPart, settings: WorkerSettings, events: WorkerEvents): Promise<boolean> {
   const { part } = job
+  const unreachable = (what: string) => (e: Error, pauseMs: number) =>
+    events.problem?.(`run ${part.run} shard ${part.shard}: ${what}: the database is unreachable (${e.message}); trying again in ${(pauseMs / 1000).toFixed(1)} s`)
   // The job is taken (pg-boss marked it active): a restart now is waited out, or the part would wait
   // for its expiry. A claim whose reply was lost counts one attempt too many, no more.
-  const claimed = await retryWhileDisconnected(() => queue.claimPart(part, settings.workerId), {
-    onRetry: (e, pauseMs) => events.problem?.(`run ${part.run} shard ${part.shard}: claiming: the database is unreachable (${e.message}); trying again in ${(pauseMs / 1000).toFixed(1)} s`),
-  })
+  const claimed = await retryWhileDisconnected(() => queue.claimPart(part, settings.workerId), { onRetry: unreachable('claiming') })
   if (!claimed) {
     // In already, failed, or its run finished or cancelled: nothing left to do for this job.
     await queue.completeJob(job)
@@ -149,15 +149,12 @@ async function workPart(queue: RunQueue, store: Store, job: FetchedPart, setting
   const reached = observations.filter((o) => isReached(o.status)).length
   // The scan is in hand: a database restarting now is waited out rather than the part scanned again
   // after its expiry. Staging is idempotent (a part in already is 'already-in'), so a COMMIT whose
-  // outcome the lost connection hid is safe to try again.
-  const outcome = await retryWhileDisconnected(
-    async () => {
-      const outcome = await queue.stagePart(part, { observations: staged, hosts: observations.length, reached, scannedBy: settings.vantage })
-      await queue.completeJob(job)
-      return outcome
-    },
-    { onRetry: (e, pauseMs) => events.problem?.(`run ${part.run} shard ${part.shard}: staging: the database is unreachable (${e.message}); trying again in ${(pauseMs / 1000).toFixed(1)} s`) },
-  )
+  // outcome the lost connection hid is safe to try again; a run it made judging is then found by
+  // judgeAbandoned (or a waiting `run wait`).
+  const outcome = await retryWhileDisconnected(() => queue.stagePart(part, { observations: staged, hosts: observations.length, reached, scannedBy: settings.vantage }), {
+    onRetry: unreachable('staging'),
+  })
+  await retryWhileDisconnected(() => queue.completeJob(job), { onRetry: unreachable('completing its job') })
   events.part?.({ run: part.run, shard: part.shard, vantage: settings.vantage, hosts: observations.length, reached, outcome })
   if (outcome === 'judging') {
     const report = await judgeRun(queue, store, part.run)
