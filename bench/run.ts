@@ -1,12 +1,14 @@
 import { runBadKeysBench } from './bad-keys.js'
 import { runDnsBench } from './dns.js'
+import { distributedBenchOptions, runDistributedBench } from './distributed.js'
 import { runScanBench } from './scan.js'
 import { runStoreBench } from './store.js'
 
 /* `npm run bench`: every benchmark, printing figures and ratios against the reference tools.
  * Sizes can be lowered for a quick look: BENCH_HOSTS, BENCH_ROUNDS, BENCH_LARGE, BENCH_DNS_ROUNDS,
  * BENCH_STORE_HOSTS (BENCH_STORE_BACKENDS=postgres or embedded for one). BENCH_ONLY=scan,dns,store,badkeys
- * runs only those (badkeys only when asked: BENCH_BADKEYS_SIZES=1000,10000 for a quick look). */
+ * runs only those (badkeys only when asked: BENCH_BADKEYS_SIZES=1000,10000 for a quick look;
+ * distributed only when asked, sizes in bench/distributed.ts). */
 
 function numberFromEnv(name: string, fallback: number): number {
   const value = process.env[name]
@@ -42,4 +44,9 @@ if (only.includes('store')) {
 if (only.includes('badkeys')) {
   // Known-bad key checks per key, and batch GCD over 1,000 / 10,000 / 100,000 moduli (issue 12).
   await runBadKeysBench((line) => console.log(line))
+}
+
+if (only.includes('distributed')) {
+  // Distributed scans (issue 14): 1/2/4 workers, queue overhead, 10k-100k growth, an unchanged second night.
+  await runDistributedBench(distributedBenchOptions((line) => console.log(line)))
 }

@@ -7,6 +7,7 @@ import { resolveDatabaseLocation } from '../store/database-location.js'
 import { checkVantageName, isFinished, RunQueue, type RunRow } from '../store/run-queue.js'
 import type { Store } from '../store/store.js'
 import { judgeRun } from './judge-run.js'
+import { retryWhileDisconnected } from './reconnect.js'
 import { scanInventory } from './run-scan.js'
 import type { ScanOutcome } from './scan-fleet.js'
 import type { ScanSettings } from './scan-settings.js'
@@ -142,6 +143,8 @@ export interface WaitOptions {
   readonly timeoutMs: number
   readonly pollMs?: number
   readonly progress?: (run: RunRow) => void
+  /** Told when the database is unreachable and the wait tries again. */
+  readonly reconnecting?: (message: string) => void
   readonly signal?: AbortSignal
 }
 
@@ -157,14 +160,25 @@ export async function waitForRun(db: string, runId: number, options: WaitOptions
 
   async function poll(queue: RunQueue, store: Store): Promise<RunRow> {
     for (;;) {
-      const run = await queue.getRun(runId)
-      if (!run) throw new UserError(`no run ${runId} in this history`)
-      options.progress?.(run)
-      if (isFinished(run.status)) return run
-      // Nobody judging it (its judge died): this process does.
-      if (run.status === 'judging') await judgeRun(queue, store, runId)
+      // A database restarting mid-run is waited out, as the workers wait it out.
+      const run = await retryWhileDisconnected(() => look(queue, store), {
+        ...(options.signal ? { signal: options.signal } : {}),
+        onRetry: (e, pauseMs) => options.reconnecting?.(`the database is unreachable (${e.message}); trying again in ${(pauseMs / 1000).toFixed(1)} s`),
+      })
+      if (run) return run
       await sleep(options.pollMs ?? 1_000, undefined, options.signal ? { signal: options.signal } : {})
     }
+  }
+
+  /** The run if finished; null when it is not yet (judged here if its judge was lost). */
+  async function look(queue: RunQueue, store: Store): Promise<RunRow | null> {
+    const run = await queue.getRun(runId)
+    if (!run) throw new UserError(`no run ${runId} in this history`)
+    options.progress?.(run)
+    if (isFinished(run.status)) return run
+    // Nobody judging it (its judge died): this process does.
+    if (run.status === 'judging') await judgeRun(queue, store, runId)
+    return null
   }
 }
 

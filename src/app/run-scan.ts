@@ -117,6 +117,11 @@ async function scanWith(
   }
 }
 
+/** The metrics file after a scan judged elsewhere (a distributed run), as a scan here writes it. */
+export async function writeScanMetrics(path: string, outcome: ScanOutcome, finishedAt: Date): Promise<void> {
+  await writeMetricsFile(path, renderMetrics({ ...outcome, finishedAt }))
+}
+
 /** The metrics file after a failed run: the last success's figures kept, the run marked failed. */
 export async function writeFailedRunMetrics(path: string): Promise<void> {
   const previous = await readFile(path, 'utf8').catch(() => null)

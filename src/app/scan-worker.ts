@@ -8,6 +8,7 @@ import { checkVantageName, MAX_PART_ATTEMPTS, vantageQueue, type ClaimedPart, ty
 import type { Store } from '../store/store.js'
 import { openRunQueue } from './distributed-runs.js'
 import { judgeRun } from './judge-run.js'
+import { retryWhileDisconnected } from './reconnect.js'
 
 /* `hostkeys worker`: takes parts of distributed runs (a shard, for its vantage or for any), scans
  * them with the same collector as `scan`, stages the observations, and judges a run when it brings
@@ -111,7 +112,11 @@ async function judgeAbandoned(queue: RunQueue, store: Store, events: WorkerEvent
 /** Scans, stages and (when last) judges one part; true when this worker scanned it. */
 async function workPart(queue: RunQueue, store: Store, job: FetchedPart, settings: WorkerSettings, events: WorkerEvents): Promise<boolean> {
   const { part } = job
-  const claimed = await queue.claimPart(part, settings.workerId)
+  const unreachable = (what: string) => (e: Error, pauseMs: number) =>
+    events.problem?.(`run ${part.run} shard ${part.shard}: ${what}: the database is unreachable (${e.message}); trying again in ${(pauseMs / 1000).toFixed(1)} s`)
+  // The job is taken (pg-boss marked it active): a restart now is waited out, or the part would wait
+  // for its expiry. A claim whose reply was lost counts one attempt too many, no more.
+  const claimed = await retryWhileDisconnected(() => queue.claimPart(part, settings.workerId), { onRetry: unreachable('claiming') })
   if (!claimed) {
     // In already, failed, or its run finished or cancelled: nothing left to do for this job.
     await queue.completeJob(job)
@@ -142,8 +147,14 @@ async function workPart(queue: RunQueue, store: Store, job: FetchedPart, setting
     return false
   }
   const reached = observations.filter((o) => isReached(o.status)).length
-  const outcome = await queue.stagePart(part, { observations: staged, hosts: observations.length, reached, scannedBy: settings.vantage })
-  await queue.completeJob(job)
+  // The scan is in hand: a database restarting now is waited out rather than the part scanned again
+  // after its expiry. Staging is idempotent (a part in already is 'already-in'), so a COMMIT whose
+  // outcome the lost connection hid is safe to try again; a run it made judging is then found by
+  // judgeAbandoned (or a waiting `run wait`).
+  const outcome = await retryWhileDisconnected(() => queue.stagePart(part, { observations: staged, hosts: observations.length, reached, scannedBy: settings.vantage }), {
+    onRetry: unreachable('staging'),
+  })
+  await retryWhileDisconnected(() => queue.completeJob(job), { onRetry: unreachable('completing its job') })
   events.part?.({ run: part.run, shard: part.shard, vantage: settings.vantage, hosts: observations.length, reached, outcome })
   if (outcome === 'judging') {
     const report = await judgeRun(queue, store, part.run)

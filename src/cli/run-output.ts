@@ -13,6 +13,8 @@ export interface RunOutputFlags {
   readonly format: 'text' | 'json'
   readonly failOn: FailOn
   readonly quiet?: boolean
+  /** `--metrics-file`: Prometheus text, written as scan writes it, once the run is judged (or failed). */
+  readonly metricsFile?: string
 }
 
 /** One line of progress: parts in, hosts scanned and reached (every vantage), and the status. */

@@ -41,6 +41,18 @@ export async function runProcess(argv: readonly string[]): Promise<never> {
   })
 
   const code = await main(argv, { lifecycle })
-  // stdout and stderr are synchronous for files, pipes and terminals on Linux: nothing is lost.
+  // A write to a pipe that is full (a reader slower than us: `run wait --format json | jq`) is
+  // queued by libuv, and process.exit drops the queue: wait until what was written has gone out.
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)])
   process.exit(code)
+}
+
+/** Resolves once everything written to the stream before it was handed to the system. */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve()
+  return new Promise((resolve) => {
+    stream.write('', () => resolve())
+    // A reader gone away (EPIPE) ends the wait too: the error handler above exits.
+    stream.once('error', () => resolve())
+  })
 }

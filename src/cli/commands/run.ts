@@ -23,12 +23,23 @@ async function runDb(flags: DbFlags, context: CommandContext, what: string): Pro
 /** Waits for a run, progress on stderr (a terminal only, unless --quiet), then reports it as scan would. */
 export async function waitAndReport(db: string, timeoutMs: number, runId: number, flags: RunOutputFlags, context: CommandContext): Promise<void> {
   const { waitForRun, runOutcome } = await import('../../app/distributed-runs.js')
+  const metrics = flags.metricsFile ? await import('../../app/run-scan.js') : null
+  const metricsFile = flags.metricsFile
+  // As scan's: whatever ends the wait early, or a run that failed, cron's metrics say so.
+  if (metrics && metricsFile) context.lifecycle?.onFailure(() => metrics.writeFailedRunMetrics(metricsFile))
   const tty = !!context.stderr.isTTY && !flags.quiet
   let last = ''
   const run = await waitForRun(db, runId, {
     env: context.env,
     timeoutMs,
     ...(context.lifecycle ? { signal: context.lifecycle.signal } : {}),
+    reconnecting: flags.quiet
+      ? undefined
+      : (message) => {
+          if (tty && last) context.stderr.write('\r\x1b[2K')
+          last = ''
+          writeLine(context.stderr, `hostkeys: ${message}`)
+        },
     progress: flags.quiet
       ? undefined
       : (run) => {
@@ -40,7 +51,9 @@ export async function waitAndReport(db: string, timeoutMs: number, runId: number
         },
   })
   if (tty && last) context.stderr.write('\r\x1b[2K')
-  reportRunOutcome(runOutcome(run), flags, context)
+  const outcome = runOutcome(run)
+  if (metrics && metricsFile) await metrics.writeScanMetrics(metricsFile, outcome, run.finishedAt ?? new Date())
+  reportRunOutcome(outcome, flags, context)
 }
 
 export function registerRun(program: Command, context: CommandContext): void {
@@ -60,7 +73,8 @@ export function registerRun(program: Command, context: CommandContext): void {
       .argument('<id>', 'run id', parseRunId)
       .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).argParser(choice(['text', 'json'] as const)).default('text'))
       .option('--fail-on <severity>', 'exit 1 when a finding is at or above: info, warning, critical, never', parseFailOn, 'warning')
-      .option('-q, --quiet', 'print nothing unless a finding is at or above --fail-on (for cron)'),
+      .option('-q, --quiet', 'print nothing unless a finding is at or above --fail-on (for cron)')
+      .option('--metrics-file <path>', 'write Prometheus metrics for node_exporter textfile collector, as scan does'),
   ).action(async (id: number, flags: DbFlags & RunOutputFlags) => {
     const { db, timeoutMs } = await runDb(flags, context, 'run wait')
     await waitAndReport(db, timeoutMs, id, flags, context)

@@ -35,6 +35,7 @@ async function distributeScan(settings: ScanSettings, flags: ScanFlags, context:
   const { enqueueRun, DEFAULT_SHARD_SIZE } = await import('../../app/distributed-runs.js')
   const { waitAndReport } = await import('./run.js')
   if (flags.sshfp || flags.format === 'known_hosts') throw new UserError('--distribute reports findings, as text or json: the keys are in the history (hostkeys known-hosts)')
+  if (flags.detach && settings.metricsFile) throw new UserError('--metrics-file is written when the run is judged: give it to hostkeys run wait, not with --detach')
   const run = await enqueueRun(
     settings,
     { shardSize: flags.shardSize ?? DEFAULT_SHARD_SIZE, vantages: flags.vantage ?? [], partExpirySeconds: flags.shardExpiry ?? null },
@@ -47,7 +48,7 @@ async function distributeScan(settings: ScanSettings, flags: ScanFlags, context:
   }
   if (!flags.quiet) writeLine(context.stderr, `hostkeys: run ${run.id}: ${run.targets} target(s) in ${run.shards} shard(s); waiting for workers (hostkeys worker)`)
   context.lifecycle?.setInterruptionNote(`run ${run.id} goes on without this command: hostkeys run wait ${run.id}`)
-  await waitAndReport(settings.history!.db!, settings.history!.timeoutMs, run.id, { format: flags.format as 'text' | 'json', failOn: flags.failOn, quiet: flags.quiet }, context)
+  await waitAndReport(settings.history!.db!, settings.history!.timeoutMs, run.id, { format: flags.format as 'text' | 'json', failOn: flags.failOn, quiet: flags.quiet, ...(settings.metricsFile ? { metricsFile: settings.metricsFile } : {}) }, context)
 }
 
 /** `--list`, as `nmap -sL`: the targets a scan would take, and nothing contacted: no host, no DNS, no database. */
