@@ -11,6 +11,7 @@ import { migrate, readMigrations, type MigrationConnection } from './migrate.js'
 import { createGuardedPool } from './postgres-pool.js'
 import type { Database } from './schema.js'
 import type { Store } from './store.js'
+import { chooseWasmTiers } from './wasm-tiers.js'
 
 export interface OpenStoreOptions {
   /** A postgres:// or postgresql:// URL, a directory for an embedded database, or null for the default. */
@@ -134,6 +135,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     let pglite
     try {
       const fs = new DurableNodeFS(location.dir)
+      chooseWasmTiers(options.bulk ?? false) // a lookup: Liftoff only (wasm-tiers.ts)
       pglite = await PGlite.create({
         fs,
         // PGlite's PostgreSQL keeps its buffers inside the process's WebAssembly memory, which never
