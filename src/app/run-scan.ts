@@ -9,6 +9,7 @@ import { openInventory, type Inventory } from '../inventory/inventory.js'
 import { renderFailedRunMetrics, renderMetrics } from '../report/metrics.js'
 import { scanTargets } from '../ssh/scan-targets.js'
 import { openStore } from '../store/open-store.js'
+import { LONG_RUNNING_SCAN_TARGETS } from '../store/wasm-tiers.js'
 import type { Store } from '../store/store.js'
 import { scanFleet, type ScanEvents, type ScanJudge, type ScanOutcome } from './scan-fleet.js'
 import { historyJudge, standaloneJudge } from './scan-judges.js'
@@ -76,7 +77,14 @@ async function scanWith(
   const store =
     run.store ??
     (settings.history
-      ? await openStore({ db: settings.history.db, env: run.env, timeoutMs: settings.history.timeoutMs, createIfMissing: true, bulk: true })
+      ? await openStore({
+          db: settings.history.db,
+          env: run.env,
+          timeoutMs: settings.history.timeoutMs,
+          createIfMissing: true,
+          bulk: true,
+          longRunning: inventory.size >= LONG_RUNNING_SCAN_TARGETS,
+        })
       : null)
   try {
     const judge: ScanJudge = store

@@ -11,6 +11,7 @@ import { migrate, readMigrations, type MigrationConnection } from './migrate.js'
 import { createGuardedPool } from './postgres-pool.js'
 import type { Database } from './schema.js'
 import type { Store } from './store.js'
+import { chooseWasmTiers } from './wasm-tiers.js'
 
 export interface OpenStoreOptions {
   /** A postgres:// or postgresql:// URL, a directory for an embedded database, or null for the default. */
@@ -26,6 +27,9 @@ export interface OpenStoreOptions {
   /** The command writes in bulk (a scan, an import): the embedded store keeps 16 MB of buffers; any
    * other command, 1 MB (~25 MB less RSS for a lookup, which reads a few pages). Default false. */
   readonly bulk?: boolean
+  /** The embedded PostgreSQL runs long enough for V8's optimising compiler to pay off (wasm-tiers.ts):
+   * a scan of many targets, an import. Default: the same as `bulk`. */
+  readonly longRunning?: boolean
 }
 
 export const DEFAULT_DB_TIMEOUT_MS = 60_000
@@ -134,6 +138,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     let pglite
     try {
       const fs = new DurableNodeFS(location.dir)
+      chooseWasmTiers(options.longRunning ?? options.bulk ?? false) // a lookup: Liftoff only (wasm-tiers.ts)
       pglite = await PGlite.create({
         fs,
         // PGlite's PostgreSQL keeps its buffers inside the process's WebAssembly memory, which never
