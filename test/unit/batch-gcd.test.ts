@@ -51,6 +51,31 @@ describe('batchGcd', () => {
     })
   })
 
+  it('agrees with pairwise gcds at every tree shape, with shared primes at the edges of subtrees', () => {
+    // The scaled remainder tree starts from the two top nodes and carries odd nodes up unchanged:
+    // every count from 2 to 40 covers both, and the planted pairs sit at the first and last leaves
+    // and across the middle, where the two top subtrees meet.
+    const small = () => generatePrimeSync(48, { bigint: true })
+    for (let count = 2; count <= 40; count++) {
+      const moduli = Array.from({ length: count }, () => small() * small())
+      const p = small()
+      moduli[0] = p * small()
+      moduli[count - 1] = p * small()
+      if (count >= 4) {
+        const q = small()
+        const half = count >> 1
+        moduli[half - 1] = q * small()
+        moduli[half] = q * small()
+      }
+      const unique = [...new Set(moduli)]
+      const divisors = batchGcd(unique)
+      unique.forEach((n, i) => {
+        const expected = unique.reduce((acc, m, j) => (j === i ? acc : acc * gcd(n, m) / gcd(acc, gcd(n, m))), 1n)
+        assert.equal(divisors[i], gcd(n, expected), `${count} moduli, modulus ${i}`)
+      })
+    }
+  })
+
   it('returns the modulus itself when both its primes are shared', () => {
     const [p, q] = [prime(), prime()]
     const divisors = batchGcd([p * prime(), q * prime(), p * q])
