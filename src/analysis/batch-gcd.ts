@@ -158,18 +158,18 @@ function partnersAmong(value: bigint, divisor: bigint, candidates: Iterable<bigi
 function freshAgainstKnown(knownValues: readonly bigint[], freshValues: readonly bigint[]): Found[] {
   const freshTree = productTree(freshValues)
   const F = freshTree.at(-1)![0]!
+  const modF = barrettReducer(F)
   const fBits = bitLength(F)
   const averageBits = Math.max(64, bitLength(knownValues[0]!))
   const chunkSize = Math.max(8, Math.floor(Math.max(fBits, 1 << 16) / averageBits))
   const chunks: { start: number; end: number; residue: bigint }[] = []
   for (let start = 0; start < knownValues.length; start += chunkSize) {
     const end = Math.min(knownValues.length, start + chunkSize)
-    chunks.push({ start, end, residue: productOf(knownValues.slice(start, end)) % F })
+    chunks.push({ start, end, residue: modF(productOf(knownValues.slice(start, end))) })
   }
-  const R = productModulo(
-    chunks.map((c) => c.residue),
-    F,
-  )
+  // R = ∏ residues mod F, streamed: one multiplication and one reduction per chunk.
+  let R = 1n % F
+  for (const chunk of chunks) R = modF(R * chunk.residue)
   const knownResidues = remaindersDown(freshTree, R)
   const freshDivisors = freshValues.length > 1 ? batchGcdFromTree(freshTree) : freshValues.map(() => 1n)
   const found: Found[] = []
@@ -228,16 +228,25 @@ function remaindersDown(tree: readonly bigint[][], x: bigint): bigint[] {
   return remainders
 }
 
-/** ∏ values mod m, multiplying in a balanced tree and reducing every node mod m. */
-function productModulo(values: readonly bigint[], m: bigint): bigint {
-  if (values.length === 0) return 1n % m
-  let level = values.slice()
-  while (level.length > 1) {
-    const next: bigint[] = []
-    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? (level[i]! * level[i + 1]!) % m : level[i]!)
-    level = next
+/**
+ * x mod m for many x with one m, by Barrett reduction (Menezes et al., Handbook of Applied
+ * Cryptography, Algorithm 14.42): for x < 2^2k, k the bit length of m, two multiplications by
+ * precomputed numbers replace V8's division, which costs about 4.5 multiplications at these sizes.
+ * Larger x fall back to the division.
+ */
+export function barrettReducer(m: bigint): (x: bigint) => bigint {
+  const k = bitLength(m)
+  const mu = (1n << BigInt(2 * k)) / m
+  const limit = 1n << BigInt(2 * k)
+  const down = BigInt(k - 1)
+  const up = BigInt(k + 1)
+  return (x) => {
+    if (x < 0n || x >= limit) return ((x % m) + m) % m
+    // q ≤ floor(x / m) ≤ q + 2 (HAC 14.42, note (i)), so at most two corrections.
+    let r = x - (((x >> down) * mu) >> up) * m
+    while (r >= m) r -= m
+    return r
   }
-  return level[0]! % m
 }
 
 /**

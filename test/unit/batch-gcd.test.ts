@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { generatePrimeSync } from 'node:crypto'
 import { describe, it } from 'node:test'
-import { batchGcd, sharedFactors, type ModulusRef, type SharedFactorsResult } from '../../src/analysis/batch-gcd.js'
+import { barrettReducer, batchGcd, sharedFactors, type ModulusRef, type SharedFactorsResult } from '../../src/analysis/batch-gcd.js'
 import { gcd } from '../../src/analysis/big-integer.js'
 
 /* Moduli made of 256-bit primes keep the tests fast; the trees do not care about the size. */
@@ -166,8 +166,55 @@ describe('sharedFactors', () => {
     }
   })
 
+  it('incremental: partners at the edges of the chunks the known moduli are multiplied in', () => {
+    // 256-bit moduli are multiplied 256 to a chunk (2^16 bits); the planted partners sit at the
+    // first and last index of chunks and in the last, partial chunk.
+    const small = () => generatePrimeSync(128, { bigint: true })
+    const base = Array.from({ length: 600 }, () => small() * small())
+    const edges = [0, 255, 256, 511, 512, 599]
+    const fresh: bigint[] = []
+    for (const index of edges) {
+      const p = small()
+      base[index] = p * small()
+      fresh.push(p * small())
+    }
+    fresh.push(small() * small())
+    const result = sharedFactors(base, fresh)
+    assert.equal(result.method, 'incremental')
+    assert.deepEqual(summary(result), bruteForce(base, fresh))
+    assert.deepEqual(
+      result.hits.map((h) => h.sharesWith),
+      edges.map((index) => [{ set: 'known', index }]),
+    )
+  })
+
   it('refuses a number that is not a modulus', () => {
     assert.throws(() => sharedFactors([1n], [modulus()]), /known\[0\]/)
     assert.throws(() => sharedFactors([], [0n]), /fresh\[0\]/)
+  })
+})
+
+describe('barrettReducer', () => {
+  const m = generatePrimeSync(200, { bigint: true }) * generatePrimeSync(190, { bigint: true })
+  const k = BigInt(m.toString(2).length)
+  const reduce = barrettReducer(m)
+  const cases: [string, bigint][] = [
+    ['zero', 0n],
+    ['below m', m - 1n],
+    ['m itself', m],
+    ['m squared less one', m * m - 1n],
+    ['the largest x for the fast path', (1n << (2n * k)) - 1n],
+    ['beyond the fast path', (1n << (2n * k)) + 12345n],
+    ['negative', -m - 7n],
+    ['a product of two residues', (m - 2n) * (m - 3n)],
+  ]
+  for (const [name, x] of cases) {
+    it(name, () => assert.equal(reduce(x), ((x % m) + m) % m))
+  }
+  it('agrees with % on random products', () => {
+    for (let i = 0; i < 200; i++) {
+      const x = (generatePrimeSync(190, { bigint: true }) * BigInt(i + 1) * m + BigInt(i) * 7919n) * generatePrimeSync(150, { bigint: true })
+      assert.equal(reduce(x), x % m)
+    }
   })
 })
