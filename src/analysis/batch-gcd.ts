@@ -1,4 +1,6 @@
-import { bitLength, gcd, productOf } from './big-integer.js'
+import { bitLength, gcd } from './big-integer.js'
+import { HelperThread } from './batch-gcd-thread.js'
+import { barrettReducer, chunkResidues, productTree, remaindersDown, scaledBatchGcd } from './remainder-tree.js'
 
 /* shared prime : two RSA moduli n1 = p·q1 and n2 = p·q2 with a prime in common; gcd(n1, n2) = p
  *                factors both, so both private keys are public. Keys made by a random generator
@@ -53,7 +55,7 @@ const INCREMENTAL_MIN_RATIO = 16
  * Near-linear in the number of known moduli when `fresh` is small; a full batch GCD otherwise.
  * Moduli must be positive; duplicates (equal values, in either list) are the same key, not a hit.
  */
-export function sharedFactors(known: readonly bigint[], fresh: readonly bigint[]): SharedFactorsResult {
+export function sharedFactors(known: readonly bigint[], fresh: readonly bigint[], options: BatchGcdOptions = {}): SharedFactorsResult {
   for (const [name, list] of [['known', known], ['fresh', fresh]] as const) {
     list.forEach((n, i) => {
       if (n <= 1n) throw new RangeError(`sharedFactors: ${name}[${i}] is not a modulus (${n})`)
@@ -69,7 +71,7 @@ export function sharedFactors(known: readonly bigint[], fresh: readonly bigint[]
   if (freshValues.length === 0) return { hits: [], duplicates, method: 'incremental' }
 
   const incremental = knownValues.length >= INCREMENTAL_MIN_RATIO * freshValues.length
-  const found = incremental ? freshAgainstKnown(knownValues, freshValues) : fullBatch(knownValues, freshValues)
+  const found = incremental ? freshAgainstKnown(knownValues, freshValues, options) : fullBatch(knownValues, freshValues, options)
 
   const hits: SharedFactorHit[] = []
   for (const { value, factor, partners } of found) {
@@ -112,9 +114,9 @@ function indicesByValue(list: readonly bigint[]): Map<bigint, number[]> {
 
 /** One batch GCD over the union; then each fresh hit's partners among the other hits (a partner of
  * a hit is a hit itself, so this is a search among few). */
-function fullBatch(knownValues: readonly bigint[], freshValues: readonly bigint[]): Found[] {
+function fullBatch(knownValues: readonly bigint[], freshValues: readonly bigint[], options: BatchGcdOptions): Found[] {
   const all = [...freshValues, ...knownValues]
-  const divisors = batchGcd(all)
+  const divisors = batchGcd(all, options)
   const hitValues = all.filter((_, i) => divisors[i] !== 1n)
   const found: Found[] = []
   for (let i = 0; i < freshValues.length; i++) {
@@ -155,23 +157,30 @@ function partnersAmong(value: bigint, divisor: bigint, candidates: Iterable<bigi
  * GCD over the fresh moduli alone finds those shared among them. The chunk residues are kept so that
  * the known partners of a hit are found by testing chunks, then the moduli of the chunks that hit.
  */
-function freshAgainstKnown(knownValues: readonly bigint[], freshValues: readonly bigint[]): Found[] {
+function freshAgainstKnown(knownValues: readonly bigint[], freshValues: readonly bigint[], options: BatchGcdOptions): Found[] {
   const freshTree = productTree(freshValues)
   const F = freshTree.at(-1)![0]!
-  const modF = barrettReducer(F)
   const fBits = bitLength(F)
   const averageBits = Math.max(64, bitLength(knownValues[0]!))
   const chunkSize = Math.max(8, Math.floor(Math.max(fBits, 1 << 16) / averageBits))
-  const chunks: { start: number; end: number; residue: bigint }[] = []
-  for (let start = 0; start < knownValues.length; start += chunkSize) {
-    const end = Math.min(knownValues.length, start + chunkSize)
-    chunks.push({ start, end, residue: modF(productOf(knownValues.slice(start, end))) })
+  // Half of the chunks in a worker thread when there are many: the chunks are the same either way.
+  const parallel = options.workerThread ?? knownValues.length >= PARALLEL_MIN_KNOWN
+  const split = parallel ? Math.ceil(knownValues.length / 2 / chunkSize) * chunkSize : knownValues.length
+  const helper = split < knownValues.length ? HelperThread.start({ kind: 'residues', values: knownValues.slice(split), chunkSize, modulus: F }) : null
+  let residues: bigint[]
+  try {
+    residues = chunkResidues(helper ? knownValues.slice(0, split) : knownValues, chunkSize, F)
+    if (helper) residues.push(...helper.receive('result').values)
+  } finally {
+    helper?.close()
   }
-  // R = ∏ residues mod F, streamed: one multiplication and one reduction per chunk.
+  const chunks = residues.map((residue, i) => ({ start: i * chunkSize, end: Math.min(knownValues.length, (i + 1) * chunkSize), residue }))
+  // R = ∏ residues mod F, streamed: one multiplication and one Barrett reduction per chunk.
+  const modF = barrettReducer(F)
   let R = 1n % F
-  for (const chunk of chunks) R = modF(R * chunk.residue)
+  for (const residue of residues) R = modF(R * residue)
   const knownResidues = remaindersDown(freshTree, R)
-  const freshDivisors = freshValues.length > 1 ? batchGcdFromTree(freshTree) : freshValues.map(() => 1n)
+  const freshDivisors = batchGcd(freshValues, { workerThread: false })
   const found: Found[] = []
   const freshHits = freshValues.filter((_, i) => freshDivisors[i] !== 1n)
   for (let i = 0; i < freshValues.length; i++) {
@@ -205,112 +214,46 @@ function freshAgainstKnown(knownValues: readonly bigint[], freshValues: readonly
   return found
 }
 
-/** Levels of a product tree: level 0 the values, each next level the products of pairs, up to a
- * level of `top` nodes or fewer (1: the root). */
-function productTree(values: readonly bigint[], top = 1): bigint[][] {
-  const levels: bigint[][] = [values.slice()]
-  for (let level = levels[0]!; level.length > top; ) {
-    const next: bigint[] = new Array(Math.ceil(level.length / 2))
-    for (let i = 0; i < level.length; i += 2) next[i >> 1] = i + 1 < level.length ? level[i]! * level[i + 1]! : level[i]!
-    levels.push(next)
-    level = next
-  }
-  return levels
-}
+/** From this many moduli up, a worker thread takes half of a batch GCD; below, starting one (30 to
+ * 500 ms) would cost about what it saves. */
+const PARALLEL_MIN_MODULI = 2000
 
-/** x mod each leaf of the tree, reduced level by level from the root. */
-function remaindersDown(tree: readonly bigint[][], x: bigint): bigint[] {
-  let remainders = [x % tree.at(-1)![0]!]
-  for (let l = tree.length - 2; l >= 0; l--) {
-    const level = tree[l]!
-    remainders = level.map((node, i) => remainders[i >> 1]! % node)
-  }
-  return remainders
-}
+/** From this many known moduli up, a worker thread reduces half of them modulo the fresh product. */
+const PARALLEL_MIN_KNOWN = 8192
 
-/**
- * x mod m for many x with one m, by Barrett reduction (Menezes et al., Handbook of Applied
- * Cryptography, Algorithm 14.42): for x < 2^2k, k the bit length of m, two multiplications by
- * precomputed numbers replace V8's division, which costs about 4.5 multiplications at these sizes.
- * Larger x fall back to the division.
- */
-export function barrettReducer(m: bigint): (x: bigint) => bigint {
-  const k = bitLength(m)
-  const mu = (1n << BigInt(2 * k)) / m
-  const limit = 1n << BigInt(2 * k)
-  const down = BigInt(k - 1)
-  const up = BigInt(k + 1)
-  return (x) => {
-    if (x < 0n || x >= limit) return ((x % m) + m) % m
-    // q ≤ floor(x / m) ≤ q + 2 (HAC 14.42, note (i)), so at most two corrections.
-    let r = x - (((x >> down) * mu) >> up) * m
-    while (r >= m) r -= m
-    return r
-  }
+export interface BatchGcdOptions {
+  /** Whether a worker thread takes half of the work; by default when there is enough of it. */
+  readonly workerThread?: boolean
 }
 
 /**
  * For each modulus, the product of the primes it shares with the others: gcd(n_i, P / n_i), 1 for
  * most. Equal moduli must have been removed (each would return itself). Exported for the benchmark.
+ *
+ * The moduli are cut in two halves A and B with product trees of their own, roots L and R; P = L · R,
+ * so each half is a scaled remainder tree started from the other's root (remainder-tree.ts), and the
+ * two halves run on two threads. P itself, twice the size of the largest node, is never formed.
  */
-export function batchGcd(moduli: readonly bigint[]): bigint[] {
+export function batchGcd(moduli: readonly bigint[], options: BatchGcdOptions = {}): bigint[] {
   if (moduli.length < 2) return moduli.map(() => 1n)
-  // The root product is never needed (see batchGcdFromTree): the tree stops at two nodes.
-  return batchGcdFromTree(productTree(moduli, 2))
-}
-
-/** Guard bits of the scaled remainder tree's fixed-point values, beyond what the error bound needs. */
-const GUARD_BITS = 32
-
-/**
- * gcd(n, (P / n) mod n) for each leaf n of a product tree (two leaves at least), by Bernstein's
- * scaled remainder tree ("Scaled remainder trees", 2004): instead of P mod node² at every node (a
- * division per node, each about 4.5 multiplications in V8), each node carries the fraction
- * t = frac(P / node²) in fixed point, and a child's is its parent's times the square of its sibling,
- * truncated: frac(P / c1²) = frac(frac(P / node²) · c2²) as node = c1 · c2. At a leaf,
- * t · n = (P / n) mod n. One multiplication per child instead of a division: measured 2.5 to 3 times
- * faster on 10,000 to 100,000 RSA-2048 moduli. The root's product is never formed: the top two
- * nodes L and R start from frac(P / L²) = (R mod L) / L, the only divisions.
- */
-function batchGcdFromTree(tree: readonly bigint[][]): bigint[] {
-  const top = tree[tree.length - 1]!.length === 1 ? tree.length - 2 : tree.length - 1
-  const [left, right] = tree[top]! as [bigint, bigint]
-  // Precision of a node at height h (leaves 0): b = 2·bits(node) + GUARD_BITS + 2h. It covers the
-  // child's need, b_c1 + 2·bits(c2) <= b_node, as bits(c1) + bits(c2) <= bits(node) + 1; each
-  // truncation adds one unit in the last place, so a leaf's error is under (height + 1) · 2^-b,
-  // far below the 1 / (2n) that rounding t · n to the integer (P / n) mod n can afford.
-  const precision = (node: bigint, height: number) => 2 * bitLength(node) + GUARD_BITS + 2 * height
-  let bits = [precision(left, top), precision(right, top)]
-  let fractions = [((right % left) << BigInt(bits[0]!)) / left, ((left % right) << BigInt(bits[1]!)) / right]
-  for (let l = top - 1; l >= 0; l--) {
-    const level = tree[l]!
-    const nextBits: number[] = new Array(level.length)
-    const next: bigint[] = new Array(level.length)
-    for (let parent = 0; parent < fractions.length; parent++) {
-      const t = fractions[parent]!
-      const b = bits[parent]!
-      const c1 = level[2 * parent]!
-      if (2 * parent + 1 >= level.length) {
-        // An odd node carried up unchanged: the same fraction, to the precision of the level below.
-        nextBits[2 * parent] = precision(c1, l)
-        next[2 * parent] = t >> BigInt(b - nextBits[2 * parent]!)
-        continue
-      }
-      const c2 = level[2 * parent + 1]!
-      for (const [child, self, sibling] of [[2 * parent, c1, c2], [2 * parent + 1, c2, c1]] as const) {
-        const childBits = precision(self, l)
-        nextBits[child] = childBits
-        next[child] = BigInt.asUintN(b, t * (sibling * sibling)) >> BigInt(b - childBits)
-      }
-    }
-    bits = nextBits
-    fractions = next
+  const mid = Math.ceil(moduli.length / 2)
+  const left = moduli.slice(0, mid)
+  const right = moduli.slice(mid)
+  const helper = (options.workerThread ?? moduli.length >= PARALLEL_MIN_MODULI) ? HelperThread.start({ kind: 'half', moduli: right }) : null
+  if (!helper) {
+    const leftTree = productTree(left)
+    const rightTree = productTree(right)
+    const [L, R] = [leftTree.at(-1)![0]!, rightTree.at(-1)![0]!]
+    return [...scaledBatchGcd(leftTree, R), ...scaledBatchGcd(rightTree, L)]
   }
-  return tree[0]!.map((n, i) => {
-    const b = BigInt(bits[i]!)
-    const z = ((fractions[i]! * n + (1n << (b - 1n))) >> b) % n
-    return gcd(n, z)
-  })
+  try {
+    const leftTree = productTree(left)
+    helper.send(leftTree.at(-1)![0]!)
+    const leftDivisors = scaledBatchGcd(leftTree, helper.receive('root').value)
+    return [...leftDivisors, ...helper.receive('result').values]
+  } finally {
+    helper.close()
+  }
 }
 
 function describeRefs(refs: readonly ModulusRef[]): string {

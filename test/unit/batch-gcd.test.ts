@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { generatePrimeSync } from 'node:crypto'
 import { describe, it } from 'node:test'
-import { barrettReducer, batchGcd, sharedFactors, type ModulusRef, type SharedFactorsResult } from '../../src/analysis/batch-gcd.js'
+import { batchGcd, sharedFactors, type ModulusRef, type SharedFactorsResult } from '../../src/analysis/batch-gcd.js'
 import { gcd } from '../../src/analysis/big-integer.js'
+import { barrettReducer } from '../../src/analysis/remainder-tree.js'
 
 /* Moduli made of 256-bit primes keep the tests fast; the trees do not care about the size. */
 const primes = Array.from({ length: 1000 }, () => generatePrimeSync(256, { bigint: true }))
@@ -74,6 +75,29 @@ describe('batchGcd', () => {
         assert.equal(divisors[i], gcd(n, expected), `${count} moduli, modulus ${i}`)
       })
     }
+  })
+
+  it('gives the same divisors with half of the work in a worker thread', () => {
+    const small = () => generatePrimeSync(48, { bigint: true })
+    for (const count of [2, 3, 17, 64]) {
+      const moduli = Array.from({ length: count }, () => small() * small())
+      const [p, q] = [small(), small()]
+      const half = Math.ceil(count / 2)
+      // Across the two halves (first and last, last of one and first of the other) and inside one.
+      moduli[0] = p * small()
+      moduli[count - 1] = p * small()
+      if (count >= 4) {
+        moduli[half - 1] = q * small()
+        moduli[half] = q * small()
+      }
+      assert.deepEqual(batchGcd(moduli, { workerThread: true }), batchGcd(moduli, { workerThread: false }), `${count} moduli`)
+      assert.notEqual(batchGcd(moduli, { workerThread: true })[0], 1n)
+    }
+  })
+
+  it('throws the worker thread\'s error as an Error', () => {
+    // A zero in the worker's half: its remainder tree divides by zero there.
+    assert.throws(() => batchGcd([15n, 21n, 35n, 0n], { workerThread: true }), (e: unknown) => e instanceof Error && /worker thread: Division by zero/.test(e.message))
   })
 
   it('returns the modulus itself when both its primes are shared', () => {
@@ -179,13 +203,16 @@ describe('sharedFactors', () => {
       fresh.push(p * small())
     }
     fresh.push(small() * small())
-    const result = sharedFactors(base, fresh)
-    assert.equal(result.method, 'incremental')
-    assert.deepEqual(summary(result), bruteForce(base, fresh))
-    assert.deepEqual(
-      result.hits.map((h) => h.sharesWith),
-      edges.map((index) => [{ set: 'known', index }]),
-    )
+    for (const workerThread of [false, true]) {
+      // With a worker thread, it takes the chunks from 256 on: the edge of the split is a chunk edge.
+      const result = sharedFactors(base, fresh, { workerThread })
+      assert.equal(result.method, 'incremental')
+      assert.deepEqual(summary(result), bruteForce(base, fresh))
+      assert.deepEqual(
+        result.hits.map((h) => h.sharesWith),
+        edges.map((index) => [{ set: 'known', index }]),
+      )
+    }
   })
 
   it('refuses a number that is not a modulus', () => {
