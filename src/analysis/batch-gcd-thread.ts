@@ -24,10 +24,11 @@ const START_TIMEOUT_MS = 30_000
 
 /** The worker's entry point, next to this module (dist/analysis after tsc, dist/bundle in the bundle),
  * or null when there is none to load. */
-function workerEntry(): { readonly url: URL; readonly execArgv?: string[] } | null {
+function workerEntry(): { readonly url: URL; readonly execArgv: string[] } | null {
   if (!import.meta.url.endsWith('.ts')) {
     const url = new URL('./batch-gcd-worker.js', import.meta.url)
-    return existsSync(fileURLToPath(url)) ? { url } : null
+    // No inherited node options: `node -e script` would hand the worker the script to run as well.
+    return existsSync(fileURLToPath(url)) ? { url, execArgv: [] } : null
   }
   // Run from the TypeScript sources (tests, benchmarks under tsx): a worker inheriting --import tsx
   // does not start while this thread waits in Atomics.wait (the loader hooks need this thread's event
@@ -57,7 +58,7 @@ export class HelperThread {
     const counters = SyncPort.counters()
     let worker: Worker
     try {
-      worker = new Worker(entry.url, { workerData: { port: port2, counters, task }, transferList: [port2], ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) })
+      worker = new Worker(entry.url, { workerData: { port: port2, counters, task }, transferList: [port2], execArgv: entry.execArgv })
     } catch {
       port1.close()
       return null
