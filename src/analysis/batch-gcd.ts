@@ -13,7 +13,9 @@ import { barrettReducer, chunkResidues, productTree, remaindersDown, scaledBatch
  * Batch GCD (Bernstein, "How to find smooth parts of integers", 2004; the algorithm of the paper
  * above): a product tree P = n1·n2·…, then a remainder tree down it with P mod n_i², so that
  * z_i = (P mod n_i²) / n_i = (P / n_i) mod n_i and gcd(n_i, z_i) is the product of the primes n_i
- * shares with any other modulus, at quasi-linear cost instead of one gcd per pair. */
+ * shares with any other modulus, at quasi-linear cost instead of one gcd per pair. Here the remainder
+ * tree is Bernstein's scaled one, multiplications instead of divisions (remainder-tree.ts), and the
+ * two halves of the trees run on two threads (batch-gcd-thread.ts). */
 
 /** One of the moduli passed in: `known[index]` or `fresh[index]`. */
 export interface ModulusRef {
