@@ -16,7 +16,7 @@ export type HelperTask =
 export type HelperMessage =
   | { readonly kind: 'ready' }
   | { readonly kind: 'root'; readonly value: bigint }
-  | { readonly kind: 'result'; readonly values: bigint[] }
+  | { readonly kind: 'result'; readonly values: bigint[]; readonly product?: bigint }
   | { readonly kind: 'error'; readonly message: string; readonly stack: string }
 
 /** How long a worker thread may take to start before the work is done in the calling thread. */

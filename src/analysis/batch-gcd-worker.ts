@@ -1,5 +1,5 @@
 import { workerData, type MessagePort } from 'node:worker_threads'
-import { chunkResidues, productTree, scaledBatchGcd } from './remainder-tree.js'
+import { chunkResidues, productModulo, productTree, scaledBatchGcd } from './remainder-tree.js'
 import { SyncPort } from './sync-port.js'
 import type { HelperMessage, HelperTask } from './batch-gcd-thread.js'
 
@@ -19,7 +19,9 @@ try {
     const other = channel.receive() as bigint
     send({ kind: 'result', values: scaledBatchGcd(tree, other) })
   } else {
-    send({ kind: 'result', values: chunkResidues(task.values, task.chunkSize, task.modulus) })
+    // The chunks' residues (to find the partners of a hit) and their product modulo the fresh product.
+    const residues = chunkResidues(task.values, task.chunkSize, task.modulus)
+    send({ kind: 'result', values: residues, product: productModulo(residues, task.modulus) })
   }
 } catch (e) {
   const error = e instanceof Error ? e : new Error(String(e))

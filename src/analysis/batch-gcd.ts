@@ -1,6 +1,6 @@
 import { bitLength, gcd } from './big-integer.js'
 import { HelperThread } from './batch-gcd-thread.js'
-import { barrettReducer, chunkResidues, productTree, remaindersDown, scaledBatchGcd } from './remainder-tree.js'
+import { chunkResidues, productModulo, productTree, remaindersDown, scaledBatchGcd } from './remainder-tree.js'
 
 /* shared prime : two RSA moduli n1 = p·q1 and n2 = p·q2 with a prime in common; gcd(n1, n2) = p
  *                factors both, so both private keys are public. Keys made by a random generator
@@ -170,17 +170,20 @@ function freshAgainstKnown(knownValues: readonly bigint[], freshValues: readonly
   const split = parallel ? Math.ceil(knownValues.length / 2 / chunkSize) * chunkSize : knownValues.length
   const helper = split < knownValues.length ? HelperThread.start({ kind: 'residues', values: knownValues.slice(split), chunkSize, modulus: F }) : null
   let residues: bigint[]
+  let R: bigint
   try {
+    // R = ∏ known mod F: each thread's chunk residues multiplied together modulo F, then the two.
     residues = chunkResidues(helper ? knownValues.slice(0, split) : knownValues, chunkSize, F)
-    if (helper) residues.push(...helper.receive('result').values)
+    R = productModulo(residues, F)
+    if (helper) {
+      const { values, product } = helper.receive('result')
+      residues.push(...values)
+      R = (R * (product ?? productModulo(values, F))) % F
+    }
   } finally {
     helper?.close()
   }
   const chunks = residues.map((residue, i) => ({ start: i * chunkSize, end: Math.min(knownValues.length, (i + 1) * chunkSize), residue }))
-  // R = ∏ residues mod F, streamed: one multiplication and one Barrett reduction per chunk.
-  const modF = barrettReducer(F)
-  let R = 1n % F
-  for (const residue of residues) R = modF(R * residue)
   const knownResidues = remaindersDown(freshTree, R)
   const freshDivisors = batchGcd(freshValues, { workerThread: false })
   const found: Found[] = []
