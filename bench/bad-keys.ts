@@ -1,8 +1,9 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { pathToFileURL } from 'node:url'
 import { checkHostKey } from '../src/analysis/bad-keys.js'
-import { batchGcd, sharedFactors } from '../src/analysis/batch-gcd.js'
+import * as batchGcdSource from '../src/analysis/batch-gcd.js'
 import { bigintFromBytes } from '../src/analysis/big-integer.js'
 import type { HostKey } from '../src/domain/host-key.js'
 import { wireString } from '../src/fingerprint/wire-format.js'
@@ -78,6 +79,10 @@ export function benchCheckHostKey(keys = 10, rounds = 20): string[] {
 
 /** In a child process: one batch GCD, printing a JSON line with its seconds. */
 async function child(mode: string, size: number): Promise<void> {
+  // The compiled module when built (`npm run bench` builds): its worker thread is the plain .js one
+  // the CLI runs. Under tsx the worker registers tsx itself and, measured here, gains nothing.
+  const compiled = new URL('../dist/analysis/batch-gcd.js', import.meta.url)
+  const { batchGcd, sharedFactors } = existsSync(compiled) ? ((await import(compiled.href)) as typeof batchGcdSource) : batchGcdSource
   const options = process.env['BENCH_BADKEYS_THREADS'] === '1' ? { workerThread: false } : {}
   if (mode === 'full') {
     const moduli = Array.from({ length: size }, randomModulus)
