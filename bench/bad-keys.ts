@@ -1,7 +1,9 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { pathToFileURL } from 'node:url'
 import { checkHostKey } from '../src/analysis/bad-keys.js'
-import { batchGcd, sharedFactors } from '../src/analysis/batch-gcd.js'
+import * as batchGcdSource from '../src/analysis/batch-gcd.js'
 import { bigintFromBytes } from '../src/analysis/big-integer.js'
 import type { HostKey } from '../src/domain/host-key.js'
 import { wireString } from '../src/fingerprint/wire-format.js'
@@ -11,13 +13,16 @@ import { measure, requireGnuTime } from './measure.js'
 /* Known-bad key benchmark (issue 12). checkHostKey per key type (median µs over real keys from
  * node:crypto), then batch GCD in a process of its own per size, so that peak RSS (GNU time) is
  * that size's: full batch GCD over 1,000 / 10,000 / 100,000 RSA-2048-sized moduli, and the
- * incremental case, 100 fresh moduli against 100,000 known ones. Target: 100,000 moduli in under a
+ * incremental case, 1 and 100 fresh moduli against 100,000 known ones. Target: 100,000 moduli in under a
  * minute. badkeys has no JavaScript reference; the ratios between sizes show how cost grows.
  *
  * The batch GCD moduli are random odd 2048-bit numbers: the trees' cost depends on sizes only, and
  * 200,000 genuine primes take hours to make here (bench/rsa-prime-pool.ts). The incremental case
  * uses genuine two-prime fresh moduli, so that random known numbers do not produce hits by sharing
- * small factors with them. BENCH_BADKEYS_SIZES=1000,10000 lowers the sizes. */
+ * small factors with them. BENCH_BADKEYS_SIZES=1000,10000 lowers the sizes; BENCH_BADKEYS_THREADS=1
+ * keeps batch GCD on one thread (from 2,000 moduli up it hands half to a worker thread). Each line
+ * gives CPU seconds beside wall seconds, and the load average: on a shared machine the wall time is
+ * what the other processes leave. */
 
 const HERE = import.meta.filename
 
@@ -74,16 +79,21 @@ export function benchCheckHostKey(keys = 10, rounds = 20): string[] {
 
 /** In a child process: one batch GCD, printing a JSON line with its seconds. */
 async function child(mode: string, size: number): Promise<void> {
+  // The compiled module when built (`npm run bench` builds): its worker thread is the plain .js one
+  // the CLI runs. Under tsx the worker registers tsx itself and, measured here, gains nothing.
+  const compiled = new URL('../dist/analysis/batch-gcd.js', import.meta.url)
+  const { batchGcd, sharedFactors } = existsSync(compiled) ? ((await import(compiled.href)) as typeof batchGcdSource) : batchGcdSource
+  const options = process.env['BENCH_BADKEYS_THREADS'] === '1' ? { workerThread: false } : {}
   if (mode === 'full') {
     const moduli = Array.from({ length: size }, randomModulus)
     const t = performance.now()
-    batchGcd(moduli)
+    batchGcd(moduli, options)
     process.stdout.write(`${JSON.stringify({ seconds: (performance.now() - t) / 1000 })}\n`)
   } else {
     const known = Array.from({ length: size }, randomModulus)
-    const fresh = Array.from({ length: 100 }, () => randomPrime(1024) * randomPrime(1024))
+    const fresh = Array.from({ length: Number(mode.split(':')[1] ?? 100) }, () => randomPrime(1024) * randomPrime(1024))
     const t = performance.now()
-    const result = sharedFactors(known, fresh)
+    const result = sharedFactors(known, fresh, options)
     process.stdout.write(`${JSON.stringify({ seconds: (performance.now() - t) / 1000, hits: result.hits.length, method: result.method })}\n`)
   }
 }
@@ -93,22 +103,30 @@ export async function benchBatchGcd(sizes: readonly number[] = [1000, 10_000, 10
   requireGnuTime()
   let previous: { size: number; seconds: number } | null = null
   const run = async (mode: string, size: number) => {
-    const result = await measure(process.execPath, ['--max-old-space-size=8192', '--import', 'tsx', HERE, 'child', mode, String(size)])
+    const load = loadavg()[0]!.toFixed(1)
+    const result = await measure(process.execPath, ['--import', 'tsx', HERE, 'child', mode, String(size)])
     if (result.exitCode !== 0) throw new Error(`batch GCD bench (${mode} ${size}) exited ${result.exitCode}: ${result.stderr.slice(0, 2000)}`)
-    return { ...(JSON.parse(result.stdout.trim().split('\n').pop()!) as { seconds: number; hits?: number; method?: string }), peakRssMb: result.peakRssMb }
+    const parsed = JSON.parse(result.stdout.trim().split('\n').pop()!) as { seconds: number; hits?: number; method?: string }
+    return { ...parsed, peakRssMb: result.peakRssMb, cpuSeconds: result.cpuSeconds, load }
   }
   for (const size of sizes) {
     const r = await run('full', size)
     const growth = previous ? `, x${(r.seconds / previous.seconds).toFixed(1)} for x${size / previous.size} moduli` : ''
-    log(`badkeys: batch GCD (full) over ${size} RSA-2048-sized moduli: ${r.seconds.toFixed(1)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB${growth}`)
+    log(
+      `badkeys: batch GCD (full) over ${size} RSA-2048-sized moduli: ${r.seconds.toFixed(1)} s ` +
+        `(process CPU ${r.cpuSeconds.toFixed(1)} s, load ${r.load}), peak RSS ${r.peakRssMb.toFixed(0)} MB${growth}`,
+    )
     previous = { size, seconds: r.seconds }
   }
   const largest = sizes.at(-1)!
-  const r = await run('incremental', largest)
-  log(
-    `badkeys: incremental: 100 fresh RSA-2048 moduli against ${largest} known: ${r.seconds.toFixed(1)} s ` +
-      `(${r.method}, ${r.hits} hits), peak RSS ${r.peakRssMb.toFixed(0)} MB`,
-  )
+  // The nightly case: a few new keys against the whole history.
+  for (const fresh of [1, 100]) {
+    const r = await run(`incremental:${fresh}`, largest)
+    log(
+      `badkeys: incremental: ${fresh} fresh RSA-2048 modul${fresh === 1 ? 'us' : 'i'} against ${largest} known: ${r.seconds.toFixed(1)} s ` +
+        `(${r.method}, ${r.hits} hits; process CPU ${r.cpuSeconds.toFixed(1)} s, load ${r.load}), peak RSS ${r.peakRssMb.toFixed(0)} MB`,
+    )
+  }
 }
 
 export async function runBadKeysBench(log: (line: string) => void = console.log): Promise<void> {

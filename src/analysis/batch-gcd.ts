@@ -1,4 +1,6 @@
-import { bitLength, gcd, productOf } from './big-integer.js'
+import { bitLength, gcd } from './big-integer.js'
+import { HelperThread } from './batch-gcd-thread.js'
+import { chunkResidues, productModulo, productTree, remaindersDown, scaledBatchGcd } from './remainder-tree.js'
 
 /* shared prime : two RSA moduli n1 = p·q1 and n2 = p·q2 with a prime in common; gcd(n1, n2) = p
  *                factors both, so both private keys are public. Keys made by a random generator
@@ -11,7 +13,9 @@ import { bitLength, gcd, productOf } from './big-integer.js'
  * Batch GCD (Bernstein, "How to find smooth parts of integers", 2004; the algorithm of the paper
  * above): a product tree P = n1·n2·…, then a remainder tree down it with P mod n_i², so that
  * z_i = (P mod n_i²) / n_i = (P / n_i) mod n_i and gcd(n_i, z_i) is the product of the primes n_i
- * shares with any other modulus, at quasi-linear cost instead of one gcd per pair. */
+ * shares with any other modulus, at quasi-linear cost instead of one gcd per pair. Here the remainder
+ * tree is Bernstein's scaled one, multiplications instead of divisions (remainder-tree.ts), and the
+ * two halves of the trees run on two threads (batch-gcd-thread.ts). */
 
 /** One of the moduli passed in: `known[index]` or `fresh[index]`. */
 export interface ModulusRef {
@@ -53,7 +57,7 @@ const INCREMENTAL_MIN_RATIO = 16
  * Near-linear in the number of known moduli when `fresh` is small; a full batch GCD otherwise.
  * Moduli must be positive; duplicates (equal values, in either list) are the same key, not a hit.
  */
-export function sharedFactors(known: readonly bigint[], fresh: readonly bigint[]): SharedFactorsResult {
+export function sharedFactors(known: readonly bigint[], fresh: readonly bigint[], options: BatchGcdOptions = {}): SharedFactorsResult {
   for (const [name, list] of [['known', known], ['fresh', fresh]] as const) {
     list.forEach((n, i) => {
       if (n <= 1n) throw new RangeError(`sharedFactors: ${name}[${i}] is not a modulus (${n})`)
@@ -69,7 +73,7 @@ export function sharedFactors(known: readonly bigint[], fresh: readonly bigint[]
   if (freshValues.length === 0) return { hits: [], duplicates, method: 'incremental' }
 
   const incremental = knownValues.length >= INCREMENTAL_MIN_RATIO * freshValues.length
-  const found = incremental ? freshAgainstKnown(knownValues, freshValues) : fullBatch(knownValues, freshValues)
+  const found = incremental ? freshAgainstKnown(knownValues, freshValues, options) : fullBatch(knownValues, freshValues, options)
 
   const hits: SharedFactorHit[] = []
   for (const { value, factor, partners } of found) {
@@ -112,9 +116,9 @@ function indicesByValue(list: readonly bigint[]): Map<bigint, number[]> {
 
 /** One batch GCD over the union; then each fresh hit's partners among the other hits (a partner of
  * a hit is a hit itself, so this is a search among few). */
-function fullBatch(knownValues: readonly bigint[], freshValues: readonly bigint[]): Found[] {
+function fullBatch(knownValues: readonly bigint[], freshValues: readonly bigint[], options: BatchGcdOptions): Found[] {
   const all = [...freshValues, ...knownValues]
-  const divisors = batchGcd(all)
+  const divisors = batchGcd(all, options)
   const hitValues = all.filter((_, i) => divisors[i] !== 1n)
   const found: Found[] = []
   for (let i = 0; i < freshValues.length; i++) {
@@ -155,23 +159,33 @@ function partnersAmong(value: bigint, divisor: bigint, candidates: Iterable<bigi
  * GCD over the fresh moduli alone finds those shared among them. The chunk residues are kept so that
  * the known partners of a hit are found by testing chunks, then the moduli of the chunks that hit.
  */
-function freshAgainstKnown(knownValues: readonly bigint[], freshValues: readonly bigint[]): Found[] {
+function freshAgainstKnown(knownValues: readonly bigint[], freshValues: readonly bigint[], options: BatchGcdOptions): Found[] {
   const freshTree = productTree(freshValues)
   const F = freshTree.at(-1)![0]!
   const fBits = bitLength(F)
   const averageBits = Math.max(64, bitLength(knownValues[0]!))
   const chunkSize = Math.max(8, Math.floor(Math.max(fBits, 1 << 16) / averageBits))
-  const chunks: { start: number; end: number; residue: bigint }[] = []
-  for (let start = 0; start < knownValues.length; start += chunkSize) {
-    const end = Math.min(knownValues.length, start + chunkSize)
-    chunks.push({ start, end, residue: productOf(knownValues.slice(start, end)) % F })
+  // Half of the chunks in a worker thread when there are many: the chunks are the same either way.
+  const parallel = options.workerThread ?? knownValues.length >= PARALLEL_MIN_KNOWN
+  const split = parallel ? Math.ceil(knownValues.length / 2 / chunkSize) * chunkSize : knownValues.length
+  const helper = split < knownValues.length ? HelperThread.start({ kind: 'residues', values: knownValues.slice(split), chunkSize, modulus: F }) : null
+  let residues: bigint[]
+  let R: bigint
+  try {
+    // R = ∏ known mod F: each thread's chunk residues multiplied together modulo F, then the two.
+    residues = chunkResidues(helper ? knownValues.slice(0, split) : knownValues, chunkSize, F)
+    R = productModulo(residues, F)
+    if (helper) {
+      const { values, product } = helper.receive('result')
+      residues.push(...values)
+      R = (R * (product ?? productModulo(values, F))) % F
+    }
+  } finally {
+    helper?.close()
   }
-  const R = productModulo(
-    chunks.map((c) => c.residue),
-    F,
-  )
+  const chunks = residues.map((residue, i) => ({ start: i * chunkSize, end: Math.min(knownValues.length, (i + 1) * chunkSize), residue }))
   const knownResidues = remaindersDown(freshTree, R)
-  const freshDivisors = freshValues.length > 1 ? batchGcdFromTree(freshTree) : freshValues.map(() => 1n)
+  const freshDivisors = batchGcd(freshValues, { workerThread: false })
   const found: Found[] = []
   const freshHits = freshValues.filter((_, i) => freshDivisors[i] !== 1n)
   for (let i = 0; i < freshValues.length; i++) {
@@ -205,63 +219,46 @@ function freshAgainstKnown(knownValues: readonly bigint[], freshValues: readonly
   return found
 }
 
-/** Levels of a product tree: level 0 the values, each next level the products of pairs. */
-function productTree(values: readonly bigint[]): bigint[][] {
-  const levels: bigint[][] = [values.slice()]
-  for (let level = levels[0]!; level.length > 1; ) {
-    const next: bigint[] = new Array(Math.ceil(level.length / 2))
-    for (let i = 0; i < level.length; i += 2) next[i >> 1] = i + 1 < level.length ? level[i]! * level[i + 1]! : level[i]!
-    levels.push(next)
-    level = next
-  }
-  return levels
-}
+/** From this many moduli up, a worker thread takes half of a batch GCD; below, starting one (30 to
+ * 500 ms) would cost about what it saves. */
+const PARALLEL_MIN_MODULI = 2000
 
-/** x mod each leaf of the tree, reduced level by level from the root. */
-function remaindersDown(tree: readonly bigint[][], x: bigint): bigint[] {
-  let remainders = [x % tree.at(-1)![0]!]
-  for (let l = tree.length - 2; l >= 0; l--) {
-    const level = tree[l]!
-    remainders = level.map((node, i) => remainders[i >> 1]! % node)
-  }
-  return remainders
-}
+/** From this many known moduli up, a worker thread reduces half of them modulo the fresh product. */
+const PARALLEL_MIN_KNOWN = 8192
 
-/** ∏ values mod m, multiplying in a balanced tree and reducing every node mod m. */
-function productModulo(values: readonly bigint[], m: bigint): bigint {
-  if (values.length === 0) return 1n % m
-  let level = values.slice()
-  while (level.length > 1) {
-    const next: bigint[] = []
-    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? (level[i]! * level[i + 1]!) % m : level[i]!)
-    level = next
-  }
-  return level[0]! % m
+export interface BatchGcdOptions {
+  /** Whether a worker thread takes half of the work; by default when there is enough of it. */
+  readonly workerThread?: boolean
 }
 
 /**
  * For each modulus, the product of the primes it shares with the others: gcd(n_i, P / n_i), 1 for
  * most. Equal moduli must have been removed (each would return itself). Exported for the benchmark.
+ *
+ * The moduli are cut in two halves A and B with product trees of their own, roots L and R; P = L · R,
+ * so each half is a scaled remainder tree started from the other's root (remainder-tree.ts), and the
+ * two halves run on two threads. P itself, twice the size of the largest node, is never formed.
  */
-export function batchGcd(moduli: readonly bigint[]): bigint[] {
+export function batchGcd(moduli: readonly bigint[], options: BatchGcdOptions = {}): bigint[] {
   if (moduli.length < 2) return moduli.map(() => 1n)
-  return batchGcdFromTree(productTree(moduli))
-}
-
-function batchGcdFromTree(tree: readonly bigint[][]): bigint[] {
-  // Remainder tree of P modulo the squares of the nodes: at a leaf, P mod n² = n · ((P / n) mod n).
-  let remainders = [tree.at(-1)![0]!]
-  for (let l = tree.length - 2; l >= 0; l--) {
-    const level = tree[l]!
-    const next: bigint[] = new Array(level.length)
-    for (let i = 0; i < level.length; i++) {
-      const node = level[i]!
-      next[i] = remainders[i >> 1]! % (node * node)
-    }
-    remainders = next
+  const mid = Math.ceil(moduli.length / 2)
+  const left = moduli.slice(0, mid)
+  const right = moduli.slice(mid)
+  const helper = (options.workerThread ?? moduli.length >= PARALLEL_MIN_MODULI) ? HelperThread.start({ kind: 'half', moduli: right }) : null
+  if (!helper) {
+    const leftTree = productTree(left)
+    const rightTree = productTree(right)
+    const [L, R] = [leftTree.at(-1)![0]!, rightTree.at(-1)![0]!]
+    return [...scaledBatchGcd(leftTree, R), ...scaledBatchGcd(rightTree, L)]
   }
-  const leaves = tree[0]!
-  return leaves.map((n, i) => gcd(n, remainders[i]! / n))
+  try {
+    const leftTree = productTree(left)
+    helper.send(leftTree.at(-1)![0]!)
+    const leftDivisors = scaledBatchGcd(leftTree, helper.receive('root').value)
+    return [...leftDivisors, ...helper.receive('result').values]
+  } finally {
+    helper.close()
+  }
 }
 
 function describeRefs(refs: readonly ModulusRef[]): string {

@@ -3,6 +3,7 @@ import { generatePrimeSync } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { batchGcd, sharedFactors, type ModulusRef, type SharedFactorsResult } from '../../src/analysis/batch-gcd.js'
 import { gcd } from '../../src/analysis/big-integer.js'
+import { barrettReducer } from '../../src/analysis/remainder-tree.js'
 
 /* Moduli made of 256-bit primes keep the tests fast; the trees do not care about the size. */
 const primes = Array.from({ length: 1000 }, () => generatePrimeSync(256, { bigint: true }))
@@ -49,6 +50,54 @@ describe('batchGcd', () => {
       const expected = unique.reduce((acc, m, j) => (j === i ? acc : acc * gcd(n, m) / gcd(acc, gcd(n, m))), 1n)
       assert.equal(divisors[i], gcd(n, expected === 1n ? 1n : expected), `modulus ${i}`)
     })
+  })
+
+  it('agrees with pairwise gcds at every tree shape, with shared primes at the edges of subtrees', () => {
+    // The scaled remainder tree starts from the two top nodes and carries odd nodes up unchanged:
+    // every count from 2 to 40 covers both, and the planted pairs sit at the first and last leaves
+    // and across the middle, where the two top subtrees meet.
+    const small = () => generatePrimeSync(48, { bigint: true })
+    for (let count = 2; count <= 40; count++) {
+      const moduli = Array.from({ length: count }, () => small() * small())
+      const p = small()
+      moduli[0] = p * small()
+      moduli[count - 1] = p * small()
+      if (count >= 4) {
+        const q = small()
+        const half = count >> 1
+        moduli[half - 1] = q * small()
+        moduli[half] = q * small()
+      }
+      const unique = [...new Set(moduli)]
+      const divisors = batchGcd(unique)
+      unique.forEach((n, i) => {
+        const expected = unique.reduce((acc, m, j) => (j === i ? acc : acc * gcd(n, m) / gcd(acc, gcd(n, m))), 1n)
+        assert.equal(divisors[i], gcd(n, expected), `${count} moduli, modulus ${i}`)
+      })
+    }
+  })
+
+  it('gives the same divisors with half of the work in a worker thread', () => {
+    const small = () => generatePrimeSync(48, { bigint: true })
+    for (const count of [2, 3, 17, 64]) {
+      const moduli = Array.from({ length: count }, () => small() * small())
+      const [p, q] = [small(), small()]
+      const half = Math.ceil(count / 2)
+      // Across the two halves (first and last, last of one and first of the other) and inside one.
+      moduli[0] = p * small()
+      moduli[count - 1] = p * small()
+      if (count >= 4) {
+        moduli[half - 1] = q * small()
+        moduli[half] = q * small()
+      }
+      assert.deepEqual(batchGcd(moduli, { workerThread: true }), batchGcd(moduli, { workerThread: false }), `${count} moduli`)
+      assert.notEqual(batchGcd(moduli, { workerThread: true })[0], 1n)
+    }
+  })
+
+  it('throws the worker thread\'s error as an Error', () => {
+    // A zero in the worker's half: its remainder tree divides by zero there.
+    assert.throws(() => batchGcd([15n, 21n, 35n, 0n], { workerThread: true }), (e: unknown) => e instanceof Error && /worker thread: Division by zero/.test(e.message))
   })
 
   it('returns the modulus itself when both its primes are shared', () => {
@@ -141,8 +190,58 @@ describe('sharedFactors', () => {
     }
   })
 
+  it('incremental: partners at the edges of the chunks the known moduli are multiplied in', () => {
+    // 256-bit moduli are multiplied 256 to a chunk (2^16 bits); the planted partners sit at the
+    // first and last index of chunks and in the last, partial chunk.
+    const small = () => generatePrimeSync(128, { bigint: true })
+    const base = Array.from({ length: 600 }, () => small() * small())
+    const edges = [0, 255, 256, 511, 512, 599]
+    const fresh: bigint[] = []
+    for (const index of edges) {
+      const p = small()
+      base[index] = p * small()
+      fresh.push(p * small())
+    }
+    fresh.push(small() * small())
+    for (const workerThread of [false, true]) {
+      // With a worker thread, it takes the chunks from 256 on: the edge of the split is a chunk edge.
+      const result = sharedFactors(base, fresh, { workerThread })
+      assert.equal(result.method, 'incremental')
+      assert.deepEqual(summary(result), bruteForce(base, fresh))
+      assert.deepEqual(
+        result.hits.map((h) => h.sharesWith),
+        edges.map((index) => [{ set: 'known', index }]),
+      )
+    }
+  })
+
   it('refuses a number that is not a modulus', () => {
     assert.throws(() => sharedFactors([1n], [modulus()]), /known\[0\]/)
     assert.throws(() => sharedFactors([], [0n]), /fresh\[0\]/)
+  })
+})
+
+describe('barrettReducer', () => {
+  const m = generatePrimeSync(200, { bigint: true }) * generatePrimeSync(190, { bigint: true })
+  const k = BigInt(m.toString(2).length)
+  const reduce = barrettReducer(m)
+  const cases: [string, bigint][] = [
+    ['zero', 0n],
+    ['below m', m - 1n],
+    ['m itself', m],
+    ['m squared less one', m * m - 1n],
+    ['the largest x for the fast path', (1n << (2n * k)) - 1n],
+    ['beyond the fast path', (1n << (2n * k)) + 12345n],
+    ['negative', -m - 7n],
+    ['a product of two residues', (m - 2n) * (m - 3n)],
+  ]
+  for (const [name, x] of cases) {
+    it(name, () => assert.equal(reduce(x), ((x % m) + m) % m))
+  }
+  it('agrees with % on random products', () => {
+    for (let i = 0; i < 200; i++) {
+      const x = (generatePrimeSync(190, { bigint: true }) * BigInt(i + 1) * m + BigInt(i) * 7919n) * generatePrimeSync(150, { bigint: true })
+      assert.equal(reduce(x), x % m)
+    }
   })
 })
