@@ -14,6 +14,17 @@ export interface KeyVerdict {
   readonly detail: string
 }
 
+/** The verdict of a key a blocklist names (blocklist.ts's hit). */
+export function blocklistVerdict(path: string, hit: { readonly list: string; readonly digest: string }): KeyVerdict {
+  return { check: 'blocklist', detail: `it is on the blocklist ${path} (${hit.list}; badkeys hash ${hit.digest})` }
+}
+
+/** The verdict of an RSA key whose modulus shares a prime with these keys' (batch-gcd.ts's hit). */
+export function sharedPrimeVerdict(partners: readonly Sha256Fingerprint[], how?: string): KeyVerdict {
+  const keys = `RSA key${partners.length === 1 ? '' : 's'} ${partners.join(', ')}`
+  return { check: 'shared-prime', detail: `its modulus shares a prime with the ${keys} (${how ? `${how}: ` : ''}batch GCD, Heninger et al. 2012)` }
+}
+
 /** compromised_key for each key this host serves that is known bad. */
 export function compromisedKeyFindings(host: ScannedHost, bad: ReadonlyMap<Sha256Fingerprint, KeyVerdict>): Finding[] {
   if (bad.size === 0) return []

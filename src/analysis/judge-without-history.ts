@@ -9,7 +9,7 @@ import { policyFindings, type AlgorithmPolicy } from './policy.js'
 import { checkQuietly, rsaModulus, type BadKeyVerdict } from './bad-keys.js'
 import { sharedFactors } from './batch-gcd.js'
 import { blocklistDigest } from './blocklist.js'
-import { compromisedKeyFinding, type KeyVerdict } from './compromised-keys.js'
+import { blocklistVerdict, compromisedKeyFinding, sharedPrimeVerdict, type KeyVerdict } from './compromised-keys.js'
 import { certificateFindings, DEFAULT_CERT_WARN_DAYS } from './certificate-findings.js'
 import { parseIdentity } from '../domain/target.js'
 import { endpointOf, type KeyHolder } from '../domain/key-holders.js'
@@ -74,14 +74,14 @@ export class StandaloneJudgement {
       if (verdict) bad.set(sha256, verdict)
       else if (blocklist) {
         const hit = await blocklist.lookupDigest(digest)
-        if (hit) bad.set(sha256, { check: 'blocklist', detail: `it is on the blocklist ${blocklist.path} (${hit.list}; badkeys hash ${hit.digest})` })
+        if (hit) bad.set(sha256, blocklistVerdict(blocklist.path, hit))
       }
     }
     const rsa = [...this.checked].filter(([sha256, c]) => c.modulus !== null && !bad.has(sha256))
     const shared = sharedFactors([], rsa.map(([, c]) => c.modulus!))
     for (const hit of shared.hits) {
       const partners = hit.sharesWith.map((ref) => rsa[ref.index]![0])
-      bad.set(rsa[hit.fresh]![0], { check: 'shared-prime', detail: `its modulus shares a prime with the RSA key${partners.length === 1 ? '' : 's'} ${partners.join(', ')} (batch GCD, Heninger et al. 2012)` })
+      bad.set(rsa[hit.fresh]![0], sharedPrimeVerdict(partners))
     }
     const findings: Finding[] = []
     for (const [sha256, verdict] of bad) {

@@ -1,7 +1,7 @@
 import { BAD_KEY_CHECKS_VERSION, checkQuietly, rsaModulus } from '../analysis/bad-keys.js'
 import { sharedFactors } from '../analysis/batch-gcd.js'
 import { openBlocklist, type Blocklist } from '../analysis/blocklist.js'
-import { compromisedKeyFinding, type KeyVerdict } from '../analysis/compromised-keys.js'
+import { blocklistVerdict, compromisedKeyFinding, sharedPrimeVerdict, type KeyVerdict } from '../analysis/compromised-keys.js'
 import { UserError } from '../domain/errors.js'
 import type { Finding } from '../domain/finding.js'
 import type { KeyType, Sha256Fingerprint } from '../domain/host-key.js'
@@ -68,7 +68,7 @@ export class KnownBadKeys {
         if (bad.has(sha256)) continue
         const hit = await this.blocklist.lookup(key)
         if (!hit) continue
-        const verdict = { check: 'blocklist', detail: `it is on the blocklist ${this.blocklist.path} (${hit.list}; badkeys hash ${hit.digest})` }
+        const verdict = blocklistVerdict(this.blocklist.path, hit)
         bad.set(sha256, verdict)
         writes.push({ sha256, checksVersion: null, compromised: verdict.check, detail: verdict.detail })
       }
@@ -95,12 +95,12 @@ export class KnownBadKeys {
     for (const hit of result.hits) {
       const key = pending[hit.fresh]!
       const partners = hit.sharesWith.map((ref) => (ref.set === 'known' ? known[ref.index]! : pending[ref.index]!))
-      const detail = `its modulus shares a prime with the RSA key${partners.length === 1 ? '' : 's'} ${partners.map((p) => p.sha256).join(', ')} (${hit.split ? 'both are factored' : 'factored together'}: batch GCD, Heninger et al. 2012)`
+      const { detail } = sharedPrimeVerdict(partners.map((p) => p.sha256), hit.split ? 'both are factored' : 'factored together')
       writes.set(key.sha256, { sha256: key.sha256, checksVersion: null, compromised: 'shared-prime', detail })
       types.set(key.sha256, 'ssh-rsa')
       for (const partner of partners) {
         if (writes.has(partner.sha256)) continue
-        writes.set(partner.sha256, { sha256: partner.sha256, checksVersion: null, compromised: 'shared-prime', detail: `its modulus shares a prime with the RSA key ${key.sha256} (batch GCD, Heninger et al. 2012)` })
+        writes.set(partner.sha256, { sha256: partner.sha256, checksVersion: null, compromised: 'shared-prime', detail: sharedPrimeVerdict([key.sha256]).detail })
         types.set(partner.sha256, 'ssh-rsa')
       }
     }
