@@ -192,6 +192,24 @@ describe('out-of-band verification (CLI, real sshd)', { skip: skipUnlessSshd() }
         assert.deepEqual(json(after).findings, [])
       })
 
+      it('a statement recorded by address binds to the host the inventory later names, scanned at that address', async () => {
+        const db = await database()
+        const address = `${net(5)}.1`
+        const server = await sshd(address, ['ed25519'])
+        // The owner sent fingerprints for the address; the inventory names the host.
+        const other = otherKey(`${backend.name}-5`, 'ed25519')
+        const stale = execFileSync('ssh-keygen', ['-l', '-f', other], { encoding: 'utf8' })
+        assert.equal((await runCli(['expect', `[${address}]:${server.port}`, '-', '--db', db], { stdin: stale })).code, 0)
+        const inventory = file('named.txt', `${address}:${server.port} web5.oob.test\n`)
+        const named = await runCli(['scan', '--no-dns', ...TIMEOUT, '--format', 'json', '--db', db, '-f', inventory])
+        assert.equal(named.code, 1, named.stderr)
+        assert.deepEqual(mismatches(json(named)).map((f) => f.host), [`[web5.oob.test]:${server.port}`])
+        // The owner's new list, sent for the name, replaces the stale one: it is the same host.
+        assert.equal((await runCli(['expect', 'web5.oob.test', file('named-right.txt', keygenList(server, ['ed25519'])), '--db', db])).code, 0)
+        const agreed = await runCli(['scan', '--no-dns', ...TIMEOUT, '--format', 'json', '--db', db, '-f', inventory])
+        assert.equal(agreed.code, 0, agreed.stderr)
+      })
+
       it('an MD5-only statement (ssh-keygen -l -E md5) matches by MD5; an MD5 of another key does not', async () => {
         const db = await database()
         const address = `${net(3)}.1`
