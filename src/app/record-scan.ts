@@ -48,7 +48,14 @@ export interface RecordScanOptions {
   readonly policy?: AlgorithmPolicy
   /** Known-bad key checks, with the `--blocklist` if one was given; default the checks alone. */
   readonly knownBadKeys?: KnownBadKeys
+  /** Runs each transaction that writes: the scan's, then its shared-prime check's (the CLI makes each
+   * a critical section). */
+  readonly write?: <T>(stage: RecordingStage, fn: () => Promise<T>) => Promise<T>
 }
+
+/** What a write of recordScan records: the scan, or its shared-prime check once the scan is recorded. */
+export type RecordingStage = 'scan' | 'shared-primes'
+
 
 /* Hosts per chunk. Everything a chunk holds (its history, comparisons, column arrays, the statements'
  * parameters) lives across several round trips, so it outlives the young generation and is promoted,
@@ -81,11 +88,13 @@ async function* hostChunks(observations: ScanObservations, size: number): AsyncG
 }
 
 /**
- * Records one scan in the history and returns its findings. Everything happens in one transaction
- * under the store's recording lock: the history is read, compared and written host chunk by host
- * chunk as the observations stream in (an array works too); then duplicates (fleet-wide, from the
- * written state), interception and the findings' lifecycle. A failure anywhere leaves the history
- * as it was.
+ * Records one scan in the history and returns its findings. The scan is one transaction under the
+ * store's recording lock: the history is read, compared and written host chunk by host chunk as the
+ * observations stream in (an array works too); then duplicates (fleet-wide, from the written state),
+ * interception and the findings' lifecycle. A failure there leaves the history as it was. Once it is
+ * committed, the shared-prime check of the RSA keys batch GCD has not compared yet runs outside it
+ * (KnownBadKeys.sharedPrimes) and its findings join the scan's; if that fails, the scan stands, the
+ * keys stay pending and SharedPrimeCheckFailed is thrown.
  *
  * A host whose observations arrive in two chunks (its identity listed twice, far apart) is compared
  * twice: the second time against the state the first wrote, without key_removed.
@@ -104,7 +113,8 @@ export async function recordScan(
   const certPolicy: CertificatePolicy = { now: at, warnDays: options.certWarnDays ?? DEFAULT_CERT_WARN_DAYS }
 
   const knownBad = options.knownBadKeys ?? (await KnownBadKeys.open(null))
-  return store.recording(async (session) => {
+  const write = options.write ?? ((_stage, fn) => fn())
+  const recorded = await write('scan', () => store.recording(async (session) => {
     const scanId = await session.insertScan(meta)
     const raised: Finding[] = []
     // Findings about hosts the history had no row for (new_host, weak_key): nothing live can match
@@ -208,7 +218,6 @@ export async function recordScan(
     const groups = shareGroups(await session.loadShareGroups())
     raised.push(...findDuplicateKeys(await session.loadSharedKeys(scanId), groups))
     raised.push(...findInterception(changes, groups))
-    raised.push(...(await knownBad.sharedPrimes(session)))
     // Findings made elsewhere (SSHFP) name the target as scanned: judge them under its host's name.
     for (const finding of options.additionalFindings ?? []) {
       const host = judgedAs.get(finding.host)
@@ -233,8 +242,11 @@ export async function recordScan(
     })
     for (const finding of plan.report) reported.push(finding)
     for (const finding of newHosts.findings()) reported.push(finding)
-    return { scanId, findings: reported.sort(compareFindings) }
-  })
+    return { scanId, findings: reported }
+  }))
+  const sharedPrimes = await knownBad.sharedPrimes(store, { scanId: recorded.scanId, at }, (fn) => write('shared-primes', fn))
+  for (const finding of sharedPrimes) recorded.findings.push(finding)
+  return { scanId: recorded.scanId, findings: recorded.findings.sort(compareFindings) }
 }
 
 /** Key kinds that mean the keys changed: a configuration change with them is not an upgrade alone. */

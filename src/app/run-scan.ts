@@ -13,6 +13,7 @@ import { LONG_RUNNING_SCAN_TARGETS } from '../store/wasm-tiers.js'
 import type { Store } from '../store/store.js'
 import { scanFleet, type ScanEvents, type ScanJudge, type ScanOutcome } from './scan-fleet.js'
 import { historyJudge, standaloneJudge } from './scan-judges.js'
+import type { RecordingStage } from './record-scan.js'
 import type { ScanSettings } from './scan-settings.js'
 import { resolverFromSettings, sshfpCheckFor } from './sshfp-check.js'
 import { prepareJumps, type PreparedJumps } from './scan-jumps.js'
@@ -27,8 +28,9 @@ export interface ScanRun {
   readonly stdin: Readable
   readonly env: NodeJS.ProcessEnv
   readonly events?: ScanEvents
-  /** Wraps the judging and recording, so an interruption waits for the transaction to end. */
-  readonly critical?: <T>(record: () => Promise<T>) => Promise<T>
+  /** Wraps each transaction that records (the scan, then its shared-prime check), so an interruption
+   * waits for it to end; nothing else of the judging (--no-store: nothing at all). */
+  readonly critical?: <T>(stage: RecordingStage, record: () => Promise<T>) => Promise<T>
   /** A fleet of the caller's own instead of settings' specs and files (the demo). */
   readonly inventory?: Inventory
   /** An open history to use (and leave open) instead of opening settings.history (the demo). */
@@ -104,15 +106,15 @@ async function scanWith(
           unreachableAfter: settings.unreachableAfter,
           certWarnDays: settings.certWarnDays,
           ...judging,
+          ...(run.critical ? { write: run.critical } : {}),
         })
       : standaloneJudge({ certWarnDays: settings.certWarnDays, ...judging })
-    const critical = run.critical
     run.ready?.()
     const outcome = await scanFleet(
       { inventory, families: settings.families, timeoutMs: settings.timeoutMs, concurrency: settings.concurrency },
       {
         collect: (targets, options) => scanTargets(targets, jumps ? { ...options, jumps: jumps.routing(store) } : options),
-        judge: critical ? { observe: (o) => judge.observe(o), finish: (meta, dns) => critical(() => judge.finish(meta, dns)) } : judge,
+        judge,
         checkDns,
         now: () => new Date(),
       },

@@ -4,11 +4,12 @@ import type { KnownBadKeys } from './known-bad-keys.js'
 import { compareFindings } from '../domain/finding.js'
 import { KeptScan } from '../analysis/packed-observations.js'
 import type { Store } from '../store/store.js'
-import { recordScan } from './record-scan.js'
+import { recordScan, type RecordingStage } from './record-scan.js'
 import type { ScanJudge, ScanMeta } from './scan-fleet.js'
 
 /**
- * Judges against the history and records the scan in it, in one transaction at the end. Until then it
+ * Judges against the history and records the scan in it, in one transaction at the end (then its
+ * shared-prime check, in one of its own). Until then it
  * keeps each observation packed (KeptScan: ~0.6 KB a host instead of ~5 KB), so a 100,000-host
  * scan holds tens of megabytes, not half a gigabyte.
  */
@@ -21,6 +22,8 @@ export function historyJudge(
     certWarnDays?: number
     policy?: AlgorithmPolicy | null
     knownBadKeys?: KnownBadKeys
+    /** Wraps each transaction that writes (RecordScanOptions.write). */
+    write?: <T>(stage: RecordingStage, fn: () => Promise<T>) => Promise<T>
   },
 ): ScanJudge {
   const kept = new KeptScan()
@@ -39,6 +42,7 @@ export function historyJudge(
           ...(scan.certWarnDays !== undefined ? { certWarnDays: scan.certWarnDays } : {}),
           ...(scan.policy ? { policy: scan.policy } : {}),
           ...(scan.knownBadKeys ? { knownBadKeys: scan.knownBadKeys } : {}),
+          ...(scan.write ? { write: scan.write } : {}),
         },
       )
       return recorded.findings

@@ -60,24 +60,42 @@ export interface StoredModulus {
   readonly blob: Uint8Array
 }
 
-/** RSA keys not yet compared with every other (batch GCD): keys a scan or an import added since. */
-export async function loadPendingModuli(db: Db): Promise<StoredModulus[]> {
-  const rows = await sql<{ id: number; sha256: Uint8Array; blob: Uint8Array }>`
-    SELECT id, sha256, blob FROM keys WHERE NOT gcd_checked AND type = 'ssh-rsa' ORDER BY id`.execute(db)
-  return rows.rows.map((r) => ({ id: r.id, sha256: sha256FromDigest(r.sha256), blob: r.blob }))
+/** RSA keys batch GCD has not compared yet (keys a scan or an import added since the last shared-prime
+ * check) and every one it has: one consistent snapshot, read in id order a batch at a time (100,000
+ * blobs are ~30 MB; one statement for them all would grow PGlite's memory, which never shrinks). */
+export async function readRsaModuli(db: Kysely<Database>): Promise<{ pending: StoredModulus[]; known: StoredModulus[] }> {
+  return db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute(async (tx) => {
+      const pending: StoredModulus[] = []
+      const known: StoredModulus[] = []
+      for await (const batch of moduli(tx, false)) pending.push(...batch)
+      if (pending.length > 0) for await (const batch of moduli(tx, true)) known.push(...batch)
+      return { pending, known }
+    })
 }
 
-/** Every RSA key already compared, read in id order a batch at a time (100,000 blobs are ~30 MB). */
-export async function* checkedModuli(db: Db): AsyncGenerator<StoredModulus[]> {
+async function* moduli(db: Db, checked: boolean): AsyncGenerator<StoredModulus[]> {
   let after = 0
   for (;;) {
     const rows = await sql<{ id: number; sha256: Uint8Array; blob: Uint8Array }>`
-      SELECT id, sha256, blob FROM keys WHERE gcd_checked AND type = 'ssh-rsa' AND id > ${after}
+      SELECT id, sha256, blob FROM keys WHERE gcd_checked = ${checked} AND type = 'ssh-rsa' AND id > ${after}
       ORDER BY id LIMIT ${BLOB_BATCH_ROWS * 5}`.execute(db)
     if (rows.rows.length === 0) return
     yield rows.rows.map((r) => ({ id: r.id, sha256: sha256FromDigest(r.sha256), blob: r.blob }))
     after = rows.rows[rows.rows.length - 1]!.id
   }
+}
+
+/** Which of these keys are still not compared (another scan's shared-prime check may have since). */
+export async function stillPending(db: Db, ids: readonly number[]): Promise<Set<number>> {
+  const out = new Set<number>()
+  for (const batch of batches(ids)) {
+    const rows = await sql<{ id: number }>`SELECT id FROM keys WHERE id = ANY(${batch}::int[]) AND NOT gcd_checked`.execute(db)
+    for (const row of rows.rows) out.add(row.id)
+  }
+  return out
 }
 
 /** Marks these keys compared. */

@@ -11,6 +11,8 @@ import { keyStatementsAbout, recordKeyStatement, type StatementRecorded } from '
 import type { KeyStatement } from '../domain/key-statement.js'
 import type { MigrationReport } from './migrate.js'
 import { createRecordingSession } from './recording-session.js'
+import { readRsaModuli, type StoredModulus } from './key-verdicts.js'
+import { createSharedPrimeSession } from './shared-prime-session.js'
 import type { Database } from './schema.js'
 import * as reads from './store-reads.js'
 import { readFleetSnapshot } from './publish-reads.js'
@@ -24,6 +26,7 @@ import type {
   KeySelector,
   PruneReport,
   RecordingSession,
+  SharedPrimeSession,
   Store,
   StoreStats,
 } from './store.js'
@@ -34,6 +37,12 @@ import type {
 
 /** Key of the advisory lock that serialises scan recording on PostgreSQL ('hkrc'). */
 const RECORDING_LOCK_KEY = 0x686b7263
+
+/** Key of the advisory lock one scan's shared-prime check holds at a time on PostgreSQL ('hkgc'), and
+ * how it is waited for: polled, up to half an hour (a first comparison of 100,000 keys takes ~2 minutes). */
+const SHARED_PRIME_LOCK_KEY = 0x686b6763
+const SHARED_PRIME_POLL_MS = 200
+const SHARED_PRIME_WAIT_MS = 30 * 60_000
 
 export interface KyselyStoreOptions {
   readonly backend: 'postgres' | 'embedded'
@@ -86,6 +95,36 @@ export class KyselyStore implements Store {
 
   recording<T>(fn: (session: RecordingSession) => Promise<T>): Promise<T> {
     return this.guard('recording the scan (nothing was written)', () => this.locked((tx) => fn(createRecordingSession(tx))))
+  }
+
+  rsaModuli(): Promise<{ pending: StoredModulus[]; known: StoredModulus[] }> {
+    return this.guard('reading RSA moduli for the shared-prime check', () => readRsaModuli(this.db))
+  }
+
+  async sharedPrimeClaim<T>(fn: (waited: boolean) => Promise<T>): Promise<T> {
+    // The embedded store is one process's (hostkeys.lock): no other scan can be checking.
+    if (this.backend !== 'postgres') return fn(false)
+    return this.db.connection().execute(async (connection) => {
+      const what = "waiting for another scan's shared-prime check"
+      let waited = false
+      const giveUp = Date.now() + SHARED_PRIME_WAIT_MS
+      // A session lock, polled: not a transaction the server would end as idle while the batch GCD
+      // runs, nor a wait --db-timeout would cut short (the other check may be comparing a new fleet).
+      while (!(await this.guard(what, () => sql<{ ok: boolean }>`SELECT pg_try_advisory_lock(${sql.lit(SHARED_PRIME_LOCK_KEY)}) AS ok`.execute(connection))).rows[0]!.ok) {
+        waited = true
+        if (Date.now() > giveUp) throw new OperationalError(`${what} in ${this.location} failed: still running after ${SHARED_PRIME_WAIT_MS / 60_000} minutes`)
+        await new Promise((resolve) => setTimeout(resolve, SHARED_PRIME_POLL_MS))
+      }
+      try {
+        return await fn(waited)
+      } finally {
+        await sql`SELECT pg_advisory_unlock(${sql.lit(SHARED_PRIME_LOCK_KEY)})`.execute(connection).catch(() => {})
+      }
+    })
+  }
+
+  recordSharedPrimes<T>(fn: (session: SharedPrimeSession) => Promise<T>): Promise<T> {
+    return this.guard('recording the shared-prime check', () => this.locked((tx) => fn(createSharedPrimeSession(tx))))
   }
 
   matchHosts(name: string, port: number | null): Promise<string[]> {

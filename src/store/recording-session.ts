@@ -4,7 +4,7 @@ import { sha256DigestBase64, sha256FromDigest } from '../fingerprint/digest-form
 import { batches } from './batches.js'
 import { loadCertAuthorities } from './cert-authorities.js'
 import { ConfigIds, earlierConfigs, loadConfigs } from './config-writer.js'
-import { checkedModuli, hostsServing, loadKeyVerdicts, loadPendingModuli, markGcdChecked, writeKeyVerdicts } from './key-verdicts.js'
+import { loadKeyVerdicts, writeKeyVerdicts } from './key-verdicts.js'
 import { hasCertificates, loadLastCertificates, writeCertificates } from './certificate-writer.js'
 import { hashedEntryAdopter } from './hashed-adoption.js'
 import { loadStoredHosts, renameHost, resolveHostIds } from './host-identity.js'
@@ -84,10 +84,6 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
     earlierConfigs: (pairs) => earlierConfigs(tx, pairs),
     keyVerdicts: (fingerprints) => loadKeyVerdicts(tx, fingerprints),
     writeKeyVerdicts: (writes) => writeKeyVerdicts(tx, writes),
-    pendingModuli: () => loadPendingModuli(tx),
-    checkedModuli: () => checkedModuli(tx),
-    markGcdChecked: (ids) => markGcdChecked(tx, ids),
-    hostsServing: (fingerprints) => hostsServing(tx, fingerprints),
 
     async lastCertificates(hostIds) {
       if (hostIds.length === 0) return new Map()

@@ -100,13 +100,6 @@ export interface RecordingSession {
   keyVerdicts(fingerprints: readonly Sha256Fingerprint[]): Promise<Map<Sha256Fingerprint, StoredVerdict>>
   /** Records verdicts on stored keys (after writeHosts stored them). */
   writeKeyVerdicts(writes: readonly VerdictWrite[]): Promise<void>
-  /** RSA keys not yet compared with every other by batch GCD. */
-  pendingModuli(): Promise<StoredModulus[]>
-  /** Every RSA key already compared, a batch at a time. */
-  checkedModuli(): AsyncIterable<StoredModulus[]>
-  markGcdChecked(ids: readonly number[]): Promise<void>
-  /** The hosts serving each of these keys now. */
-  hostsServing(fingerprints: readonly Sha256Fingerprint[]): Promise<Map<Sha256Fingerprint, string[]>>
   /** The last certificate recorded per family of each of these hosts (by id); empty at no cost when
    * the history has never recorded one. */
   lastCertificates(hostIds: readonly number[]): Promise<Map<number, Map<KeyFamily, RecordedCertificate>>>
@@ -129,6 +122,21 @@ export interface RecordingSession {
   bindKeyStatements(bindings: readonly { statementId: number; hostId: number }[], at: Date): Promise<void>
 }
 
+/** The writes of a scan's shared-prime check: only valid inside `Store.recordSharedPrimes`. */
+export interface SharedPrimeSession {
+  /** Which of these keys no shared-prime check has compared yet (another scan's may have, meanwhile). */
+  stillPending(ids: readonly number[]): Promise<Set<number>>
+  writeKeyVerdicts(writes: readonly VerdictWrite[]): Promise<void>
+  markGcdChecked(ids: readonly number[]): Promise<void>
+  /** The hosts serving each of these keys now. */
+  hostsServing(fingerprints: readonly Sha256Fingerprint[]): Promise<Map<Sha256Fingerprint, string[]>>
+  /** Keys a shared-prime check found bad that the scan (scanId) saw served, with their verdicts. */
+  sharedPrimeKeysSeenBy(scanId: number): Promise<Map<Sha256Fingerprint, { check: string; detail: string }>>
+  /** Open and accepted findings with these identities. */
+  liveFindings(identities: readonly string[]): Promise<LiveFinding[]>
+  /** Writes the plan's findings as the scan's (scanId), counted with its findings. */
+  writeFindings(scanId: number, at: Date, plan: Reconciliation): Promise<void>
+}
 
 export type KeySelector =
   | { readonly kind: 'sha256'; readonly digest: Buffer }
@@ -210,6 +218,14 @@ export interface Store {
   readonly migrations: MigrationReport
   /** Runs fn in one transaction holding the recording lock: all of it lands, or none. */
   recording<T>(fn: (session: RecordingSession) => Promise<T>): Promise<T>
+  /** Every RSA key batch GCD has not compared yet and, when there are any, every one it has: one
+   * snapshot, read without the recording lock. */
+  rsaModuli(): Promise<{ pending: StoredModulus[]; known: StoredModulus[] }>
+  /** Runs fn as the one shared-prime check at a time (on PostgreSQL, an advisory lock held for it
+   * outside any transaction); `waited` says whether another scan's check held it first. */
+  sharedPrimeClaim<T>(fn: (waited: boolean) => Promise<T>): Promise<T>
+  /** Runs fn in one transaction holding the recording lock: a shared-prime check's verdicts and findings. */
+  recordSharedPrimes<T>(fn: (session: SharedPrimeSession) => Promise<T>): Promise<T>
   /**
    * Identities of the hosts a name or address names, by identity, alias or address; on that port,
    * or on any port when null.

@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { hostname } from 'node:os'
 import { Command, Option } from 'commander'
+import type { RecordingStage } from '../../app/record-scan.js'
 import { resolveScanSettings, type ScanOptions, type ScanSettings } from '../../app/scan-settings.js'
 import { UserError } from '../../domain/errors.js'
 import { isAtOrAbove } from '../../domain/finding.js'
@@ -66,6 +67,15 @@ async function printTargets(settings: ScanSettings, context: CommandContext): Pr
   context.exitCode = EXIT_OK
 }
 
+/* What an interruption leaves behind once the scan is recorded. */
+const REPORT_CUT_SHORT = 'the scan was recorded, but its report was cut short (hostkeys findings --open lists what needs a person)'
+const SHARED_PRIMES_INTERRUPTED =
+  'the scan was recorded, but not its shared-prime check: the RSA keys it had not compared stay pending, and the next scan compares them (hostkeys findings --open lists what needs a person)'
+const INTERRUPTED_AFTER: Record<RecordingStage, string> = {
+  scan: SHARED_PRIMES_INTERRUPTED,
+  'shared-primes': 'the scan and its shared-prime check were recorded, but the report was cut short (hostkeys findings --open lists what needs a person)',
+}
+
 async function scanAndReport(settings: ScanSettings, flags: OutputFlags, context: CommandContext): Promise<void> {
   // The scanner (ssh, DNS, inventory, analysis: ~50 ms of start-up) loads for scans only, not for
   // every command that registers next to this one.
@@ -96,10 +106,14 @@ async function scanAndReport(settings: ScanSettings, flags: OutputFlags, context
     },
     // A signal during probing stops the scan at once; one during recording waits for the transaction
     // to end (committed or rolled back, within --db-timeout): a scan is recorded whole or not at all.
+    // The shared-prime check after it is interrupted at once too, but for its own short transaction.
     ...(lifecycle
       ? {
-          critical: <T>(record: () => Promise<T>) =>
-            lifecycle.critical(record, 'the scan was recorded, but its report was cut short (hostkeys findings --open lists what needs a person)'),
+          critical: async <T>(stage: RecordingStage, record: () => Promise<T>) => {
+            const result = await lifecycle.critical(record, INTERRUPTED_AFTER[stage])
+            lifecycle.setInterruptionNote(stage === 'scan' ? SHARED_PRIMES_INTERRUPTED : REPORT_CUT_SHORT)
+            return result
+          },
         }
       : {}),
     events: {
@@ -113,6 +127,7 @@ async function scanAndReport(settings: ScanSettings, flags: OutputFlags, context
       progress: progress ? (p) => failed || progress.update(p) : undefined,
     },
   })
+  if (settings.history) lifecycle?.setInterruptionNote(REPORT_CUT_SHORT)
   progress?.clear()
   renderer.finish(outcome)
   context.exitCode = outcome.findings.some((f) => isAtOrAbove(f.severity, flags.failOn)) ? EXIT_FINDINGS : EXIT_OK
