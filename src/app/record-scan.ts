@@ -56,7 +56,6 @@ export interface RecordScanOptions {
 /** What a write of recordScan records: the scan, or its shared-prime check once the scan is recorded. */
 export type RecordingStage = 'scan' | 'shared-primes'
 
-
 /* Hosts per chunk. Everything a chunk holds (its history, comparisons, column arrays, the statements'
  * parameters) lives across several round trips, so it outlives the young generation and is promoted,
  * to be collected only by a full GC; V8 lets the old generation grow to ~3x the live heap before one

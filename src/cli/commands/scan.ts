@@ -72,7 +72,7 @@ const REPORT_CUT_SHORT = 'the scan was recorded, but its report was cut short (h
 const SHARED_PRIMES_INTERRUPTED =
   'the scan was recorded, but not its shared-prime check: the RSA keys it had not compared stay pending, and the next scan compares them (hostkeys findings --open lists what needs a person)'
 const INTERRUPTED_AFTER: Record<RecordingStage, string> = {
-  scan: SHARED_PRIMES_INTERRUPTED,
+  scan: 'the scan was recorded, but its report was cut short and its shared-prime check is left to the next scan (hostkeys findings --open lists what needs a person)',
   'shared-primes': 'the scan and its shared-prime check were recorded, but the report was cut short (hostkeys findings --open lists what needs a person)',
 }
 
