@@ -24,8 +24,12 @@ const CHANGED_EVERY = 100 // 1%
 export interface ScanFigures {
   /** Handing the observations to the judge (synthetic keys made and described), not the store. */
   readonly observeSeconds: number
-  /** recordScan: the whole transaction, as the CLI waits for it at the end of a scan. */
+  /** recordScan: the scan's transaction and its shared-prime check, as the CLI waits for them at the end of a scan. */
   readonly recordSeconds: number
+  /** The scan's own transaction, under the recording lock. */
+  readonly scanTransactionSeconds: number
+  /** The shared-prime check's transaction (its verdicts and findings), under the recording lock; 0 when no key was new. */
+  readonly sharedPrimeTransactionSeconds: number
   readonly peakRssMb: number
   readonly findings: number
   readonly rowsAdded: number
@@ -54,6 +58,7 @@ export function cliNodeFlags(): string[] {
 interface ChildReport {
   observeSeconds: number
   recordSeconds: number
+  stageSeconds: { scan?: number; 'shared-primes'?: number }
   findings: number
   keyChanged: string[]
   before: StoreStats
@@ -69,6 +74,8 @@ async function recordOneScan(db: string, hosts: number, generation: number, flag
   const figures: ScanFigures = {
     observeSeconds: report.observeSeconds,
     recordSeconds: report.recordSeconds,
+    scanTransactionSeconds: report.stageSeconds.scan ?? 0,
+    sharedPrimeTransactionSeconds: report.stageSeconds['shared-primes'] ?? 0,
     peakRssMb: run.peakRssMb,
     findings: report.findings,
     rowsAdded: totalRows(report.after) - totalRows(report.before),
@@ -82,7 +89,9 @@ export async function benchStore(backend: string, db: string, hosts: number, log
   const first = await recordOneScan(db, hosts, 0, flags)
   log(
     `${backend}: scan 1 of ${hosts} hosts x 3 keys recorded in ${first.figures.recordSeconds.toFixed(1)} s ` +
-      `(observations handed over in ${first.figures.observeSeconds.toFixed(1)} s), peak RSS ${first.figures.peakRssMb.toFixed(0)} MB`,
+      `(observations handed over in ${first.figures.observeSeconds.toFixed(1)} s), peak RSS ${first.figures.peakRssMb.toFixed(0)} MB; ` +
+      `recording lock held ${first.figures.scanTransactionSeconds.toFixed(1)} s for the scan and ${first.figures.sharedPrimeTransactionSeconds.toFixed(1)} s ` +
+      `for its shared-prime check`,
   )
   const second = await recordOneScan(db, hosts, 1, flags)
   log(
