@@ -46,7 +46,7 @@ export interface BadKeyVerdict {
 
 /** The first known weakness of a key, or null. Milliseconds at most: offline, on the blob alone.
  * Throws KeyBlobError if the blob is not a key of `type` (describeKey has accepted every stored one). */
-export function checkHostKey(key: Pick<HostKey, 'type' | 'blob'>): BadKeyVerdict | null {
+export function checkHostKey(key: Pick<HostKey, 'type' | 'blob'>, options: CheckOptions = {}): BadKeyVerdict | null {
   const reader = new WireReader(key.blob, `${key.type} key blob`)
   const name = reader.string('key type').toString('latin1')
   if (name !== key.type) throw new KeyBlobError(`key blob of type '${name.slice(0, 40)}' is not a ${key.type} key`)
@@ -55,7 +55,7 @@ export function checkHostKey(key: Pick<HostKey, 'type' | 'blob'>): BadKeyVerdict
       const e = signedMagnitude(reader.string('e'))
       const n = signedMagnitude(reader.string('n'))
       reader.expectEnd()
-      return checkRsa(e, n)
+      return checkRsa(e, n, options.noSmallFactors === true)
     }
     case 'ssh-dss': {
       const p = signedMagnitude(reader.string('p'))
@@ -84,6 +84,11 @@ export function checkHostKey(key: Pick<HostKey, 'type' | 'blob'>): BadKeyVerdict
   }
 }
 
+export interface CheckOptions {
+  /** The RSA modulus is known to have no prime factor up to 65537 (smallFactorsIn found none). */
+  readonly noSmallFactors?: boolean
+}
+
 /** An mpint as a BigInt; negative ones (RFC 4251 §5 two's complement, refused by OpenSSH) as -1. */
 function signedMagnitude(bytes: Buffer): bigint {
   if (bytes.length > 0 && bytes[0]! & 0x80) return -1n
@@ -105,7 +110,7 @@ let smallPrimesProduct: bigint | null = null
 /** badkeys rsakeys/fermat.py: `tries = 100` steps of a from ceil(sqrt(n)). */
 const FERMAT_STEPS = 100
 
-function checkRsa(e: bigint, n: bigint): BadKeyVerdict | null {
+function checkRsa(e: bigint, n: bigint, noSmallFactors: boolean): BadKeyVerdict | null {
   const verdict = (detail: string): BadKeyVerdict => ({ check: 'rsa-parameters', detail })
   if (e < 0n || n < 0n) return verdict(`${e < 0n ? 'e' : 'n'} is a negative mpint, which OpenSSH refuses (RFC 4251 §5)`)
   // badkeys rsakeys/rsainvalid.py: e < 3, e >= n.
@@ -118,7 +123,42 @@ function checkRsa(e: bigint, n: bigint): BadKeyVerdict | null {
   if (bits <= TINY_RSA_BITS) {
     return verdict(`the modulus has ${bits} bits; 512-bit moduli are factored in hours on rented machines (Valenta et al., FC 2016)`)
   }
-  return checkSmallFactors(n) ?? checkFermat(n) ?? checkRoca(n)
+  return (noSmallFactors ? null : checkSmallFactors(n)) ?? checkFermat(n) ?? checkRoca(n)
+}
+
+/** The small primes in groups whose products stay below 2^50, so a remainder by one is a Number. */
+let smallPrimeGroups: { product: bigint; primes: number[] }[] | null = null
+
+/**
+ * Whether any of these moduli may have a prime factor up to 65537: false when their product has
+ * none (a prime divides the product only if it divides one of them). One product, one division by
+ * the small primes' product and ~2,000 word-size remainders for a scan chunk's 1,000 RSA moduli,
+ * instead of a division of that product by each modulus and a gcd: the per-key checks of an RSA-2048
+ * key went from 0.9-1.1 ms to 0.4-0.55 ms at load 8 (a first scan of 100,000 RSA hosts checks them all).
+ */
+export function smallFactorsIn(moduli: readonly bigint[]): boolean {
+  if (moduli.some((n) => n <= 1n)) return true
+  smallPrimesProduct ??= productOf(SMALL_PRIMES.map(BigInt))
+  if (smallPrimeGroups === null) {
+    smallPrimeGroups = []
+    let group: number[] = []
+    let product = 1
+    for (const p of SMALL_PRIMES) {
+      if (product * p >= 2 ** 50) {
+        smallPrimeGroups.push({ product: BigInt(product), primes: group })
+        group = []
+        product = 1
+      }
+      group.push(p)
+      product *= p
+    }
+    smallPrimeGroups.push({ product: BigInt(product), primes: group })
+  }
+  const residue = productOf(moduli) % smallPrimesProduct
+  return smallPrimeGroups.some(({ product, primes }) => {
+    const r = Number(residue % product)
+    return primes.some((p) => r % p === 0)
+  })
 }
 
 function checkSmallFactors(n: bigint): BadKeyVerdict | null {
@@ -366,12 +406,25 @@ function shortNumber(value: bigint): string {
 }
 
 /** A blob describeKey accepted never fails the checks' parsing; if one does, it is not judged bad. */
-export function checkQuietly(key: Pick<HostKey, 'type' | 'blob'>): BadKeyVerdict | null {
+export function checkQuietly(key: Pick<HostKey, 'type' | 'blob'>, options: CheckOptions = {}): BadKeyVerdict | null {
   try {
-    return checkHostKey(key)
+    return checkHostKey(key, options)
   } catch {
     return null
   }
+}
+
+/** checkQuietly of each key, the small-factor test of their RSA moduli made for all of them at once
+ * (smallFactorsIn); when it finds one, each is tested alone as checkHostKey does. */
+export function checkAllQuietly(keys: readonly Pick<HostKey, 'type' | 'blob'>[]): (BadKeyVerdict | null)[] {
+  const moduli: bigint[] = []
+  try {
+    for (const key of keys) if (key.type === 'ssh-rsa') moduli.push(rsaModulus(key.blob))
+  } catch {
+    moduli.length = 0
+  }
+  const options = moduli.length > 1 && !smallFactorsIn(moduli) ? { noSmallFactors: true } : {}
+  return keys.map((key) => checkQuietly(key, options))
 }
 
 /** n of an ssh-rsa blob (RFC 4253 §6.6: string "ssh-rsa", mpint e, mpint n). */

@@ -1,4 +1,4 @@
-import { BAD_KEY_CHECKS_VERSION, checkQuietly, rsaModulus } from '../analysis/bad-keys.js'
+import { BAD_KEY_CHECKS_VERSION, checkAllQuietly, rsaModulus } from '../analysis/bad-keys.js'
 import { sharedFactors, type SharedFactorsResult } from '../analysis/batch-gcd.js'
 import { openBlocklist, type Blocklist } from '../analysis/blocklist.js'
 import { blocklistVerdict, compromisedKeyFinding, sharedPrimeVerdict, type KeyVerdict } from '../analysis/compromised-keys.js'
@@ -53,14 +53,15 @@ export class KnownBadKeys {
     const writes: VerdictWrite[] = []
     if (keys.size === 0) return { bad, record: async () => {} }
     const stored = await session.keyVerdicts([...keys.keys()])
-    for (const [sha256, key] of keys) {
+    const unchecked: Sha256Fingerprint[] = []
+    for (const [sha256] of keys) {
       const known = stored.get(sha256)
-      if (known?.compromised) {
-        bad.set(sha256, { check: known.compromised, detail: known.detail ?? '' })
-        continue
-      }
-      if (known && known.checksVersion >= BAD_KEY_CHECKS_VERSION) continue
-      const verdict = checkQuietly(key)
+      if (known?.compromised) bad.set(sha256, { check: known.compromised, detail: known.detail ?? '' })
+      else if (!known || known.checksVersion < BAD_KEY_CHECKS_VERSION) unchecked.push(sha256)
+    }
+    const verdicts = checkAllQuietly(unchecked.map((sha256) => keys.get(sha256)!))
+    for (const [i, sha256] of unchecked.entries()) {
+      const verdict = verdicts[i]!
       if (verdict) bad.set(sha256, verdict)
       writes.push({ sha256, checksVersion: BAD_KEY_CHECKS_VERSION, compromised: verdict?.check ?? null, detail: verdict?.detail ?? null })
     }

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
-import { BAD_KEY_CHECKS_VERSION, checkHostKey, type BadKeyCheck } from '../../src/analysis/bad-keys.js'
+import { BAD_KEY_CHECKS_VERSION, checkAllQuietly, checkHostKey, rsaModulus, smallFactorsIn, type BadKeyCheck } from '../../src/analysis/bad-keys.js'
 import { bigintFromBytes, bytesFromBigint, modPow } from '../../src/analysis/big-integer.js'
 import type { HostKey, KeyType } from '../../src/domain/host-key.js'
 import { KeyBlobError } from '../../src/fingerprint/key-blob.js'
@@ -185,6 +185,19 @@ describe('checkHostKey', () => {
         if (c.detail) assert.match(verdict!.detail, c.detail)
       })
     }
+
+    it('checkAllQuietly: the same verdicts, the small-factor test made once for many RSA keys', () => {
+      const good = Array.from({ length: 6 }, () => rsa(randomPrime(1024) * randomPrime(1024)))
+      const bad = cases.map((c) => c.key())
+      const smallFactor = cases.findIndex((c) => c.check === 'small-factor')
+      // Clean RSA keys with one bad key of each kind among them; then with only the small-factor one;
+      // then clean ones alone (the batched test passes them all at once).
+      for (const keys of [[...good, ...bad], [...good.slice(0, 3), bad[smallFactor]!, ...good.slice(3)], good]) {
+        assert.deepEqual(checkAllQuietly(keys), keys.map((k) => checkHostKey(k)))
+      }
+      assert.equal(smallFactorsIn(good.map((k) => rsaModulus(k.blob))), false)
+      assert.equal(smallFactorsIn([...good.map((k) => rsaModulus(k.blob)), 65537n * randomPrime(1024)]), true)
+    })
   })
 
   describe('Ed25519 points of small order', () => {
