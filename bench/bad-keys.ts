@@ -2,13 +2,14 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { pathToFileURL } from 'node:url'
-import { checkHostKey } from '../src/analysis/bad-keys.js'
+import { checkAllQuietly, checkHostKey, checkQuietly } from '../src/analysis/bad-keys.js'
 import * as batchGcdSource from '../src/analysis/batch-gcd.js'
 import { bigintFromBytes } from '../src/analysis/big-integer.js'
 import type { HostKey } from '../src/domain/host-key.js'
 import { wireString } from '../src/fingerprint/wire-format.js'
 import { randomPrime, rsaPublicBlob } from '../test/support/rsa-from-primes.js'
 import { measure, requireGnuTime } from './measure.js'
+import { sievedModuli } from './sieved-moduli.mjs'
 
 /* Known-bad key benchmark (issue 12). checkHostKey per key type (median µs over real keys from
  * node:crypto), then batch GCD in a process of its own per size, so that peak RSS (GNU time) is
@@ -74,6 +75,20 @@ export function benchCheckHostKey(keys = 10, rounds = 20): string[] {
     }
     lines.push(`badkeys: checkHostKey ${kind}: median ${median(samples).toFixed(0)} µs (${keys} keys x ${rounds})`)
   }
+  // A scan chunk's 1,000 new RSA-2048-sized keys as a scan checks them (checkAllQuietly: the
+  // small-factor test once for the chunk), against one by one; moduli that pass every check.
+  const chunk = sievedModuli(1000).map((n) => ({ type: 'ssh-rsa' as const, blob: rsaPublicBlob(bigintFromBytes(n)) }))
+  const alone: number[] = []
+  const together: number[] = []
+  for (let r = 0; r < 5; r++) {
+    let t = performance.now()
+    for (const key of chunk) checkQuietly(key)
+    alone.push(((performance.now() - t) * 1000) / chunk.length)
+    t = performance.now()
+    if (checkAllQuietly(chunk).some((v) => v !== null)) throw new Error('a sieved modulus was flagged')
+    together.push(((performance.now() - t) * 1000) / chunk.length)
+  }
+  lines.push(`badkeys: 1,000 RSA keys of a scan chunk: median ${median(together).toFixed(0)} µs a key checked together, ${median(alone).toFixed(0)} µs one by one (5 rounds)`)
   return lines
 }
 
