@@ -11,11 +11,20 @@ import type { SharedPrimeSession } from './store.js'
 /* The writes of a scan's shared-prime check (app/known-bad-keys.ts), in the short transaction
  * Store.recordSharedPrimes holds under the recording lock, after the batch GCD has run outside it. */
 
+/** Keys a check must mark compared before it refreshes the planner's statistics of the keys table. */
+const ANALYZE_AFTER_CHECKED_KEYS = 1_000
+
 export function createSharedPrimeSession(tx: Transaction<Database>): SharedPrimeSession {
   return {
     stillPending: (ids) => stillPending(tx, ids),
     writeKeyVerdicts: (writes) => writeKeyVerdicts(tx, writes),
-    markGcdChecked: (ids) => markGcdChecked(tx, ids),
+    async markGcdChecked(ids) {
+      await markGcdChecked(tx, ids)
+      // A first scan's check marks every key the scan's ANALYZE (recording-session.ts) has just
+      // counted as pending: refresh the statistics, or the next scan plans its pending-key read for
+      // 100,000 rows that are not there.
+      if (ids.length >= ANALYZE_AFTER_CHECKED_KEYS) await sql`ANALYZE keys`.execute(tx)
+    },
     hostsServing: (fingerprints) => hostsServing(tx, fingerprints),
 
     async sharedPrimeKeysSeenBy(scanId: number) {
