@@ -76,10 +76,11 @@ async function recordRun(queue: RunQueue, store: Store, run: RunRow): Promise<{ 
       const others = parts.filter((p) => p !== mine).map((p) => ({ vantage: p.vantage, observations: decodeStagedShard(p.observations, where(p.vantage)) }))
       for (const [i, observation] of own.entries()) {
         if (others.length > 0) {
-          const views = [{ vantage: judged, keys: observation.keys }]
+          const view = (vantage: string, seen: Observation) => ({ vantage, keys: seen.keys, address: seen.address, seenAt: seen.startedAt })
+          const views = [view(judged, observation)]
           for (const other of others) {
             const seen = other.observations[i]
-            if (seen && seen.target.host === observation.target.host) views.push({ vantage: other.vantage, keys: seen.keys })
+            if (seen && seen.target.host === observation.target.host) views.push(view(other.vantage, seen))
           }
           mismatches.push(...vantageMismatchFindings(observation.target.host, views))
         }
