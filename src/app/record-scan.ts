@@ -187,7 +187,7 @@ export async function recordScan(
         // Type and fingerprint only: the key's blob is a view into the kept observations' slab, which
         // this would keep alive until the scan ends.
         const newConfig = configBefore && config ? { id: config.id, banner: config.config.banner, hassh: hasshServer(config.config.offered) } : null
-        for (const key of comparison.changed) changes.push({ host: host.host, key: { type: key.type, sha256: key.sha256 }, config: newConfig })
+        for (const key of comparison.changed) changes.push({ host: host.host, key: { type: key.type, sha256: key.sha256 }, config: newConfig, address: host.address })
         writes.push({ scanned: host, stored, trust: comparison.trust, configId: config?.id ?? null })
       }
       const written = await session.writeHosts(scanId, at, asked, writes)

@@ -144,6 +144,30 @@ describe('identity and trust end to end (CLI, real sshd)', { skip: skipUnlessSsh
         assert.equal(history.code, 0, history.stderr)
       })
 
+      it('two names pointed in DNS at one new server: interception says they answered on one address, to check DNS first', async () => {
+        // A consolidation: web3 and web4 had servers of their own; both names now lead to one server.
+        const db = await database()
+        const [old3, old4, merged] = [`${net(3)}.13`, `${net(3)}.14`, `${net(3)}.19`]
+        const a = await sshd(old3)
+        const b = await sshd(old4, { port: a.port })
+        const inventory = join(work, `inv-${index}-3`)
+        writeFileSync(inventory, `${old3} web3.example.test\n${old4} web4.example.test\n`)
+        const first = json(await scan(db, '-f', inventory, '-p', String(a.port)))
+        assert.deepEqual(kinds(first), [`new_host [web3.example.test]:${a.port}`, `new_host [web4.example.test]:${a.port}`])
+        await Promise.all([a.stop(), b.stop()])
+        const server = await sshd(merged, { port: a.port, keyDir: mkdtempSync(join(work, 'keys-')) })
+        writeFileSync(inventory, `${merged} web3.example.test\n${merged} web4.example.test\n`)
+        const doc = json(await scan(db, '-f', inventory, '-p', String(a.port)))
+        const interception = doc.findings.filter((f) => f.kind === 'interception') as (Finding & { message: string })[]
+        assert.equal(interception.length, 3, JSON.stringify(kinds(doc))) // one per key type the server serves
+        for (const f of interception) {
+          assert.equal(f.severity, 'critical')
+          assert.deepEqual(f.hosts, [`[web3.example.test]:${server.port}`, `[web4.example.test]:${server.port}`])
+          assert.ok(f.message.includes(`All of them answered on one address, ${merged}`), f.message)
+          assert.match(f.message, /check DNS first\. If not, a middlebox may be intercepting/)
+        }
+      })
+
       it('one server scanned by address, then by name: one history, no duplicate_key, no new_host', async () => {
         const db = await database()
         const address = `${net(2)}.11`
