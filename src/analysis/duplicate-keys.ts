@@ -49,8 +49,22 @@ export function findDuplicateKeys(keys: Iterable<KeyHolders>, groups: ShareGroup
       message:
         `${distinct.length} hosts on different addresses or ports serve the same ${keyType} key ${fingerprint}: ${listHosts(distinct)}. ` +
         `Cloned machines need their own host keys (delete /etc/ssh/ssh_host_* and run ssh-keygen -A); ` +
-        `if they legitimately share it, run 'hostkeys allow-shared ${distinct.join(' ')}'.`,
+        `if they legitimately share it, run 'hostkeys allow-shared ${distinct.join(' ')}'.${dualStack(holders)}`,
     })
   }
   return findings
+}
+
+/** When the key is served on an IPv4 and an IPv6 address on one port, the everyday explanation is one
+ * dual-stack server listed twice: the finding says how to list it once. */
+function dualStack(holders: readonly KeyHolder[]): string {
+  const endpoints = holders.flatMap((h) => (h.endpoint ? [h.endpoint.split(' ')] : []))
+  const ports = new Set(endpoints.map(([, port]) => port))
+  const v4 = endpoints.find(([address]) => !address!.includes(':'))?.[0]
+  const v6 = endpoints.find(([address]) => address!.includes(':'))?.[0]
+  if (ports.size !== 1 || !v4 || !v6) return ''
+  return (
+    ` It is served on IPv4 and IPv6 addresses on one port: if these are one dual-stack server, ` +
+    `list it once, as an inventory line '${v4},${v6} NAME', and it is one host.`
+  )
 }

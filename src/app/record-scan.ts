@@ -151,6 +151,11 @@ export async function recordScan(
             host = mergeSameServer([host], stored.host)
           }
         }
+        if (stored && server.absorbs?.length) {
+          // The history knew this server under its addresses too: one host from now on.
+          for (const other of server.absorbs) await session.absorbHost(other, { id: stored.id, name: stored.host }, at)
+          stored = (await session.loadHosts([stored.id])).get(stored.id)!
+        }
         for (const identity of server.identities) judgedAs.set(identity, host.host)
         const repeat = stored !== undefined && seenIds.has(stored.id)
         if (stored) seenIds.add(stored.id)

@@ -7,7 +7,7 @@ import { ConfigIds, earlierConfigs, loadConfigs } from './config-writer.js'
 import { checkedModuli, hostsServing, loadKeyVerdicts, loadPendingModuli, markGcdChecked, writeKeyVerdicts } from './key-verdicts.js'
 import { hasCertificates, loadLastCertificates, writeCertificates } from './certificate-writer.js'
 import { hashedEntryAdopter } from './hashed-adoption.js'
-import { loadStoredHosts, renameHost, resolveHostIds } from './host-identity.js'
+import { absorbHost, addressHostsOf, loadStoredHosts, renameHost, resolveHostIds } from './host-identity.js'
 import { bindKeyStatements, hasKeyStatements, loadClaimedStatements } from './key-statements.js'
 import { loadSharedKeys, loadLiveFindings, writeFindings } from './scan-findings.js'
 import { writeScannedHosts } from './scan-hosts.js'
@@ -60,6 +60,10 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
     loadHosts: (ids) => loadStoredHosts(tx, ids),
 
     renameHost: (id, from, to, at) => renameHost(tx, id, from, to, at),
+
+    addressHosts: (claims, chosen) => addressHostsOf(tx, claims, chosen),
+
+    absorbHost: (from, into, at) => absorbHost(tx, from, into, at),
 
     async revokedKeys(fingerprints: readonly Sha256Fingerprint[]): Promise<Map<Sha256Fingerprint, string>> {
       const revoked = new Map<Sha256Fingerprint, string>()

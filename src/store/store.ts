@@ -86,6 +86,10 @@ export interface RecordingSession {
   loadHosts(ids: readonly number[]): Promise<Map<number, StoredHost>>
   /** Gives a host known by address the name the inventory now gives it. */
   renameHost(id: number, from: string, to: string, at: Date): Promise<void>
+  /** For claims made under a name, the other hosts known by one of their addresses (by claim index). */
+  addressHosts(claims: readonly IdentityClaim[], chosen: ReadonlyMap<number, number>): Promise<Map<number, number[]>>
+  /** Joins host `from` into host `into`: one server the history knew as two (README "Identity"). */
+  absorbHost(from: { id: number; name: string }, into: { id: number; name: string }, at: Date): Promise<void>
   /** The keys among these that an imported `@revoked` line names, with the file that named them. */
   revokedKeys(fingerprints: readonly Sha256Fingerprint[]): Promise<Map<Sha256Fingerprint, string>>
   /** Trusted CAs and the host patterns each is trusted for. */

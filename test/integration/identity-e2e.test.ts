@@ -150,7 +150,7 @@ describe('identity and trust end to end (CLI, real sshd)', { skip: skipUnlessSsh
         const [old3, old4, merged] = [`${net(3)}.13`, `${net(3)}.14`, `${net(3)}.19`]
         const a = await sshd(old3)
         const b = await sshd(old4, { port: a.port })
-        const inventory = join(work, `inv-${index}-3`)
+        const inventory = join(work, `inv-${index}-consolidated`)
         writeFileSync(inventory, `${old3} web3.example.test\n${old4} web4.example.test\n`)
         const first = json(await scan(db, '-f', inventory, '-p', String(a.port)))
         assert.deepEqual(kinds(first), [`new_host [web3.example.test]:${a.port}`, `new_host [web4.example.test]:${a.port}`])
@@ -166,6 +166,56 @@ describe('identity and trust end to end (CLI, real sshd)', { skip: skipUnlessSsh
           assert.ok(f.message.includes(`All of them answered on one address, ${merged}`), f.message)
           assert.match(f.message, /check DNS first\. If not, a middlebox may be intercepting/)
         }
+      })
+
+      it('one dual-stack server scanned by its IPv4 and IPv6 addresses: duplicate_key says how to list it once, and listing it so ends it', async () => {
+        const db = await database()
+        const v4 = `${net(4)}.14`
+        const server = await startSshd({ addresses: [v4, '::1'], keyTypes: ['ed25519'] })
+        servers.add(server)
+        const port = server.port
+        const first = json(await scan(db, `[${v4}]:${port}`, `[::1]:${port}`))
+        const duplicates = first.findings.filter((f) => f.kind === 'duplicate_key') as (Finding & { message: string })[]
+        assert.equal(duplicates.length, 1, JSON.stringify(kinds(first)))
+        assert.ok(duplicates[0]!.message.includes(`list it once, as an inventory line '${v4},::1 NAME'`), duplicates[0]!.message)
+        const inventory = join(work, `inv-${index}-dual`)
+        writeFileSync(inventory, `${v4},::1 dual.example.test\n`)
+        const second = json(await scan(db, '-f', inventory, '-p', String(port)))
+        assert.deepEqual(kinds(second), [], JSON.stringify(second.findings))
+        const findings = await runCli(['findings', '--format', 'json', '--db', db])
+        assert.equal(findings.code, 0, findings.stderr)
+        const listed = JSON.parse(findings.stdout) as { findings?: { kind: string; status: string; hosts: string[] }[] } | { kind: string; status: string; hosts: string[] }[]
+        const all = Array.isArray(listed) ? listed : (listed.findings ?? [])
+        const duplicate = all.filter((f) => f.kind === 'duplicate_key')
+        assert.deepEqual(duplicate.map((f) => [f.status, f.hosts]), [['resolved', [`[dual.example.test]:${port}`]]])
+        // One host, with both addresses, serving the key since the first scan.
+        const history = await runCli(['history', 'dual.example.test', '--db', db])
+        assert.equal(history.code, 0, history.stderr)
+        assert.match(history.stdout, /::1/)
+        assert.match(history.stdout, new RegExp(v4.replace(/\./g, '\\.')))
+      })
+
+      it('an address whose history is another machine (no key in common) is not joined when the inventory lists it with a name', async () => {
+        const db = await database()
+        const [a, b] = [`${net(5)}.15`, `${net(5)}.16`]
+        const first = await sshd(a)
+        const other = await sshd(b, { port: first.port })
+        const port = first.port
+        json(await scan(db, `[${a}]:${port}`, `[${b}]:${port}`))
+        await other.stop()
+        const inventory = join(work, `inv-${index}-apart`)
+        writeFileSync(inventory, `${a},${b} both.example.test\n`)
+        const doc = json(await scan(db, '-f', inventory, '-p', String(port)))
+        assert.deepEqual(kinds(doc), [])
+        // The other machine's history stays under its address, with its own key.
+        const lookup = await runCli(['lookup', ...other.publicKeys.ed25519!.split(' ').slice(0, 2), '--db', db])
+        assert.equal(lookup.code, 0, lookup.stderr)
+        assert.ok(lookup.stdout.includes(`[${b}]:${port}`), lookup.stdout)
+        assert.ok(!lookup.stdout.includes('both.example.test'), lookup.stdout)
+        // Its identity, typed exactly, names it, though the named host lists the address too.
+        const history = await runCli(['history', `[${b}]:${port}`, '--db', db])
+        assert.equal(history.code, 0, history.stderr)
+        assert.ok(history.stdout.includes(other.publicKeys.ed25519!.split(' ')[1]!) || history.stdout.includes(`[${b}]:${port}`), history.stdout)
       })
 
       it('one server scanned by address, then by name: one history, no duplicate_key, no new_host', async () => {
