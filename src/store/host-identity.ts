@@ -109,7 +109,7 @@ export async function loadStoredHosts(db: Db, ids: readonly number[]): Promise<M
   }
   for (const batch of batches([...byId.keys()])) {
     const sightings = await sql<SightingRow & { host_id: number }>`
-      SELECT s.id, s.host_id, s.key_id, s.family, s.trust, s.current, s.source, s.first_seen, s.last_seen,
+      SELECT s.id, s.host_id, s.key_id, s.family, s.trust, s.current, s.source, s.first_seen, s.last_seen, s.address,
              k.sha256, k.type, k.bits
       FROM sightings s JOIN keys k ON k.id = s.key_id
       WHERE s.host_id = ANY(${batch}::int[])`.execute(db)

@@ -218,6 +218,34 @@ describe('identity and trust end to end (CLI, real sshd)', { skip: skipUnlessSsh
         assert.ok(history.stdout.includes(other.publicKeys.ed25519!.split(' ')[1]!) || history.stdout.includes(`[${b}]:${port}`), history.stdout)
       })
 
+      it('a name moved to another server: key_changed gives both addresses; a rebuild at the same address does not', async () => {
+        const db = await database()
+        const [before, after] = [`${net(7)}.17`, `${net(7)}.18`]
+        const original = await sshd(before)
+        const port = original.port
+        const inventory = join(work, `inv-${index}-moved`)
+        writeFileSync(inventory, `${before} web5.example.test\n`)
+        json(await scan(db, '-f', inventory, '-p', String(port)))
+        const host = `[web5.example.test]:${port}`
+        const rebuilt = await rebuild(original)
+        const same = json(await scan(db, '-f', inventory, '-p', String(port)))
+        const sameChanged = same.findings.filter((f) => f.kind === 'key_changed') as (Finding & { message: string })[]
+        assert.equal(sameChanged.length, 3, JSON.stringify(kinds(same)))
+        for (const f of sameChanged) assert.doesNotMatch(f.message, /answered at|last seen at/)
+        assert.equal((await runCli(['accept', host, '--reason', 'rebuilt', '--db', db])).code, 0)
+        await rebuilt.stop()
+        const moved = await sshd(after, { port, keyDir: mkdtempSync(join(work, 'keys-')) })
+        writeFileSync(inventory, `${after} web5.example.test\n`)
+        const doc = json(await scan(db, '-f', inventory, '-p', String(moved.port)))
+        const changed = doc.findings.filter((f) => f.kind === 'key_changed') as (Finding & { message: string })[]
+        assert.equal(changed.length, 3, JSON.stringify(kinds(doc)))
+        for (const f of changed) {
+          assert.equal(f.host, host)
+          assert.ok(f.message.includes(`The name answered at ${after}; the trusted key was last seen at ${before}.`), f.message)
+          assert.match(f.message, /a DNS change, a migration.*DNS answer may be spoofed/)
+        }
+      })
+
       it('one server scanned by address, then by name: one history, no duplicate_key, no new_host', async () => {
         const db = await database()
         const address = `${net(2)}.11`
