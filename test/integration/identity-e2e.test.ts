@@ -246,6 +246,20 @@ describe('identity and trust end to end (CLI, real sshd)', { skip: skipUnlessSsh
         }
       })
 
+      it('one address serving one key on two ports: duplicate_key names the two readings (several Port lines, or NAT to clones)', async () => {
+        const db = await database()
+        const address = `${net(8)}.18`
+        const first = await sshd(address)
+        const second = await sshd(address, { keyDir: first.keyDir }) // another port, the same keys
+        const doc = json(await scan(db, `[${address}]:${first.port}`, `[${address}]:${second.port}`))
+        const duplicates = doc.findings.filter((f) => f.kind === 'duplicate_key') as (Finding & { message: string })[]
+        assert.equal(duplicates.length, 3, JSON.stringify(kinds(doc)))
+        for (const f of duplicates) {
+          assert.ok(f.message.includes(`All of them are ${address} on different ports`), f.message)
+          assert.match(f.message, /several Port lines.*allow-shared is right.*\(NAT\), those machines are clones/)
+        }
+      })
+
       it('one server scanned by address, then by name: one history, no duplicate_key, no new_host', async () => {
         const db = await database()
         const address = `${net(2)}.11`
