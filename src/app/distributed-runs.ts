@@ -6,7 +6,8 @@ import { openStore } from '../store/open-store.js'
 import { resolveDatabaseLocation } from '../store/database-location.js'
 import { checkVantageName, isFinished, RunQueue, type RunRow } from '../store/run-queue.js'
 import type { Store } from '../store/store.js'
-import { judgeRun } from './judge-run.js'
+import { compareFindings } from '../domain/finding.js'
+import { judgeRun, type RunReport } from './judge-run.js'
 import { retryWhileDisconnected } from './reconnect.js'
 import { scanInventory } from './run-scan.js'
 import type { ScanOutcome } from './scan-fleet.js'
@@ -130,12 +131,26 @@ export async function enqueueRun(settings: ScanSettings, distribute: DistributeS
   }
 }
 
-/** A run's report once done; the run's error as an OperationalError when it failed or was cancelled. */
+/** A run's report once done (as completeRunReport made it whole); the run's error as an
+ * OperationalError when it failed or was cancelled. */
 export function runOutcome(run: RunRow): ScanOutcome {
   if (run.status === 'failed') throw new OperationalError(`run ${run.id} failed: ${run.error ?? 'no error recorded'}`)
   if (run.status === 'cancelled') throw new OperationalError(`run ${run.id} was cancelled`)
   if (run.status !== 'done') throw new OperationalError(`run ${run.id} is ${run.status}, not done`)
-  return run.report as ScanOutcome
+  const report = run.report as RunReport
+  if (report.newHostsInHistory) throw new OperationalError(`run ${run.id}: its new_host findings were not read back from the history`)
+  return report
+}
+
+/** A done run with its report whole: the new_host findings its judge left in the history (scan
+ * scan_id) put back among the others, as a single-process scan reports them. */
+export async function completeRunReport(store: Store, run: RunRow): Promise<RunRow> {
+  const report = run.report as RunReport | null
+  if (run.status !== 'done' || !report?.newHostsInHistory || run.scanId === null) return run
+  const newHosts = await store.scanFindings(run.scanId, 'new_host')
+  const { newHostsInHistory: _, ...outcome } = report
+  const findings = [...outcome.findings, ...newHosts].sort(compareFindings)
+  return { ...run, report: { ...outcome, findings } satisfies ScanOutcome }
 }
 
 export interface WaitOptions {
@@ -175,7 +190,7 @@ export async function waitForRun(db: string, runId: number, options: WaitOptions
     const run = await queue.getRun(runId)
     if (!run) throw new UserError(`no run ${runId} in this history`)
     options.progress?.(run)
-    if (isFinished(run.status)) return run
+    if (isFinished(run.status)) return completeRunReport(store, run)
     // Nobody judging it (its judge died): this process does.
     if (run.status === 'judging') await judgeRun(queue, store, runId)
     return null

@@ -15,6 +15,12 @@ import type { ScanOutcome } from './scan-fleet.js'
  * with them (vantage_mismatch). Then the staging is dropped: an unchanged night leaves one run row,
  * one scans row and the failures. */
 
+/** A judged run's report as runs.report keeps it: scan's outcome without its new_host findings, which
+ * stay in the history (a first night of 1,000,000 hosts has as many), and how many those are. */
+export interface RunReport extends ScanOutcome {
+  readonly newHostsInHistory?: number
+}
+
 /** What a run's judging asked for, read back from runs.request. */
 interface JudgeRequest {
   readonly families: readonly KeyFamily[] | null
@@ -57,7 +63,7 @@ function emptyReport(run: RunRow): ScanOutcome {
   return { targets: run.targets, reached: 0, failed: 0, keys: 0, durationMs: 0, findings: [] }
 }
 
-async function recordRun(queue: RunQueue, store: Store, run: RunRow): Promise<{ scanId: number; outcome: ScanOutcome }> {
+async function recordRun(queue: RunQueue, store: Store, run: RunRow): Promise<{ scanId: number; outcome: RunReport }> {
   const request = run.request as unknown as JudgeRequest
   const judged = run.vantages[0] ?? ''
   // A run for any worker is recorded under the vantages its workers had.
@@ -107,13 +113,13 @@ async function recordRun(queue: RunQueue, store: Store, run: RunRow): Promise<{ 
     observations(),
     {
       additionalFindings: mismatches,
+      // Read back from the history by whoever waits for the run (completeRunReport).
+      newHostReport: 'count',
       ...(request.unreachableAfter ? { unreachable: { unreachableAfter: request.unreachableAfter } } : {}),
       ...(request.certWarnDays !== undefined ? { certWarnDays: request.certWarnDays } : {}),
     },
   )
   const findings = [...result.findings].sort(compareFindings)
-  return {
-    scanId: result.scanId,
-    outcome: { ...counts, durationMs: finishedAt.getTime() - startedAt.getTime(), findings },
-  }
+  const outcome: RunReport = { ...counts, durationMs: finishedAt.getTime() - startedAt.getTime(), findings, newHostsInHistory: result.newHosts }
+  return { scanId: result.scanId, outcome }
 }

@@ -3,6 +3,7 @@ import { isAtOrAbove, type FailOn } from '../domain/finding.js'
 import { ScanJsonWriter } from '../report/scan-json.js'
 import { renderTextFinding, renderTextSummary } from '../report/scan-text.js'
 import type { ScanOutcome } from '../app/scan-fleet.js'
+import type { RunReport } from '../app/judge-run.js'
 import { writeLine, type CommandContext } from './context.js'
 import { EXIT_FINDINGS, EXIT_OK } from './exit-codes.js'
 
@@ -28,7 +29,8 @@ export function renderRunStatus(run: RunRow): string {
   const lines = [renderRunProgress(run)]
   lines.push(`vantages: ${run.vantages.length > 0 ? run.vantages.join(', ') : 'any worker'}; ${run.targets} target(s) in ${run.shards} shard(s)`)
   lines.push(`created ${run.createdAt.toISOString()}${run.finishedAt ? `, finished ${run.finishedAt.toISOString()}` : ''}`)
-  if (run.scanId !== null) lines.push(`recorded as scan ${run.scanId}; ${(run.report as ScanOutcome | null)?.findings.length ?? 0} finding(s)`)
+  const report = run.report as RunReport | null
+  if (run.scanId !== null) lines.push(`recorded as scan ${run.scanId}; ${(report?.findings.length ?? 0) + (report?.newHostsInHistory ?? 0)} finding(s)`)
   if (run.error) lines.push(`error: ${run.error}`)
   return lines.join('\n')
 }

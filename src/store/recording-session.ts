@@ -10,7 +10,7 @@ import { hashedEntryAdopter } from './hashed-adoption.js'
 import { loadStoredHosts, renameHost, resolveHostIds } from './host-identity.js'
 import { bindKeyStatements, hasKeyStatements, loadClaimedStatements } from './key-statements.js'
 import { loadSharedKeys, loadLiveFindings, writeFindings } from './scan-findings.js'
-import { writeScannedHosts } from './scan-hosts.js'
+import { scanHostCounts, scannedHosts, writeScannedHosts } from './scan-hosts.js'
 import type { Database } from './schema.js'
 import { loadShareGroups } from './store-reads.js'
 import type { RecordingSession, ScanMeta } from './store.js'
@@ -113,6 +113,9 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
     },
 
     bindKeyStatements: (bindings, at) => bindKeyStatements(tx, bindings, at),
+
+    scannedHosts: (scanId, names) => scannedHosts(tx, scanId, names),
+    scanHostCounts: (scanId) => scanHostCounts(tx, scanId),
 
     loadSharedKeys: (scanId) => loadSharedKeys(tx, scanId),
 
