@@ -9,6 +9,7 @@ import type { Store } from '../store/store.js'
 import { compareFindings } from '../domain/finding.js'
 import { judgeRun, type RunReport } from './judge-run.js'
 import { retryWhileDisconnected } from './reconnect.js'
+import { readPolicySource } from './read-policy.js'
 import { scanInventory } from './run-scan.js'
 import type { ScanOutcome } from './scan-fleet.js'
 import type { ScanSettings } from './scan-settings.js'
@@ -92,10 +93,11 @@ export async function openRunQueue(
 /** Validates the inventory whole, then enqueues it as one run; returns the run. */
 export async function enqueueRun(settings: ScanSettings, distribute: DistributeSettings, io: { stdin: Readable; env: NodeJS.ProcessEnv }): Promise<RunRow> {
   if (!settings.history) throw new UserError('--distribute records the run in the history: it cannot be combined with --no-store')
-  if (settings.policyFile) throw new UserError('--policy is not supported with --distribute yet: run the policy with a single-process scan')
   const db = runDatabase(settings.history.db, io.env, 'scan --distribute')
   for (const vantage of distribute.vantages) checkVantageName(vantage)
   if (new Set(distribute.vantages).size !== distribute.vantages.length) throw new UserError('--vantage names a vantage twice')
+  // Read and checked here, before anything is enqueued; kept in the run for its judge.
+  const policy = settings.policyFile === null ? null : await readPolicySource(settings.policyFile)
   const inventory = await scanInventory(settings, io.stdin)
   if (inventory.size === 0) throw new UserError('the inventory names no targets')
   const { store, queue } = await openRunQueue(db, io.env, settings.history.timeoutMs)
@@ -119,6 +121,7 @@ export async function enqueueRun(settings: ScanSettings, distribute: DistributeS
           shardSize: distribute.shardSize,
           unreachableAfter: settings.unreachableAfter,
           certWarnDays: settings.certWarnDays,
+          ...(policy ? { policy } : {}),
         },
         vantages: distribute.vantages,
         partExpirySeconds: distribute.partExpirySeconds ?? partExpirySeconds(distribute.shardSize, families, settings.timeoutMs),

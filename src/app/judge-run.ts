@@ -1,3 +1,4 @@
+import { parsePolicy } from '../analysis/policy.js'
 import { decodeStagedShard } from '../analysis/staged-observations.js'
 import { vantageMismatchFindings } from '../analysis/vantage-mismatch.js'
 import { OperationalError } from '../domain/errors.js'
@@ -21,6 +22,9 @@ export interface RunReport extends ScanOutcome {
   readonly newHostsInHistory?: number
 }
 
+/** How often the judge writes its progress to the run's row. */
+const PROGRESS_EVERY_MS = 1_000
+
 /** What a run's judging asked for, read back from runs.request. */
 interface JudgeRequest {
   readonly families: readonly KeyFamily[] | null
@@ -30,6 +34,8 @@ interface JudgeRequest {
   readonly files: readonly string[]
   readonly unreachableAfter?: number
   readonly certWarnDays?: number
+  /** `--policy`: the file's name and text, as enqueueRun read them. */
+  readonly policy?: { readonly file: string; readonly text: string }
 }
 
 /** Judges the run unless another process is judging it; returns its report, or null when busy. */
@@ -98,6 +104,15 @@ async function recordRun(queue: RunQueue, store: Store, run: RunRow): Promise<{ 
     }
   }
 
+  // The judging's progress on the run's row, for its waiters: a write a second at most, never awaited
+  // by the recording (a lost write is only a stale figure).
+  let noted = 0
+  function noteProgress(progress: { hosts: number; findings: number }): void {
+    if (performance.now() - noted < PROGRESS_EVERY_MS) return
+    noted = performance.now()
+    queue.noteJudging(run.id, progress).catch(() => {})
+  }
+
   const startedAt = run.startedAt ?? run.createdAt
   const finishedAt = run.scannedAt ?? new Date()
   const meta = { families: request.families, timeoutMs: request.timeoutMs, concurrency: request.concurrency, targets: run.targets }
@@ -115,8 +130,10 @@ async function recordRun(queue: RunQueue, store: Store, run: RunRow): Promise<{ 
       additionalFindings: mismatches,
       // Read back from the history by whoever waits for the run (completeRunReport).
       newHostReport: 'count',
+      onProgress: noteProgress,
       ...(request.unreachableAfter ? { unreachable: { unreachableAfter: request.unreachableAfter } } : {}),
       ...(request.certWarnDays !== undefined ? { certWarnDays: request.certWarnDays } : {}),
+      ...(request.policy ? { policy: parsePolicy(request.policy.text, request.policy.file) } : {}),
     },
   )
   const findings = [...result.findings].sort(compareFindings)

@@ -54,6 +54,9 @@ export interface RecordScanOptions {
    * them back from the history (a distributed run's judge: a first night of 1,000,000 hosts would hold
    * 1,000,000 findings). They are recorded either way. */
   readonly newHostReport?: 'findings' | 'count'
+  /** Told after each chunk: observations recorded so far, and the findings raised among them (before
+   * the live findings are reconciled and the findings across hosts added, at the end). */
+  readonly onProgress?: (progress: { readonly hosts: number; readonly findings: number }) => void
 }
 
 /* Hosts per chunk. Everything a chunk holds (its history, comparisons, column arrays, the statements'
@@ -132,7 +135,9 @@ export async function recordScan(
     let trust: AuthorityTrust[] | null = null
     /** Configurations read back to say what changed, by id; a fleet has a handful. */
     const knownConfigs = new Map<number, ServerConfig>()
+    let observed = 0
     for await (const observationChunk of hostChunks(observations, chunkSize)) {
+      observed += observationChunk.length
       const { servers, history } = await identifyServers(session, mergeObservations(observationChunk))
       const revoked = await session.revokedKeys(servers.flatMap((s) => s.host.keys.map((k) => k.sha256)))
       const statements = await session.keyStatements(servers.map((s) => ({ id: s.id, names: statementNames(s.host) })))
@@ -208,6 +213,7 @@ export async function recordScan(
           else newHosts.add(finding.host, chunkTypes.get(finding.host)!)
         }
       }
+      options.onProgress?.({ hosts: observed, findings: raised.length + reported.length + newHostCount + newHosts.size })
     }
     const groups = shareGroups(await session.loadShareGroups())
     raised.push(...findDuplicateKeys(await session.loadSharedKeys(scanId), groups))

@@ -18,10 +18,16 @@ export interface RunOutputFlags {
   readonly metricsFile?: string
 }
 
-/** One line of progress: parts in, hosts scanned and reached (every vantage), and the status. */
+/** One line of progress: parts in, hosts scanned and reached (every vantage), and the status; while
+ * the run is judged, the hosts recorded and the findings raised so far (findings exist only once its
+ * judging starts: a run is judged when its last shard is in). */
 export function renderRunProgress(run: RunRow): string {
   const failed = run.partsFailed > 0 ? `, ${run.partsFailed} failed` : ''
-  return `run ${run.id} ${run.status}: ${run.partsDone}/${run.parts} shard(s) in${failed}, ${run.hostsScanned}/${run.targets * Math.max(1, run.vantages.length)} host scan(s), ${run.hostsReached} reached`
+  const line = `run ${run.id} ${run.status}: ${run.partsDone}/${run.parts} shard(s) in${failed}, ${run.hostsScanned}/${run.targets * Math.max(1, run.vantages.length)} host scan(s), ${run.hostsReached} reached`
+  if (run.status === 'judging') return `${line}; ${run.hostsJudged ?? 0}/${run.targets} judged, ${run.findingsSoFar ?? 0} finding(s) so far`
+  const report = run.report as RunReport | null
+  if (run.status === 'done' && report) return `${line}; ${report.findings.length + (report.newHostsInHistory ?? 0)} finding(s)`
+  return line
 }
 
 /** `run status`: the run in a few lines. */
