@@ -93,6 +93,8 @@ export async function openRunQueue(
 /** Validates the inventory whole, then enqueues it as one run; returns the run. */
 export async function enqueueRun(settings: ScanSettings, distribute: DistributeSettings, io: { stdin: Readable; env: NodeJS.ProcessEnv }): Promise<RunRow> {
   if (!settings.history) throw new UserError('--distribute records the run in the history: it cannot be combined with --no-store')
+  // Not silently ignored: the run's judge would check keys without it.
+  if (settings.blocklistFile) throw new UserError('--blocklist is not supported with --distribute yet: check the blocklist with a single-process scan')
   const db = runDatabase(settings.history.db, io.env, 'scan --distribute')
   for (const vantage of distribute.vantages) checkVantageName(vantage)
   if (new Set(distribute.vantages).size !== distribute.vantages.length) throw new UserError('--vantage names a vantage twice')

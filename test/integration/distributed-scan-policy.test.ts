@@ -107,5 +107,10 @@ describe('distributed scans with --policy (CLI, real sshd, PostgreSQL)', { skip:
     // Nothing enqueued: the history may not even have its runs table yet.
     const runs = await query<{ n: number }>(fresh.db, `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'runs'`)
     if (runs[0]!.n > 0) assert.deepEqual(await query(fresh.db, `SELECT id FROM runs`), [])
+
+    // --blocklist is refused rather than left out of the run's judging.
+    const blocklisted = await runCli(['scan', '--distribute', '--detach', '--db', fresh.db, '--blocklist', join(dir, 'blocklist.dat'), '-f', inventory])
+    assert.equal(blocklisted.code, 2, blocklisted.stderr)
+    assert.match(blocklisted.stderr, /--blocklist is not supported with --distribute/)
   })
 })
