@@ -92,8 +92,8 @@ export async function loadStoredHosts(db: Db, ids: readonly number[]): Promise<M
   type Loading = StoredHost & { sightings: StoredSighting[]; names: Set<string> }
   const byId = new Map<number, Loading>()
   for (const batch of batches([...new Set(ids)])) {
-    const rows = await sql<{ id: number; name: string; port: number; last_reached: Date | null; failed_scans: number; config_id: number | null }>`
-      SELECT id, name, port, last_reached, failed_scans, config_id FROM hosts WHERE id = ANY(${batch}::int[])`.execute(db)
+    const rows = await sql<{ id: number; name: string; port: number; last_reached: Date | null; failed_scans: number; config_id: number | null; last_scan_id: number | null }>`
+      SELECT id, name, port, last_reached, failed_scans, config_id, last_scan_id FROM hosts WHERE id = ANY(${batch}::int[])`.execute(db)
     for (const r of rows.rows) {
       byId.set(r.id, {
         id: r.id,
@@ -102,6 +102,7 @@ export async function loadStoredHosts(db: Db, ids: readonly number[]): Promise<M
         everReached: r.last_reached !== null,
         failedScans: r.failed_scans,
         configId: r.config_id,
+        lastScanId: r.last_scan_id,
         sightings: [],
         names: new Set<string>(),
       })
