@@ -7,11 +7,11 @@ import pg from 'pg'
 import { runCli, startCli, type RunningCli } from '../test/support/cli.js'
 import { adminQuery } from '../test/support/test-store.js'
 import { median } from './measure.js'
-import { fleetEndpoint, REFUSING_ENDPOINT } from './ssh-responder.js'
+import { FLEET_NET, fleetEndpoint, REFUSING_ENDPOINT } from './ssh-responder.js'
 
 /* Distributed scans at scale (issue 14), a benchmark, not a test. A simulated fleet
  * (bench/ssh-responder.ts: Ed25519 keys served from a KEX_ECDH_REPLY on many loopback addresses and
- * ports of 127.86.0.0/16) in processes of its own, so the workers' figures are their own; a fresh
+ * ports of 127.86.0.0/16, or BENCH_FLEET_NET's /16) in processes of its own, so the workers' figures are their own; a fresh
  * PostgreSQL database per run on the local server (HOSTKEYS_BENCH_DATABASE_URL, else
  * postgres://postgres@127.0.0.1:5432/postgres; created and dropped); the real executable as
  * `scan --distribute --detach`, `worker` and `run wait`, as a user runs them. Measured:
@@ -324,7 +324,7 @@ export async function runDistributedBench(options: DistributedBenchOptions): Pro
   const dir = mkdtempSync(path.join(tmpdir(), 'hostkeys-bench-distributed-'))
   const fleetStarted = performance.now()
   const fleet = await startFleet(largest)
-  log(`simulated fleet: ${largest} targets on 127.86.0.0/16 in ${fleet.processes} responder processes, up in ${((performance.now() - fleetStarted) / 1000).toFixed(1)} s; load ${loadAverage()}`)
+  log(`simulated fleet: ${largest} targets on ${FLEET_NET}.0.0/16 in ${fleet.processes} responder processes, up in ${((performance.now() - fleetStarted) / 1000).toFixed(1)} s; load ${loadAverage()}`)
   const drops: (() => Promise<void>)[] = []
   let tag = 0
   const fresh = async () => {
@@ -355,7 +355,8 @@ export async function runDistributedBench(options: DistributedBenchOptions): Pro
         await db.drop()
       }
     }
-    const base = median(byWorkers.get(options.workerCounts[0]!)!.map((r) => r.targets / r.scanSeconds))
+    // BENCH_DIST_WORKERS= skips the comparison (the growth curve alone).
+    const base = byWorkers.size === 0 ? 0 : median(byWorkers.get(options.workerCounts[0]!)!.map((r) => r.targets / r.scanSeconds))
     for (const [workers, runs] of byWorkers) {
       const rate = median(runs.map((r) => r.targets / r.scanSeconds))
       const rss = Math.max(...runs.flatMap((r) => r.workerFigures.map((w) => w.peakRssMb)))

@@ -20,7 +20,10 @@ import { serverGreeting, sshPacket, sshString } from '../test/support/ssh-wire.j
  * fleetEndpoint); it prints `ready COUNT` once every listener is up and serves until killed. Each
  * listener is a file descriptor: the parent raises RLIMIT_NOFILE for it. */
 
-/** Addresses of the fleet: 127.86.1.1 .. 127.86.250.250. */
+/** The fleet's /16: BENCH_FLEET_NET (`127.86` by default), so benches run side by side on one machine
+ * each keep to a loopback range of their own. Inherited by the responder processes. */
+export const FLEET_NET = process.env['BENCH_FLEET_NET'] ?? '127.86'
+/** Addresses of the fleet: FLEET_NET.1.1 .. FLEET_NET.250.250. */
 const ADDRESSES = 250 * 250
 /** The first port: below Linux's ephemeral range (32768-60999), so no outgoing connection holds it. */
 const FIRST_PORT = 10_000
@@ -28,11 +31,11 @@ const FIRST_PORT = 10_000
 /** Target i of the simulated fleet: 62,500 addresses on port 10000, then the same on 10001, and so on. */
 export function fleetEndpoint(i: number): { address: string; port: number } {
   const a = i % ADDRESSES
-  return { address: `127.86.${1 + Math.floor(a / 250)}.${1 + (a % 250)}`, port: FIRST_PORT + Math.floor(i / ADDRESSES) }
+  return { address: `${FLEET_NET}.${1 + Math.floor(a / 250)}.${1 + (a % 250)}`, port: FIRST_PORT + Math.floor(i / ADDRESSES) }
 }
 
 /** An address of our range where nothing listens: a refused connection, as fast as a target gets. */
-export const REFUSING_ENDPOINT = { address: '127.86.255.1', port: FIRST_PORT }
+export const REFUSING_ENDPOINT = { address: `${FLEET_NET}.255.1`, port: FIRST_PORT }
 
 const GREETING = serverGreeting(
   {

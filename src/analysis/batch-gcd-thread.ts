@@ -10,7 +10,7 @@ import { SyncPort } from './sync-port.js'
 
 /** What the worker thread is asked to do (batch-gcd-worker.ts). */
 export type HelperTask =
-  | { readonly kind: 'half'; readonly moduli: readonly bigint[] }
+  | { readonly kind: 'half'; readonly moduli: readonly bigint[]; readonly subtreeHeight?: number }
   | { readonly kind: 'residues'; readonly values: readonly bigint[]; readonly chunkSize: number; readonly modulus: bigint }
 
 export type HelperMessage =

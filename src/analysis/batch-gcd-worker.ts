@@ -1,5 +1,5 @@
 import { workerData, type MessagePort } from 'node:worker_threads'
-import { chunkResidues, productModulo, productTree, scaledBatchGcd } from './remainder-tree.js'
+import { batchTree, chunkResidues, productModulo, scaledBatchGcd } from './remainder-tree.js'
 import { SyncPort } from './sync-port.js'
 import type { HelperMessage, HelperTask } from './batch-gcd-thread.js'
 
@@ -14,8 +14,8 @@ try {
   if (task.kind === 'half') {
     // One half of the moduli: its product tree, its root for the other half, and the other half's
     // root to start the scaled remainder tree from.
-    const tree = productTree(task.moduli)
-    send({ kind: 'root', value: tree.at(-1)![0]! })
+    const tree = batchTree(task.moduli, task.subtreeHeight)
+    send({ kind: 'root', value: tree.root })
     const other = channel.receive() as bigint
     send({ kind: 'result', values: scaledBatchGcd(tree, other) })
   } else {

@@ -1,6 +1,6 @@
 import { bitLength, gcd } from './big-integer.js'
 import { HelperThread } from './batch-gcd-thread.js'
-import { chunkResidues, productModulo, productTree, remaindersDown, scaledBatchGcd } from './remainder-tree.js'
+import { batchTree, chunkResidues, productModulo, productTree, remaindersDown, scaledBatchGcd } from './remainder-tree.js'
 
 /* shared prime : two RSA moduli n1 = p·q1 and n2 = p·q2 with a prime in common; gcd(n1, n2) = p
  *                factors both, so both private keys are public. Keys made by a random generator
@@ -229,6 +229,8 @@ const PARALLEL_MIN_KNOWN = 8192
 export interface BatchGcdOptions {
   /** Whether a worker thread takes half of the work; by default when there is enough of it. */
   readonly workerThread?: boolean
+  /** Height of the subtrees rebuilt on the way down (remainder-tree.ts SUBTREE_HEIGHT); for tests. */
+  readonly subtreeHeight?: number
 }
 
 /**
@@ -244,16 +246,17 @@ export function batchGcd(moduli: readonly bigint[], options: BatchGcdOptions = {
   const mid = Math.ceil(moduli.length / 2)
   const left = moduli.slice(0, mid)
   const right = moduli.slice(mid)
-  const helper = (options.workerThread ?? moduli.length >= PARALLEL_MIN_MODULI) ? HelperThread.start({ kind: 'half', moduli: right }) : null
+  const { subtreeHeight } = options
+  const helper = (options.workerThread ?? moduli.length >= PARALLEL_MIN_MODULI) ? HelperThread.start({ kind: 'half', moduli: right, subtreeHeight }) : null
   if (!helper) {
-    const leftTree = productTree(left)
-    const rightTree = productTree(right)
-    const [L, R] = [leftTree.at(-1)![0]!, rightTree.at(-1)![0]!]
+    const leftTree = batchTree(left, subtreeHeight)
+    const rightTree = batchTree(right, subtreeHeight)
+    const [L, R] = [leftTree.root, rightTree.root]
     return [...scaledBatchGcd(leftTree, R), ...scaledBatchGcd(rightTree, L)]
   }
   try {
-    const leftTree = productTree(left)
-    helper.send(leftTree.at(-1)![0]!)
+    const leftTree = batchTree(left, subtreeHeight)
+    helper.send(leftTree.root)
     const leftDivisors = scaledBatchGcd(leftTree, helper.receive('root').value)
     return [...leftDivisors, ...helper.receive('result').values]
   } finally {

@@ -4,6 +4,7 @@ import type { HostHistory, Sighting, SightingTrust } from '../domain/sighting.js
 import { finding, newHostFinding, notReachedFinding, partialScanFinding, DEFAULT_UNREACHABLE_AFTER, type UnreachablePolicy } from './host-findings.js'
 import { findWeakKeys } from './weak-keys.js'
 import type { ScannedHost, ScannedKey } from '../domain/scanned-host.js'
+import { isAddressIdentity } from '../domain/target.js'
 
 /* Comparison is per key FAMILY (ed25519, ecdsa, rsa, dsa), as ssh-keyscan -t and the issue define it.
  * ECDSA: the curves are one family. A host that had a trusted nistp256 key and now serves a nistp384
@@ -104,6 +105,7 @@ export function compareHost(
           previous: old.sha256,
           message:
             `${host} serves a different ${key.type} key: ${key.sha256} instead of the trusted ${old.sha256}. ` +
+            movedAddress(host, old.address, scanned.address) +
             `If the host was rebuilt or its keys rotated, run 'hostkeys accept ${host} --reason "..."'; ` +
             `otherwise treat it as a possible man-in-the-middle and do not connect until it is explained.`,
         }),
@@ -132,4 +134,15 @@ export function compareHost(
   if (scanned.failedFamilies.size > 0) findings.push(partialScanFinding(scanned))
   findings.push(...findWeakKeys(host, scanned.keys))
   return { findings, trust, changed }
+}
+
+/** For a host known by name, when the trusted key was last seen at another address than the one that
+ * answered now: a name moved to another server on purpose (a DNS change, a migration) looks exactly
+ * like DNS spoofing, and the message gives both addresses to tell them apart. */
+function movedAddress(host: string, before: string | null | undefined, now: string | null): string {
+  if (!before || !now || before === now || isAddressIdentity(host)) return ''
+  return (
+    `The name answered at ${now}; the trusted key was last seen at ${before}. If the name was pointed at another server on purpose ` +
+    `(a DNS change, a migration), that explains it; if not, its DNS answer may be spoofed. `
+  )
 }

@@ -12,12 +12,17 @@ import { bitLength, gcd, productOf } from './big-integer.js'
 export function productTree(values: readonly bigint[], top = 1): bigint[][] {
   const levels: bigint[][] = [values.slice()]
   for (let level = levels[0]!; level.length > top; ) {
-    const next: bigint[] = new Array(Math.ceil(level.length / 2))
-    for (let i = 0; i < level.length; i += 2) next[i >> 1] = i + 1 < level.length ? level[i]! * level[i + 1]! : level[i]!
-    levels.push(next)
-    level = next
+    level = pairProducts(level)
+    levels.push(level)
   }
   return levels
+}
+
+/** The products of pairs of `level`, an odd last node carried up unchanged. */
+function pairProducts(level: readonly bigint[]): bigint[] {
+  const next: bigint[] = new Array(Math.ceil(level.length / 2))
+  for (let i = 0; i < level.length; i += 2) next[i >> 1] = i + 1 < level.length ? level[i]! * level[i + 1]! : level[i]!
+  return next
 }
 
 /** x mod each leaf of the tree, reduced level by level from the root. */
@@ -33,6 +38,39 @@ export function remaindersDown(tree: readonly bigint[][], x: bigint): bigint[] {
 /** Guard bits of the scaled remainder tree's fixed-point values, beyond what the error bound needs. */
 const GUARD_BITS = 32
 
+/** The level from which a batch GCD's product tree is kept whole: below it, each subtree of
+ * 2^SUBTREE_HEIGHT leaves is rebuilt from its leaves when the remainder tree reaches it. */
+export const SUBTREE_HEIGHT = 10
+
+/**
+ * The product tree of a batch GCD: its leaves, and its levels from `cut` up to the root. The levels
+ * in between (half of the tree's memory at 50,000 moduli: every level weighs as much as the leaves)
+ * are rebuilt one subtree of 2^cut leaves at a time on the way down, for ~2% more multiplication
+ * (the lower levels are the cheap ones).
+ */
+export interface BatchTree {
+  readonly leaves: readonly bigint[]
+  /** Height of the lowest kept level above the leaves. */
+  readonly cut: number
+  /** levels[l] for l >= cut, and the leaves at 0; empty arrays in between. Consumed on the way down. */
+  readonly levels: bigint[][]
+  readonly root: bigint
+}
+
+export function batchTree(leaves: readonly bigint[], subtreeHeight = SUBTREE_HEIGHT): BatchTree {
+  if (leaves.length === 0) throw new RangeError('batchTree: no leaves')
+  // A tree no higher than a subtree is kept whole (cut 0).
+  const cut = leaves.length > 2 ** subtreeHeight ? subtreeHeight : 0
+  const levels: bigint[][] = [leaves.slice()]
+  for (let level = levels[0]!; level.length > 1; ) {
+    level = pairProducts(level)
+    // A level under the cut is only a step to the next one (the leaves stay).
+    if (levels.length - 1 < cut && levels.length > 1) levels[levels.length - 1] = []
+    levels.push(level)
+  }
+  return { leaves: levels[0]!, cut, levels, root: levels.at(-1)![0]! }
+}
+
 /**
  * gcd(n, (P / n) mod n) for each leaf n of `tree` (a product tree up to its root Q), where
  * P = Q · other: the batch GCD of the leaves against each other and against the moduli whose
@@ -42,24 +80,54 @@ const GUARD_BITS = 32
  * multiplications in V8), each node carries t = frac(P / node²) in fixed point, and a child's is its
  * parent's times the square of its sibling, truncated: frac(P / c1²) = frac(frac(P / node²) · c2²) as
  * node = c1 · c2. At a leaf, t · n = (P / n) mod n. The root starts from frac(P / Q²) = (other mod Q) / Q,
- * the only division. `tree` is consumed: its levels are dropped on the way down, to free memory.
+ * the only division. `tree` is consumed: its levels are dropped on the way down, to free memory; below
+ * its cut, one subtree at a time is rebuilt and gone down depth first.
  */
-export function scaledBatchGcd(tree: bigint[][], other: bigint): bigint[] {
-  const top = tree.length - 1
-  const root = tree[top]![0]!
+export function scaledBatchGcd(tree: BatchTree, other: bigint): bigint[] {
+  const { leaves, cut, levels } = tree
+  const top = levels.length - 1
   let leafBits = Infinity
-  for (const n of tree[0]!) leafBits = Math.min(leafBits, bitLength(n))
+  for (const n of leaves) leafBits = Math.min(leafBits, bitLength(n))
   // Precision of a node at height h (leaves 0): b = 2·bits(node) - leafBits + GUARD_BITS + 2h. It
   // covers a child's need, b_c1 + 2·bits(c2) <= b_node, as bits(c1) + bits(c2) <= bits(node) + 1,
   // and at a leaf b >= bits(n) + GUARD_BITS. Each truncation adds at most one unit in the last place,
   // so a leaf's error is under (height + 1) · 2^-b, far below the 1 / (2n) that rounding t · n to the
   // integer (P / n) mod n can afford.
   const precision = (node: bigint, height: number) => 2 * bitLength(node) - leafBits + GUARD_BITS + 2 * height
-  let bits = [precision(root, top)]
-  let fractions = [((other % root) << BigInt(bits[0]!)) / root]
-  for (let l = top - 1; l >= 0; l--) {
-    const level = tree[l]!
-    tree.length = l + 1 // the level above is no longer needed
+  const rootBits = precision(tree.root, top)
+  let state: Fractions = { values: [((other % tree.root) << BigInt(rootBits)) / tree.root], bits: [rootBits] }
+  if (cut === 0) return leafDivisors(leaves, descend(levels, state, 0, precision))
+
+  state = descend(levels, state, cut, precision)
+  const divisors: bigint[] = []
+  const width = 2 ** cut
+  for (let j = 0; j < state.values.length; j++) {
+    const sub = productTree(leaves.slice(j * width, (j + 1) * width))
+    // A short last subtree was carried up unchanged from its own top to the cut: the same fraction,
+    // to the precision of its own height.
+    const height = sub.length - 1
+    const b = state.bits[j]!
+    const bits = precision(sub[height]![0]!, height)
+    const start: Fractions = { values: [state.values[j]! >> BigInt(b - bits)], bits: [bits] }
+    state.values[j] = 0n
+    for (const d of leafDivisors(sub[0]!, descend(sub, start, 0, precision))) divisors.push(d)
+  }
+  return divisors
+}
+
+/** Fixed-point fractions of a level's nodes, each with its precision in bits. */
+interface Fractions {
+  readonly values: bigint[]
+  readonly bits: number[]
+}
+
+/** The fractions of the nodes of level `to`, from those of the top level of `levels`; the levels
+ * above `to` are dropped as they are passed. */
+function descend(levels: bigint[][], from: Fractions, to: number, precision: (node: bigint, height: number) => number): Fractions {
+  let { values: fractions, bits } = from
+  for (let l = levels.length - 2; l >= to; l--) {
+    const level = levels[l]!
+    levels.length = l + 1 // the level above is no longer needed
     const nextBits: number[] = new Array(level.length)
     const next: bigint[] = new Array(level.length)
     for (let parent = 0; parent < fractions.length; parent++) {
@@ -86,9 +154,14 @@ export function scaledBatchGcd(tree: bigint[][], other: bigint): bigint[] {
     bits = nextBits
     fractions = next
   }
-  return tree[0]!.map((n, i) => {
+  return { values: fractions, bits }
+}
+
+/** gcd(n, (P / n) mod n) for each leaf n, from its fraction t = frac(P / n²): (P / n) mod n = round(t · n). */
+function leafDivisors(leaves: readonly bigint[], { values, bits }: Fractions): bigint[] {
+  return leaves.map((n, i) => {
     const b = BigInt(bits[i]!)
-    const z = ((fractions[i]! * n + (1n << (b - 1n))) >> b) % n
+    const z = ((values[i]! * n + (1n << (b - 1n))) >> b) % n
     return gcd(n, z)
   })
 }

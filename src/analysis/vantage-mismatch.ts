@@ -15,6 +15,10 @@ import { finding } from './host-findings.js'
 export interface VantageView {
   readonly vantage: string
   readonly keys: readonly { readonly type: KeyType; readonly sha256: Sha256Fingerprint }[]
+  /** The address the vantage connected to, when known: a name may resolve differently per vantage. */
+  readonly address?: string | null
+  /** When the vantage probed the host: a run's vantages scan it at different times. */
+  readonly seenAt?: Date
 }
 
 /**
@@ -38,13 +42,52 @@ export function vantageMismatchFindings(host: string, views: readonly VantageVie
           keyType: key.type,
           fingerprint: theirs.sha256,
           previous: key.sha256,
-          message:
-            `${host} served ${key.type} ${key.sha256} to vantage ${judged.vantage} and ${theirs.sha256} to vantage ${other.vantage} in the same run: ` +
-            `something on one of those network paths answers in the host's name (an intercepting firewall or proxy). ` +
-            `Ask the host for its own fingerprints (hostkeys self-report) to tell which path is intercepted.`,
+          message: mismatchMessage(host, key.type, judged, key.sha256, other, theirs.sha256),
         }),
       )
     }
   }
   return out
+}
+
+/* The message says what else than interception can make two vantages disagree, from what the run
+ * itself knows: the addresses each reached (split-horizon DNS, a name on several servers) and when
+ * each probed (keys regenerated between the two probes). */
+function mismatchMessage(
+  host: string,
+  type: KeyType,
+  judged: VantageView,
+  ours: Sha256Fingerprint,
+  other: VantageView,
+  theirs: Sha256Fingerprint,
+): string {
+  const seen = (view: VantageView, key: Sha256Fingerprint) =>
+    `${key} to vantage ${view.vantage}` +
+    (view.address ? ` at ${view.address}` : '') +
+    (view.seenAt ? ` (${view.seenAt.toISOString().replace(/\.\d{3}Z$/, 'Z')})` : '')
+  const head = `${host} served ${type} ${seen(judged, ours)} and ${seen(other, theirs)} in the same run: `
+  const ask = `Ask the host for its own fingerprints (hostkeys self-report) to tell which path is intercepted.`
+  if (judged.address && other.address && judged.address !== other.address) {
+    return (
+      head +
+      `the name reached different addresses from the two vantages: split-horizon DNS (one server behind NAT) or different servers under one name. ` +
+      `If both addresses are this host, something on one of those paths answers in its name (an intercepting firewall or proxy); ` +
+      `if they are different servers, scan them by address. ${ask}`
+    )
+  }
+  const apart = judged.seenAt && other.seenAt ? Math.abs(judged.seenAt.getTime() - other.seenAt.getTime()) : 0
+  const rebuilt =
+    apart >= 60_000
+      ? ` The two probes were ${describeInterval(apart)} apart: if the host's keys were regenerated in between, the next run agrees.`
+      : ''
+  return (
+    head +
+    `something on one of those network paths answers in the host's name (an intercepting firewall or proxy), ` +
+    `or the address is shared by servers that do not share keys (a load balancer). ${ask}${rebuilt}`
+  )
+}
+
+function describeInterval(ms: number): string {
+  const minutes = Math.round(ms / 60_000)
+  return minutes < 120 ? `${minutes} minutes` : `${Math.round(minutes / 60)} hours`
 }

@@ -6,8 +6,10 @@ import { openStore } from '../store/open-store.js'
 import { resolveDatabaseLocation } from '../store/database-location.js'
 import { checkVantageName, isFinished, RunQueue, type RunRow } from '../store/run-queue.js'
 import type { Store } from '../store/store.js'
-import { judgeRun } from './judge-run.js'
+import { compareFindings } from '../domain/finding.js'
+import { judgeRun, type RunReport } from './judge-run.js'
 import { retryWhileDisconnected } from './reconnect.js'
+import { readPolicySource } from './read-policy.js'
 import { scanInventory } from './run-scan.js'
 import type { ScanOutcome } from './scan-fleet.js'
 import type { ScanSettings } from './scan-settings.js'
@@ -91,10 +93,13 @@ export async function openRunQueue(
 /** Validates the inventory whole, then enqueues it as one run; returns the run. */
 export async function enqueueRun(settings: ScanSettings, distribute: DistributeSettings, io: { stdin: Readable; env: NodeJS.ProcessEnv }): Promise<RunRow> {
   if (!settings.history) throw new UserError('--distribute records the run in the history: it cannot be combined with --no-store')
-  if (settings.policyFile) throw new UserError('--policy is not supported with --distribute yet: run the policy with a single-process scan')
+  // Not silently ignored: the run's judge would check keys without it.
+  if (settings.blocklistFile) throw new UserError('--blocklist is not supported with --distribute yet: check the blocklist with a single-process scan')
   const db = runDatabase(settings.history.db, io.env, 'scan --distribute')
   for (const vantage of distribute.vantages) checkVantageName(vantage)
   if (new Set(distribute.vantages).size !== distribute.vantages.length) throw new UserError('--vantage names a vantage twice')
+  // Read and checked here, before anything is enqueued; kept in the run for its judge.
+  const policy = settings.policyFile === null ? null : await readPolicySource(settings.policyFile)
   const inventory = await scanInventory(settings, io.stdin)
   if (inventory.size === 0) throw new UserError('the inventory names no targets')
   const { store, queue } = await openRunQueue(db, io.env, settings.history.timeoutMs)
@@ -118,6 +123,7 @@ export async function enqueueRun(settings: ScanSettings, distribute: DistributeS
           shardSize: distribute.shardSize,
           unreachableAfter: settings.unreachableAfter,
           certWarnDays: settings.certWarnDays,
+          ...(policy ? { policy } : {}),
         },
         vantages: distribute.vantages,
         partExpirySeconds: distribute.partExpirySeconds ?? partExpirySeconds(distribute.shardSize, families, settings.timeoutMs),
@@ -130,12 +136,26 @@ export async function enqueueRun(settings: ScanSettings, distribute: DistributeS
   }
 }
 
-/** A run's report once done; the run's error as an OperationalError when it failed or was cancelled. */
+/** A run's report once done (as completeRunReport made it whole); the run's error as an
+ * OperationalError when it failed or was cancelled. */
 export function runOutcome(run: RunRow): ScanOutcome {
   if (run.status === 'failed') throw new OperationalError(`run ${run.id} failed: ${run.error ?? 'no error recorded'}`)
   if (run.status === 'cancelled') throw new OperationalError(`run ${run.id} was cancelled`)
   if (run.status !== 'done') throw new OperationalError(`run ${run.id} is ${run.status}, not done`)
-  return run.report as ScanOutcome
+  const report = run.report as RunReport
+  if (report.newHostsInHistory) throw new OperationalError(`run ${run.id}: its new_host findings were not read back from the history`)
+  return report
+}
+
+/** A done run with its report whole: the new_host findings its judge left in the history (scan
+ * scan_id) put back among the others, as a single-process scan reports them. */
+export async function completeRunReport(store: Store, run: RunRow): Promise<RunRow> {
+  const report = run.report as RunReport | null
+  if (run.status !== 'done' || !report?.newHostsInHistory || run.scanId === null) return run
+  const newHosts = await store.scanFindings(run.scanId, 'new_host')
+  const { newHostsInHistory: _, ...outcome } = report
+  const findings = [...outcome.findings, ...newHosts].sort(compareFindings)
+  return { ...run, report: { ...outcome, findings } satisfies ScanOutcome }
 }
 
 export interface WaitOptions {
@@ -175,7 +195,7 @@ export async function waitForRun(db: string, runId: number, options: WaitOptions
     const run = await queue.getRun(runId)
     if (!run) throw new UserError(`no run ${runId} in this history`)
     options.progress?.(run)
-    if (isFinished(run.status)) return run
+    if (isFinished(run.status)) return completeRunReport(store, run)
     // Nobody judging it (its judge died): this process does.
     if (run.status === 'judging') await judgeRun(queue, store, runId)
     return null

@@ -1,4 +1,5 @@
 import { UserError } from '../domain/errors.js'
+import { hostIdentity } from '../domain/target.js'
 import { parsePort } from '../inventory/target-spec.js'
 import type { Store } from '../store/store.js'
 
@@ -58,7 +59,12 @@ export async function resolveHostArgument(store: Store, text: string): Promise<s
   const matches = await store.matchHosts(argument.name, argument.port)
   if (matches.length === 1) return matches[0]!
   if (matches.length > 1) {
-    throw new UserError(`'${text}' names ${matches.length} hosts: ${matches.join(', ')}; give the port, as [name]:port`)
+    // A host whose identity is exactly what was typed wins over hosts that have it as an alias (an
+    // address host kept apart from a named host that lists the same address).
+    const exact = matches.filter((m) => m === (argument.port === null ? argument.name : hostIdentity(argument.name, argument.port)))
+    if (exact.length === 1) return exact[0]!
+    const hint = argument.port === null ? 'give the port, as [name]:port' : 'name one of them as listed'
+    throw new UserError(`'${text}' names ${matches.length} hosts: ${matches.join(', ')}; ${hint}`)
   }
   const known = await store.hostNames()
   if (known.length === 0) throw new UserError(`'${text}' is not in the history, which has no hosts yet; run a scan first`)

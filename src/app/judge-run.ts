@@ -1,3 +1,4 @@
+import { parsePolicy } from '../analysis/policy.js'
 import { decodeStagedShard } from '../analysis/staged-observations.js'
 import { vantageMismatchFindings } from '../analysis/vantage-mismatch.js'
 import { OperationalError } from '../domain/errors.js'
@@ -15,6 +16,15 @@ import type { ScanOutcome } from './scan-fleet.js'
  * with them (vantage_mismatch). Then the staging is dropped: an unchanged night leaves one run row,
  * one scans row and the failures. */
 
+/** A judged run's report as runs.report keeps it: scan's outcome without its new_host findings, which
+ * stay in the history (a first night of 1,000,000 hosts has as many), and how many those are. */
+export interface RunReport extends ScanOutcome {
+  readonly newHostsInHistory?: number
+}
+
+/** How often the judge writes its progress to the run's row. */
+const PROGRESS_EVERY_MS = 1_000
+
 /** What a run's judging asked for, read back from runs.request. */
 interface JudgeRequest {
   readonly families: readonly KeyFamily[] | null
@@ -24,6 +34,8 @@ interface JudgeRequest {
   readonly files: readonly string[]
   readonly unreachableAfter?: number
   readonly certWarnDays?: number
+  /** `--policy`: the file's name and text, as enqueueRun read them. */
+  readonly policy?: { readonly file: string; readonly text: string }
 }
 
 /** Judges the run unless another process is judging it; returns its report, or null when busy. */
@@ -57,7 +69,7 @@ function emptyReport(run: RunRow): ScanOutcome {
   return { targets: run.targets, reached: 0, failed: 0, keys: 0, durationMs: 0, findings: [] }
 }
 
-async function recordRun(queue: RunQueue, store: Store, run: RunRow): Promise<{ scanId: number; outcome: ScanOutcome }> {
+async function recordRun(queue: RunQueue, store: Store, run: RunRow): Promise<{ scanId: number; outcome: RunReport }> {
   const request = run.request as unknown as JudgeRequest
   const judged = run.vantages[0] ?? ''
   // A run for any worker is recorded under the vantages its workers had.
@@ -76,10 +88,11 @@ async function recordRun(queue: RunQueue, store: Store, run: RunRow): Promise<{ 
       const others = parts.filter((p) => p !== mine).map((p) => ({ vantage: p.vantage, observations: decodeStagedShard(p.observations, where(p.vantage)) }))
       for (const [i, observation] of own.entries()) {
         if (others.length > 0) {
-          const views = [{ vantage: judged, keys: observation.keys }]
+          const view = (vantage: string, seen: Observation) => ({ vantage, keys: seen.keys, address: seen.address, seenAt: seen.startedAt })
+          const views = [view(judged, observation)]
           for (const other of others) {
             const seen = other.observations[i]
-            if (seen && seen.target.host === observation.target.host) views.push({ vantage: other.vantage, keys: seen.keys })
+            if (seen && seen.target.host === observation.target.host) views.push(view(other.vantage, seen))
           }
           mismatches.push(...vantageMismatchFindings(observation.target.host, views))
         }
@@ -90,6 +103,15 @@ async function recordRun(queue: RunQueue, store: Store, run: RunRow): Promise<{ 
         yield observation
       }
     }
+  }
+
+  // The judging's progress on the run's row, for its waiters: a write a second at most, never awaited
+  // by the recording (a lost write is only a stale figure).
+  let noted = 0
+  function noteProgress(progress: { hosts: number; findings: number }): void {
+    if (performance.now() - noted < PROGRESS_EVERY_MS) return
+    noted = performance.now()
+    queue.noteJudging(run.id, progress).catch(() => {})
   }
 
   const startedAt = run.startedAt ?? run.createdAt
@@ -107,13 +129,15 @@ async function recordRun(queue: RunQueue, store: Store, run: RunRow): Promise<{ 
     observations(),
     {
       additionalFindings: mismatches,
+      // Read back from the history by whoever waits for the run (completeRunReport).
+      newHostReport: 'count',
+      onProgress: noteProgress,
       ...(request.unreachableAfter ? { unreachable: { unreachableAfter: request.unreachableAfter } } : {}),
       ...(request.certWarnDays !== undefined ? { certWarnDays: request.certWarnDays } : {}),
+      ...(request.policy ? { policy: parsePolicy(request.policy.text, request.policy.file) } : {}),
     },
   )
   const findings = [...result.findings].sort(compareFindings)
-  return {
-    scanId: result.scanId,
-    outcome: { ...counts, durationMs: finishedAt.getTime() - startedAt.getTime(), findings },
-  }
+  const outcome: RunReport = { ...counts, durationMs: finishedAt.getTime() - startedAt.getTime(), findings, newHostsInHistory: result.newHosts }
+  return { scanId: result.scanId, outcome }
 }

@@ -10,6 +10,13 @@ export const MAX_POLICY_BYTES = 1 << 20
 
 /** Reads and parses a policy file; every failure is a PolicyError naming the file. */
 export async function readPolicyFile(file: string): Promise<AlgorithmPolicy> {
+  const { text } = await readPolicySource(file)
+  return parsePolicy(text, file)
+}
+
+/** A policy file's text, checked by parsing it: what a distributed run keeps for its judge, which may
+ * run on a machine without the file. */
+export async function readPolicySource(file: string): Promise<{ file: string; text: string }> {
   let bytes: Buffer
   try {
     const handle = await open(file, 'r')
@@ -30,5 +37,7 @@ export async function readPolicyFile(file: string): Promise<AlgorithmPolicy> {
     throw new PolicyError(`cannot read policy file ${echoInput(file)}: ${why}`, { cause: e })
   }
   if (bytes.length > MAX_POLICY_BYTES) throw new PolicyError(`policy file ${echoInput(file)} is larger than ${MAX_POLICY_BYTES} bytes: not a policy`)
-  return parsePolicy(bytes.toString('utf8'), file)
+  const text = bytes.toString('utf8')
+  parsePolicy(text, file)
+  return { file, text }
 }

@@ -20,7 +20,7 @@ import { askedFamilies, mergeObservations } from '../analysis/scanned-host.js'
 import { shareGroups } from '../analysis/share-groups.js'
 import { compareFindings, type Finding } from '../domain/finding.js'
 import { KEY_FAMILIES, type KeyFamily, type KeyType } from '../domain/host-key.js'
-import type { Observation } from '../domain/observation.js'
+import { isReached, type Observation } from '../domain/observation.js'
 import { isAddressIdentity } from '../domain/target.js'
 import type { HostWrite, RecordingSession, ScanMeta, Store, StoredHost } from '../store/store.js'
 import { configDigest, describeConfigChangeBesidesKeys, type ServerConfig } from '../domain/server-config.js'
@@ -33,6 +33,8 @@ export interface RecordScanResult {
   readonly scanId: number
   /** What this scan found, most severe first; findings accepted earlier are not repeated. */
   readonly findings: readonly Finding[]
+  /** new_host findings raised (in `findings` too unless the options asked for `newHostReport: 'count'`). */
+  readonly newHosts: number
 }
 
 export interface RecordScanOptions {
@@ -51,6 +53,13 @@ export interface RecordScanOptions {
   /** Runs each transaction that writes: the scan's, then its shared-prime check's (the CLI makes each
    * a critical section). */
   readonly write?: <T>(stage: RecordingStage, fn: () => Promise<T>) => Promise<T>
+  /** new_host findings in the result: each one (default), or only their count, for a caller that reads
+   * them back from the history (a distributed run's judge: a first night of 1,000,000 hosts would hold
+   * 1,000,000 findings). They are recorded either way. */
+  readonly newHostReport?: 'findings' | 'count'
+  /** Told after each chunk: observations recorded so far, and the findings raised among them (before
+   * the live findings are reconciled and the findings across hosts added, at the end). */
+  readonly onProgress?: (progress: { readonly hosts: number; readonly findings: number }) => void
 }
 
 /** What a write of recordScan records: the scan, or its shared-prime check once the scan is recorded. */
@@ -122,19 +131,22 @@ export async function recordScan(
     // identities, plan entries and JSON rows, and the recording 100,000 Finding objects.
     const reported: Finding[] = []
     const newHosts = new NewHostFindings()
+    let newHostCount = 0
     const changes: KeyChange[] = []
-    /** Hosts of the history this scan has judged, by id, and the name each scanned identity is judged under. */
-    const seenIds = new Set<number>()
-    const seen = new Set<string>()
+    /* Nothing here is kept a host at a time for every host, so the recording's memory does not grow with
+     * the scan: which hosts it has already judged (a repeat) is the history's last_scan_id, which it
+     * reached and resolved is read back at the end for the live findings' hosts (scannedHosts). Kept
+     * whole: the identities judged under another name than their own (a host known by name listed by
+     * address, a rename), the hosts with failed families, the key changes: exceptions, not the fleet. */
     const judgedAs = new Map<string, string>()
-    const reached = new Set<string>()
-    const resolvedNames = new Set<string>()
     const failedFamilies = new Map<string, ReadonlySet<KeyFamily>>()
     let keysSeen = 0
     let trust: AuthorityTrust[] | null = null
     /** Configurations read back to say what changed, by id; a fleet has a handful. */
     const knownConfigs = new Map<number, ServerConfig>()
+    let observed = 0
     for await (const observationChunk of hostChunks(observations, chunkSize)) {
+      observed += observationChunk.length
       const { servers, history } = await identifyServers(session, mergeObservations(observationChunk))
       const revoked = await session.revokedKeys(servers.flatMap((s) => s.host.keys.map((k) => k.sha256)))
       const statements = await session.keyStatements(servers.map((s) => ({ id: s.id, names: statementNames(s.host) })))
@@ -160,13 +172,15 @@ export async function recordScan(
             host = mergeSameServer([host], stored.host)
           }
         }
-        for (const identity of server.identities) judgedAs.set(identity, host.host)
-        const repeat = stored !== undefined && seenIds.has(stored.id)
-        if (stored) seenIds.add(stored.id)
-        seen.add(host.host)
+        if (stored && server.absorbs?.length) {
+          // The history knew this server under its addresses too: one host from now on.
+          for (const other of server.absorbs) await session.absorbHost(other, { id: stored.id, name: stored.host }, at)
+          stored = (await session.loadHosts([stored.id])).get(stored.id)!
+        }
+        for (const identity of server.identities) if (identity !== host.host) judgedAs.set(identity, host.host)
+        // Written by this scan already (an earlier chunk): a chunk holds each stored host once.
+        const repeat = stored !== undefined && stored.lastScanId === scanId
         if (repeat && !host.reached) continue // an earlier address of this host already spoke for it
-        if (host.reached) reached.add(host.host)
-        if (host.status !== 'dns-error') resolvedNames.add(host.host)
         if (host.failedFamilies.size > 0) failedFamilies.set(host.host, host.failedFamilies)
         keysSeen += host.keys.length
         const comparison = compareHost(stored ?? null, host, repeat ? noFamilies : withoutFailed(asked, host), policy)
@@ -196,12 +210,11 @@ export async function recordScan(
         // Type and fingerprint only: the key's blob is a view into the kept observations' slab, which
         // this would keep alive until the scan ends.
         const newConfig = configBefore && config ? { id: config.id, banner: config.config.banner, hassh: hasshServer(config.config.offered) } : null
-        for (const key of comparison.changed) changes.push({ host: host.host, key: { type: key.type, sha256: key.sha256 }, config: newConfig })
+        for (const key of comparison.changed) changes.push({ host: host.host, key: { type: key.type, sha256: key.sha256 }, config: newConfig, address: host.address })
         writes.push({ scanned: host, stored, trust: comparison.trust, configId: config?.id ?? null })
       }
       const written = await session.writeHosts(scanId, at, asked, writes)
       await badKeys.record()
-      for (const id of written.values()) seenIds.add(id)
       if (statements.unbound.length > 0) await session.bindKeyStatements(statementBindings(statements.unbound, servers, judgedAs, written), at)
       const certificates = certificateWrites.flatMap(({ host, writes }) => writes(written.get(host)!))
       if (certificates.length > 0) await session.writeCertificates(scanId, at, certificates)
@@ -209,22 +222,36 @@ export async function recordScan(
         const plan = firstFindings(first)
         await session.writeFindings(scanId, at, plan)
         for (const finding of plan.report) {
-          if (finding.kind === 'new_host') newHosts.add(finding.host, chunkTypes.get(finding.host)!)
-          else reported.push(finding)
+          if (finding.kind !== 'new_host') reported.push(finding)
+          else if (options.newHostReport === 'count') newHostCount++
+          else newHosts.add(finding.host, chunkTypes.get(finding.host)!)
         }
       }
+      options.onProgress?.({ hosts: observed, findings: raised.length + reported.length + newHostCount + newHosts.size })
     }
     const groups = shareGroups(await session.loadShareGroups())
     raised.push(...findDuplicateKeys(await session.loadSharedKeys(scanId), groups))
     raised.push(...findInterception(changes, groups))
-    // Findings made elsewhere (SSHFP) name the target as scanned: judge them under its host's name.
-    for (const finding of options.additionalFindings ?? []) {
-      const host = judgedAs.get(finding.host)
+    // Findings made elsewhere (SSHFP) name the target as scanned: judge them under its host's name (its
+    // own, when this scan wrote a host of that name).
+    const additional = options.additionalFindings ?? []
+    const judgedAsItself = await session.scannedHosts(scanId, additional.filter((f) => !judgedAs.has(f.host)).map((f) => f.host))
+    for (const finding of additional) {
+      const host = judgedAs.get(finding.host) ?? (judgedAsItself.has(finding.host) ? finding.host : undefined)
       if (host !== undefined) raised.push(host === finding.host ? finding : { ...finding, host, hosts: finding.hosts.map((h) => judgedAs.get(h) ?? h) })
     }
 
     // Live findings as they were before this scan: not the ones its chunks just wrote.
-    const plan = reconcileFindings(await session.loadLiveFindings(scanId), raised, {
+    const live = await session.loadLiveFindings(scanId)
+    // What this scan made of the hosts those findings name (the last status it wrote for each).
+    const verdicts = await session.scannedHosts(scanId, live.flatMap((l) => (l.kind === 'duplicate_key' ? [l.host, ...l.hosts] : [l.host])))
+    const reached = new Set<string>()
+    const resolvedNames = new Set<string>()
+    for (const [host, status] of verdicts) {
+      if (isReached(status)) reached.add(host)
+      if (status !== 'dns-error') resolvedNames.add(host)
+    }
+    const plan = reconcileFindings(live, raised, {
       reachedHosts: reached,
       resolvedHosts: resolvedNames,
       askedFamilies: asked,
@@ -233,19 +260,21 @@ export async function recordScan(
       policyChecked: options.policy !== undefined,
     })
     await session.writeFindings(scanId, at, plan)
+    const counts = await session.scanHostCounts(scanId)
+    const newHostsRaised = newHostCount + newHosts.size
     await session.finishScan(scanId, {
-      hostsAsked: seen.size,
-      hostsReached: reached.size,
+      hostsAsked: counts.asked,
+      hostsReached: counts.reached,
       keysSeen,
-      findings: reported.length + newHosts.size + plan.report.length,
+      findings: reported.length + newHostsRaised + plan.report.length,
     })
     for (const finding of plan.report) reported.push(finding)
     for (const finding of newHosts.findings()) reported.push(finding)
-    return { scanId, findings: reported }
+    return { scanId, findings: reported, newHosts: newHostsRaised }
   }))
   const sharedPrimes = await knownBad.sharedPrimes(store, { scanId: recorded.scanId, at }, (fn) => write('shared-primes', fn))
   for (const finding of sharedPrimes) recorded.findings.push(finding)
-  return { scanId: recorded.scanId, findings: recorded.findings.sort(compareFindings) }
+  return { ...recorded, findings: recorded.findings.sort(compareFindings) }
 }
 
 /** Key kinds that mean the keys changed: a configuration change with them is not an upgrade alone. */

@@ -3,6 +3,7 @@ import { isAtOrAbove, type FailOn } from '../domain/finding.js'
 import { ScanJsonWriter } from '../report/scan-json.js'
 import { renderTextFinding, renderTextSummary } from '../report/scan-text.js'
 import type { ScanOutcome } from '../app/scan-fleet.js'
+import type { RunReport } from '../app/judge-run.js'
 import { writeLine, type CommandContext } from './context.js'
 import { EXIT_FINDINGS, EXIT_OK } from './exit-codes.js'
 
@@ -17,10 +18,16 @@ export interface RunOutputFlags {
   readonly metricsFile?: string
 }
 
-/** One line of progress: parts in, hosts scanned and reached (every vantage), and the status. */
+/** One line of progress: parts in, hosts scanned and reached (every vantage), and the status; while
+ * the run is judged, the hosts recorded and the findings raised so far (findings exist only once its
+ * judging starts: a run is judged when its last shard is in). */
 export function renderRunProgress(run: RunRow): string {
   const failed = run.partsFailed > 0 ? `, ${run.partsFailed} failed` : ''
-  return `run ${run.id} ${run.status}: ${run.partsDone}/${run.parts} shard(s) in${failed}, ${run.hostsScanned}/${run.targets * Math.max(1, run.vantages.length)} host scan(s), ${run.hostsReached} reached`
+  const line = `run ${run.id} ${run.status}: ${run.partsDone}/${run.parts} shard(s) in${failed}, ${run.hostsScanned}/${run.targets * Math.max(1, run.vantages.length)} host scan(s), ${run.hostsReached} reached`
+  if (run.status === 'judging') return `${line}; ${run.hostsJudged ?? 0}/${run.targets} judged, ${run.findingsSoFar ?? 0} finding(s) so far`
+  const report = run.report as RunReport | null
+  if (run.status === 'done' && report) return `${line}; ${report.findings.length + (report.newHostsInHistory ?? 0)} finding(s)`
+  return line
 }
 
 /** `run status`: the run in a few lines. */
@@ -28,7 +35,8 @@ export function renderRunStatus(run: RunRow): string {
   const lines = [renderRunProgress(run)]
   lines.push(`vantages: ${run.vantages.length > 0 ? run.vantages.join(', ') : 'any worker'}; ${run.targets} target(s) in ${run.shards} shard(s)`)
   lines.push(`created ${run.createdAt.toISOString()}${run.finishedAt ? `, finished ${run.finishedAt.toISOString()}` : ''}`)
-  if (run.scanId !== null) lines.push(`recorded as scan ${run.scanId}; ${(run.report as ScanOutcome | null)?.findings.length ?? 0} finding(s)`)
+  const report = run.report as RunReport | null
+  if (run.scanId !== null) lines.push(`recorded as scan ${run.scanId}; ${(report?.findings.length ?? 0) + (report?.newHostsInHistory ?? 0)} finding(s)`)
   if (run.error) lines.push(`error: ${run.error}`)
   return lines.join('\n')
 }

@@ -22,6 +22,8 @@ export interface Sighting {
   readonly firstSeen: Date
   /** Last scan that saw it; null for an imported key no scan has seen. */
   readonly lastSeen: Date | null
+  /** The address a scan last saw it at; null or absent when unknown (imported, not loaded). */
+  readonly address?: string | null
 }
 
 /** What the history knows about one host before a scan. */

@@ -92,8 +92,8 @@ export async function loadStoredHosts(db: Db, ids: readonly number[]): Promise<M
   type Loading = StoredHost & { sightings: StoredSighting[]; names: Set<string> }
   const byId = new Map<number, Loading>()
   for (const batch of batches([...new Set(ids)])) {
-    const rows = await sql<{ id: number; name: string; port: number; last_reached: Date | null; failed_scans: number; config_id: number | null }>`
-      SELECT id, name, port, last_reached, failed_scans, config_id FROM hosts WHERE id = ANY(${batch}::int[])`.execute(db)
+    const rows = await sql<{ id: number; name: string; port: number; last_reached: Date | null; failed_scans: number; config_id: number | null; last_scan_id: number | null }>`
+      SELECT id, name, port, last_reached, failed_scans, config_id, last_scan_id FROM hosts WHERE id = ANY(${batch}::int[])`.execute(db)
     for (const r of rows.rows) {
       byId.set(r.id, {
         id: r.id,
@@ -102,6 +102,7 @@ export async function loadStoredHosts(db: Db, ids: readonly number[]): Promise<M
         everReached: r.last_reached !== null,
         failedScans: r.failed_scans,
         configId: r.config_id,
+        lastScanId: r.last_scan_id,
         sightings: [],
         names: new Set<string>(),
       })
@@ -109,7 +110,7 @@ export async function loadStoredHosts(db: Db, ids: readonly number[]): Promise<M
   }
   for (const batch of batches([...byId.keys()])) {
     const sightings = await sql<SightingRow & { host_id: number }>`
-      SELECT s.id, s.host_id, s.key_id, s.family, s.trust, s.current, s.source, s.first_seen, s.last_seen,
+      SELECT s.id, s.host_id, s.key_id, s.family, s.trust, s.current, s.source, s.first_seen, s.last_seen, s.address,
              k.sha256, k.type, k.bits
       FROM sightings s JOIN keys k ON k.id = s.key_id
       WHERE s.host_id = ANY(${batch}::int[])`.execute(db)
@@ -136,4 +137,76 @@ export async function renameHost(db: Db, id: number, from: string, to: string, a
   await sql`UPDATE findings SET hosts = array_replace(hosts, ${from}::text, ${to}::text) WHERE ${from}::text = ANY(hosts)`.execute(db)
   await sql`UPDATE share_group_members SET host_name = ${to} WHERE host_name = ${from}
             AND NOT EXISTS (SELECT 1 FROM share_group_members m WHERE m.group_id = share_group_members.group_id AND m.host_name = ${to})`.execute(db)
+}
+
+/**
+ * For each claim named by a name, the other hosts of the history whose identity is one of the
+ * claim's addresses on its port (`[10.0.0.5]:2222`, scanned or imported by address): a server the
+ * inventory now lists once, as `ADDR,ADDR NAME`, may have one such host per address. `chosen` is the
+ * host each claim resolved to; it is never among the others. By claim index; claims with none absent.
+ */
+export async function addressHostsOf(db: Db, claims: readonly IdentityClaim[], chosen: ReadonlyMap<number, number>): Promise<Map<number, number[]>> {
+  const probes: { claim: number; identity: string }[] = []
+  claims.forEach((claim, index) => {
+    const own = parseIdentity(claim.identity).name
+    if (isIpLiteral(own)) return
+    for (const address of new Set(claim.addresses)) probes.push({ claim: index, identity: hostIdentity(address, claim.port) })
+  })
+  const others = new Map<number, number[]>()
+  for (const batch of batches(probes)) {
+    const rows = await sql<{ c: number; id: number }>`
+      SELECT v.c, h.id FROM unnest(${batch.map((p) => p.claim)}::int[], ${batch.map((p) => p.identity)}::text[]) AS v(c, n)
+      JOIN hosts h ON h.name = v.n`.execute(db)
+    for (const { c, id } of rows.rows) {
+      if (chosen.get(c) === id) continue
+      const list = others.get(c) ?? []
+      if (!list.includes(id)) list.push(id)
+      others.set(c, list)
+    }
+  }
+  return others
+}
+
+/**
+ * Joins host `from` (known by one of the server's addresses) into host `into` (the same server under
+ * its inventory name): its names become `into`'s aliases, its key history and everything else that
+ * belongs to it moves over (where `into` already has the same key, certificate or change, `into`'s
+ * row stays, with the earliest first sighting), its open findings are resolved (they were about two
+ * hosts that are one), and the host row goes.
+ */
+export async function absorbHost(db: Db, from: { id: number; name: string }, into: { id: number; name: string }, at: Date): Promise<void> {
+  const { name } = parseIdentity(from.name)
+  await sql`INSERT INTO host_names (host_id, name, kind, first_seen)
+            SELECT ${into.id}, name, kind, first_seen FROM host_names WHERE host_id = ${from.id}
+            ON CONFLICT DO NOTHING`.execute(db)
+  await sql`INSERT INTO host_names (host_id, name, kind, first_seen)
+            VALUES (${into.id}, ${name}, ${isIpLiteral(name) ? 'address' : 'alias'}, ${at}::timestamptz)
+            ON CONFLICT DO NOTHING`.execute(db)
+  // Sightings: the same key on both keeps into's row, first seen at the earlier of the two; a key
+  // trusted under the address stays trusted under the name.
+  await sql`UPDATE sightings t SET first_seen = LEAST(t.first_seen, f.first_seen),
+              trust = CASE WHEN f.trust = 'trusted' AND t.trust = 'untrusted' THEN 'trusted' ELSE t.trust END
+            FROM sightings f WHERE f.host_id = ${from.id} AND t.host_id = ${into.id} AND t.key_id = f.key_id`.execute(db)
+  await sql`UPDATE sightings f SET host_id = ${into.id} WHERE f.host_id = ${from.id}
+            AND NOT EXISTS (SELECT 1 FROM sightings t WHERE t.host_id = ${into.id} AND t.key_id = f.key_id)`.execute(db)
+  await sql`UPDATE certificates f SET host_id = ${into.id} WHERE f.host_id = ${from.id}
+            AND NOT EXISTS (SELECT 1 FROM certificates t WHERE t.host_id = ${into.id} AND t.sha256 = f.sha256)`.execute(db)
+  await sql`UPDATE host_config_changes f SET host_id = ${into.id} WHERE f.host_id = ${from.id}
+            AND NOT EXISTS (SELECT 1 FROM host_config_changes t WHERE t.host_id = ${into.id} AND t.since = f.since)`.execute(db)
+  await sql`UPDATE scan_failures f SET host_id = ${into.id} WHERE f.host_id = ${from.id}
+            AND NOT EXISTS (SELECT 1 FROM scan_failures t WHERE t.host_id = ${into.id} AND t.scan_id = f.scan_id)`.execute(db)
+  await sql`UPDATE acceptances SET host_id = ${into.id} WHERE host_id = ${from.id}`.execute(db)
+  await sql`UPDATE key_statements SET host_id = ${into.id} WHERE host_id = ${from.id}`.execute(db)
+  await sql`UPDATE findings SET status = 'resolved', resolved_at = ${at}::timestamptz
+            WHERE host_id = ${from.id} AND status <> 'resolved'`.execute(db)
+  await sql`UPDATE findings SET host_id = ${into.id} WHERE host_id = ${from.id}`.execute(db)
+  // Other findings naming it (a duplicate_key of the two, say) now name the one host.
+  await sql`UPDATE findings SET hosts = ARRAY(
+              SELECT h FROM unnest(array_replace(hosts, ${from.name}::text, ${into.name}::text)) WITH ORDINALITY AS u(h, i)
+              GROUP BY h ORDER BY min(i))
+            WHERE ${from.name}::text = ANY(hosts)`.execute(db)
+  await sql`UPDATE share_group_members SET host_name = ${into.name} WHERE host_name = ${from.name}
+            AND NOT EXISTS (SELECT 1 FROM share_group_members m WHERE m.group_id = share_group_members.group_id AND m.host_name = ${into.name})`.execute(db)
+  await sql`DELETE FROM share_group_members WHERE host_name = ${from.name}`.execute(db)
+  await sql`DELETE FROM hosts WHERE id = ${from.id}`.execute(db)
 }

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import { OperationalError, UserError } from '../domain/errors.js'
 import type { Acceptance, HostTimeline, KeyRecord, StoredFinding, TrustedAuthority, TrustedKey } from '../domain/history.js'
+import type { Finding, FindingKind } from '../domain/finding.js'
 import type { Sha256Fingerprint } from '../domain/host-key.js'
 import * as admin from './admin-commands.js'
 import * as authorities from './cert-authorities.js'
@@ -150,6 +151,10 @@ export class KyselyStore implements Store {
 
   listFindings(filter: FindingFilter): Promise<StoredFinding[]> {
     return this.guard('listing findings', () => reads.listFindings(this.db, filter))
+  }
+
+  scanFindings(scanId: number, kind: FindingKind): Promise<Finding[]> {
+    return this.guard('reading findings', () => reads.scanFindings(this.db, scanId, kind))
   }
 
   hostTimeline(name: string): Promise<HostTimeline | null> {

@@ -7,10 +7,10 @@ import { ConfigIds, earlierConfigs, loadConfigs } from './config-writer.js'
 import { loadKeyVerdicts, writeKeyVerdicts } from './key-verdicts.js'
 import { hasCertificates, loadLastCertificates, writeCertificates } from './certificate-writer.js'
 import { hashedEntryAdopter } from './hashed-adoption.js'
-import { loadStoredHosts, renameHost, resolveHostIds } from './host-identity.js'
+import { absorbHost, addressHostsOf, loadStoredHosts, renameHost, resolveHostIds } from './host-identity.js'
 import { bindKeyStatements, hasKeyStatements, loadClaimedStatements } from './key-statements.js'
 import { loadSharedKeys, loadLiveFindings, writeFindings } from './scan-findings.js'
-import { writeScannedHosts } from './scan-hosts.js'
+import { scanHostCounts, scannedHosts, writeScannedHosts } from './scan-hosts.js'
 import type { Database } from './schema.js'
 import { loadShareGroups } from './store-reads.js'
 import type { RecordingSession, ScanMeta } from './store.js'
@@ -24,12 +24,16 @@ import type { RecordingSession, ScanMeta } from './store.js'
  * statistics itself (see finishScan). */
 const ANALYZE_AFTER_NEW_HOSTS = 1_000
 
+/** New hosts a scan writes before it refreshes the statistics mid-scan, doubling each time after. */
+const ANALYZE_MID_SCAN_FIRST = 20_000
+
 export function createRecordingSession(tx: Transaction<Database>): RecordingSession {
   let revokedCount: number | null = null
   /** Whether the history holds any certificate; asked once (a scan's own writes set it). */
   let anyCertificates: boolean | null = null
   let newHosts = 0
   let knownHosts = 0
+  let analyzeAt = ANALYZE_MID_SCAN_FIRST
   const configIds = new ConfigIds(tx)
   /** Whether any key statement is in force; asked once (a scan writes none). */
   let anyStatements: boolean | null = null
@@ -60,6 +64,10 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
     loadHosts: (ids) => loadStoredHosts(tx, ids),
 
     renameHost: (id, from, to, at) => renameHost(tx, id, from, to, at),
+
+    addressHosts: (claims, chosen) => addressHostsOf(tx, claims, chosen),
+
+    absorbHost: (from, into, at) => absorbHost(tx, from, into, at),
 
     async revokedKeys(fingerprints: readonly Sha256Fingerprint[]): Promise<Map<Sha256Fingerprint, string>> {
       const revoked = new Map<Sha256Fingerprint, string>()
@@ -100,6 +108,14 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
       const written = await writeScannedHosts(tx, scanId, at, asked, writes)
       newHosts += written.inserted
       knownHosts += written.updated
+      // A first scan of a large fleet fills tables the planner still thinks empty, and its own next
+      // chunks' lookups (resolveHosts' join on host_names) turned into parallel sequential scans,
+      // 0.2-0.6 s a chunk at 400,000 hosts. Statistics refreshed as the tables double keep them
+      // index lookups, for a few ANALYZEs (each samples at most 30,000 rows a table).
+      if (newHosts >= analyzeAt) {
+        analyzeAt = newHosts * 2
+        await sql`ANALYZE hosts, host_names, keys, sightings`.execute(tx)
+      }
       return written.ids
     },
 
@@ -109,6 +125,9 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
     },
 
     bindKeyStatements: (bindings, at) => bindKeyStatements(tx, bindings, at),
+
+    scannedHosts: (scanId, names) => scannedHosts(tx, scanId, names),
+    scanHostCounts: (scanId) => scanHostCounts(tx, scanId),
 
     loadSharedKeys: (scanId) => loadSharedKeys(tx, scanId),
 

@@ -28,6 +28,7 @@ export interface SightingRow {
   sha256: Uint8Array
   type: string
   bits: number
+  address?: string | null
 }
 
 export function toSighting(row: SightingRow): StoredSighting {
@@ -44,6 +45,7 @@ export function toSighting(row: SightingRow): StoredSighting {
     source: row.source,
     firstSeen: row.first_seen,
     lastSeen: row.last_seen,
+    address: row.address ?? null,
   }
 }
 

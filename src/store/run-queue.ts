@@ -70,6 +70,9 @@ export interface RunRow {
   readonly partsFailed: number
   readonly hostsScanned: number
   readonly hostsReached: number
+  /** While judging: observations recorded so far, and the findings raised among them (migration 0007). */
+  readonly hostsJudged: number | null
+  readonly findingsSoFar: number | null
   readonly scanId: number | null
   readonly report: unknown
   readonly error: string | null
@@ -156,6 +159,8 @@ interface RunRecord {
   parts_failed: number
   hosts_scanned: number
   hosts_reached: number
+  hosts_judged: number | null
+  findings_so_far: number | null
   scan_id: number | null
   report: unknown
   error: string | null
@@ -178,6 +183,8 @@ function toRunRow(r: RunRecord): RunRow {
     partsFailed: r.parts_failed,
     hostsScanned: r.hosts_scanned,
     hostsReached: r.hosts_reached,
+    hostsJudged: r.hosts_judged ?? null,
+    findingsSoFar: r.findings_so_far ?? null,
     scanId: r.scan_id,
     report: r.report,
     error: r.error,
@@ -495,6 +502,11 @@ export class RunQueue {
       ])
       await client.query(`DELETE FROM run_shards WHERE run_id = $1`, [runId])
     })
+  }
+
+  /** How far the judging has got (on the pool, outside the judge's recording transaction). */
+  async noteJudging(runId: number, progress: { hosts: number; findings: number }): Promise<void> {
+    await this.pool.query(`UPDATE runs SET hosts_judged = $2, findings_so_far = $3 WHERE id = $1 AND status = 'judging'`, [runId, progress.hosts, progress.findings])
   }
 
   /** Counts a judging attempt that threw; after MAX_JUDGE_ATTEMPTS the run fails with the error. */

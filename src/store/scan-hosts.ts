@@ -1,5 +1,7 @@
 import { sql, type Transaction } from 'kysely'
 import type { KeyFamily } from '../domain/host-key.js'
+import { HOST_STATUSES, type HostStatus } from '../domain/observation.js'
+import { batches } from './batches.js'
 import type { ScannedHost } from '../domain/scanned-host.js'
 import { insertHostNames, type HostName } from './host-writer.js'
 import type { Database } from './schema.js'
@@ -100,4 +102,28 @@ async function recordConfigChanges(tx: Transaction<Database>, scanId: number, at
     INSERT INTO host_config_changes (host_id, config_id, since, scan_id)
     SELECT h, c, ${at}::timestamptz, ${scanId}::int FROM unnest(${changed.map((w) => ids.get(w.scanned.host)!)}::int[], ${changed.map((w) => w.configId)}::int[]) AS v(h, c)
     ON CONFLICT DO NOTHING`.execute(tx)
+}
+
+/** Of these host names, those this scan wrote, with the status it wrote last. What a scan judges at
+ * its end (which live findings its hosts resolve) is read back here rather than kept a host at a time:
+ * a 1,000,000-host scan would hold sets of every name it reached. */
+export async function scannedHosts(tx: Transaction<Database>, scanId: number, names: readonly string[]): Promise<Map<string, HostStatus>> {
+  const out = new Map<string, HostStatus>()
+  for (const batch of batches([...new Set(names)])) {
+    const rows = await sql<{ name: string; last_status: string }>`
+      SELECT name, last_status FROM hosts WHERE name = ANY(${batch}::text[]) AND last_scan_id = ${scanId}::int`.execute(tx)
+    for (const r of rows.rows) {
+      const status = HOST_STATUSES.find((s) => s === r.last_status)
+      if (status) out.set(r.name, status)
+    }
+  }
+  return out
+}
+
+/** Hosts this scan wrote, and how many of them it reached (as writeScannedHosts sets last_reached). */
+export async function scanHostCounts(tx: Transaction<Database>, scanId: number): Promise<{ asked: number; reached: number }> {
+  const row = await sql<{ asked: number; reached: number }>`
+    SELECT count(*)::int AS asked, (count(*) FILTER (WHERE last_status IN ('ok', 'partial')))::int AS reached
+    FROM hosts WHERE last_scan_id = ${scanId}::int`.execute(tx)
+  return row.rows[0] ?? { asked: 0, reached: 0 }
 }

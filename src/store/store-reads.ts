@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import type { HostTimeline, KeyRecord, StoredFinding, TrustedKey } from '../domain/history.js'
-import { toHostTimeline, toKeyRecord, toStoredFinding, toTrustedKey, type FindingRow, type KeyRecordRow } from './rows.js'
+import type { Finding, FindingKind } from '../domain/finding.js'
+import { toFinding, toHostTimeline, toKeyRecord, toStoredFinding, toTrustedKey, type FindingRow, type KeyRecordRow } from './rows.js'
 import type { Database } from './schema.js'
 import { sha256FromDigest } from '../fingerprint/digest-forms.js'
 import type { FindingFilter, KeySelector, StoreStats } from './store.js'
@@ -159,6 +160,14 @@ export async function listFindings(db: Db, filter: FindingFilter): Promise<Store
   if (filter.kinds && filter.kinds.length > 0) q = q.where('f.kind', 'in', [...filter.kinds])
   const rows = await q.orderBy('f.last_seen', 'desc').orderBy('f.id', 'desc').execute()
   return rows.map((r) => toStoredFinding(r as FindingRow))
+}
+
+/** The findings of one kind a scan raised first, as it raised them (a distributed run's report reads
+ * its new_host findings back here rather than keeping them in its judge's memory). */
+export async function scanFindings(db: Db, scanId: number, kind: FindingKind): Promise<Finding[]> {
+  const rows = await findingsQuery(db).where('f.first_scan_id', '=', scanId).where('f.kind', '=', kind).orderBy('f.id').execute()
+  // The host as the finding named it when raised (hosts[0]), not as the history may have renamed it since.
+  return rows.map((r) => toFinding({ ...(r as FindingRow), host: (r as FindingRow).hosts[0] ?? (r as FindingRow).host }))
 }
 
 /** A host's whole history, found by any name it goes by; null when no host has that name. */

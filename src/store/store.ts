@@ -1,7 +1,7 @@
 import type { ServerConfig } from '../domain/server-config.js'
 import type { AuditedHost } from '../domain/fleet-audit.js'
 import type { StoredModulus, StoredVerdict, VerdictWrite } from './key-verdicts.js'
-import type { FindingKind } from '../domain/finding.js'
+import type { Finding, FindingKind } from '../domain/finding.js'
 import type { KeyFamily, Sha256Fingerprint } from '../domain/host-key.js'
 import type { HostHistory, Sighting, SightingTrust } from '../domain/sighting.js'
 import type { IdentityClaim } from './host-identity.js'
@@ -13,6 +13,7 @@ import type { CertificateWrite } from './certificate-writer.js'
 import type { LiveFinding, Reconciliation } from '../domain/finding-plan.js'
 import type { KeyHolders } from '../domain/key-holders.js'
 import type { ScannedHost } from '../domain/scanned-host.js'
+import type { HostStatus } from '../domain/observation.js'
 import type { FleetSnapshot } from '../domain/fleet.js'
 import type { Acceptance, KeyRecord, StoredFinding, HostTimeline, TrustedAuthority, TrustedKey } from '../domain/history.js'
 
@@ -50,6 +51,8 @@ export interface StoredHost extends HostHistory {
   readonly sightings: readonly StoredSighting[]
   /** The server configuration (banner and KEXINIT) the last scan that read one saw; null if none has. */
   readonly configId: number | null
+  /** The scan that last wrote the host: a host the recording scan has written already is a repeat. */
+  readonly lastScanId: number | null
 }
 
 /** What a scan's writes for one chunk of hosts need. */
@@ -86,6 +89,10 @@ export interface RecordingSession {
   loadHosts(ids: readonly number[]): Promise<Map<number, StoredHost>>
   /** Gives a host known by address the name the inventory now gives it. */
   renameHost(id: number, from: string, to: string, at: Date): Promise<void>
+  /** For claims made under a name, the other hosts known by one of their addresses (by claim index). */
+  addressHosts(claims: readonly IdentityClaim[], chosen: ReadonlyMap<number, number>): Promise<Map<number, number[]>>
+  /** Joins host `from` into host `into`: one server the history knew as two (README "Identity"). */
+  absorbHost(from: { id: number; name: string }, into: { id: number; name: string }, at: Date): Promise<void>
   /** The keys among these that an imported `@revoked` line names, with the file that named them. */
   revokedKeys(fingerprints: readonly Sha256Fingerprint[]): Promise<Map<Sha256Fingerprint, string>>
   /** Trusted CAs and the host patterns each is trusted for. */
@@ -108,6 +115,11 @@ export interface RecordingSession {
   /** Writes hosts, names, keys, sightings and failures of one chunk: a bounded number of statements.
    * Returns the id of every host written, by name. */
   writeHosts(scanId: number, at: Date, asked: ReadonlySet<KeyFamily>, writes: readonly HostWrite[]): Promise<Map<string, number>>
+  /** Of these host names, those this scan wrote, with the status it wrote last (the host's verdict:
+   * an unreached repeat of a host is not written over a reached one). */
+  scannedHosts(scanId: number, names: readonly string[]): Promise<Map<string, HostStatus>>
+  /** Hosts this scan wrote, and how many of them it reached. */
+  scanHostCounts(scanId: number): Promise<{ asked: number; reached: number }>
   /** Every current holder of each key this scan saw that more than one host currently serves. */
   loadSharedKeys(scanId: number): Promise<KeyHolders[]>
   loadShareGroups(): Promise<string[][]>
@@ -240,6 +252,8 @@ export interface Store {
   lookupHost(name: string): Promise<KeyRecord[]>
   hostTimeline(name: string): Promise<HostTimeline | null>
   listFindings(filter: FindingFilter): Promise<StoredFinding[]>
+  /** The findings of one kind that scan raised first, in the order it wrote them. */
+  scanFindings(scanId: number, kind: FindingKind): Promise<Finding[]>
   /** Trusts the keys the host serves now; null when the host is unknown. */
   acceptHost(name: string, by: { actor: string; reason: string | null; at: Date }): Promise<Acceptance | null>
   allowShared(hosts: readonly string[], by: { actor: string; at: Date }): Promise<void>

@@ -254,6 +254,8 @@ describe('vantages (CLI, real sshd, PostgreSQL)', { skip: skipUnlessSshd() || (p
     interceptedWorker = inside
     const result = await scan.done
     assert.equal(result.code, 1, result.stderr + inside.output().stderr + outside.output().stderr)
+    // Without --no-dns, the run says once that it checks no SSHFP records.
+    assert.match(result.stderr, /a distributed run does not check SSHFP records/)
     const findings = JSON.parse(result.stdout).findings as { kind: string; host: string; severity: string; message: string; fingerprint: string }[]
     const mismatches = findings.filter((f) => f.kind === 'vantage_mismatch')
     assert.equal(mismatches.length, 1, JSON.stringify(findings))

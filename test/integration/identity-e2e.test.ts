@@ -144,6 +144,122 @@ describe('identity and trust end to end (CLI, real sshd)', { skip: skipUnlessSsh
         assert.equal(history.code, 0, history.stderr)
       })
 
+      it('two names pointed in DNS at one new server: interception says they answered on one address, to check DNS first', async () => {
+        // A consolidation: web3 and web4 had servers of their own; both names now lead to one server.
+        const db = await database()
+        const [old3, old4, merged] = [`${net(3)}.13`, `${net(3)}.14`, `${net(3)}.19`]
+        const a = await sshd(old3)
+        const b = await sshd(old4, { port: a.port })
+        const inventory = join(work, `inv-${index}-consolidated`)
+        writeFileSync(inventory, `${old3} web3.example.test\n${old4} web4.example.test\n`)
+        const first = json(await scan(db, '-f', inventory, '-p', String(a.port)))
+        assert.deepEqual(kinds(first), [`new_host [web3.example.test]:${a.port}`, `new_host [web4.example.test]:${a.port}`])
+        await Promise.all([a.stop(), b.stop()])
+        const server = await sshd(merged, { port: a.port, keyDir: mkdtempSync(join(work, 'keys-')) })
+        writeFileSync(inventory, `${merged} web3.example.test\n${merged} web4.example.test\n`)
+        const doc = json(await scan(db, '-f', inventory, '-p', String(a.port)))
+        const interception = doc.findings.filter((f) => f.kind === 'interception') as (Finding & { message: string })[]
+        assert.equal(interception.length, 3, JSON.stringify(kinds(doc))) // one per key type the server serves
+        for (const f of interception) {
+          assert.equal(f.severity, 'critical')
+          assert.deepEqual(f.hosts, [`[web3.example.test]:${server.port}`, `[web4.example.test]:${server.port}`])
+          assert.ok(f.message.includes(`All of them answered on one address, ${merged}`), f.message)
+          assert.match(f.message, /check DNS first\. If not, a middlebox may be intercepting/)
+        }
+      })
+
+      it('one dual-stack server scanned by its IPv4 and IPv6 addresses: duplicate_key says how to list it once, and listing it so ends it', async () => {
+        const db = await database()
+        const v4 = `${net(4)}.14`
+        const server = await startSshd({ addresses: [v4, '::1'], keyTypes: ['ed25519'] })
+        servers.add(server)
+        const port = server.port
+        const first = json(await scan(db, `[${v4}]:${port}`, `[::1]:${port}`))
+        const duplicates = first.findings.filter((f) => f.kind === 'duplicate_key') as (Finding & { message: string })[]
+        assert.equal(duplicates.length, 1, JSON.stringify(kinds(first)))
+        assert.ok(duplicates[0]!.message.includes(`list it once, as an inventory line '${v4},::1 NAME'`), duplicates[0]!.message)
+        const inventory = join(work, `inv-${index}-dual`)
+        writeFileSync(inventory, `${v4},::1 dual.example.test\n`)
+        const second = json(await scan(db, '-f', inventory, '-p', String(port)))
+        assert.deepEqual(kinds(second), [], JSON.stringify(second.findings))
+        const findings = await runCli(['findings', '--format', 'json', '--db', db])
+        assert.equal(findings.code, 0, findings.stderr)
+        const listed = JSON.parse(findings.stdout) as { findings?: { kind: string; status: string; hosts: string[] }[] } | { kind: string; status: string; hosts: string[] }[]
+        const all = Array.isArray(listed) ? listed : (listed.findings ?? [])
+        const duplicate = all.filter((f) => f.kind === 'duplicate_key')
+        assert.deepEqual(duplicate.map((f) => [f.status, f.hosts]), [['resolved', [`[dual.example.test]:${port}`]]])
+        // One host, with both addresses, serving the key since the first scan.
+        const history = await runCli(['history', 'dual.example.test', '--db', db])
+        assert.equal(history.code, 0, history.stderr)
+        assert.match(history.stdout, /::1/)
+        assert.match(history.stdout, new RegExp(v4.replace(/\./g, '\\.')))
+      })
+
+      it('an address whose history is another machine (no key in common) is not joined when the inventory lists it with a name', async () => {
+        const db = await database()
+        const [a, b] = [`${net(5)}.15`, `${net(5)}.16`]
+        const first = await sshd(a)
+        const other = await sshd(b, { port: first.port })
+        const port = first.port
+        json(await scan(db, `[${a}]:${port}`, `[${b}]:${port}`))
+        await other.stop()
+        const inventory = join(work, `inv-${index}-apart`)
+        writeFileSync(inventory, `${a},${b} both.example.test\n`)
+        const doc = json(await scan(db, '-f', inventory, '-p', String(port)))
+        assert.deepEqual(kinds(doc), [])
+        // The other machine's history stays under its address, with its own key.
+        const lookup = await runCli(['lookup', ...other.publicKeys.ed25519!.split(' ').slice(0, 2), '--db', db])
+        assert.equal(lookup.code, 0, lookup.stderr)
+        assert.ok(lookup.stdout.includes(`[${b}]:${port}`), lookup.stdout)
+        assert.ok(!lookup.stdout.includes('both.example.test'), lookup.stdout)
+        // Its identity, typed exactly, names it, though the named host lists the address too.
+        const history = await runCli(['history', `[${b}]:${port}`, '--db', db])
+        assert.equal(history.code, 0, history.stderr)
+        assert.ok(history.stdout.includes(other.publicKeys.ed25519!.split(' ')[1]!) || history.stdout.includes(`[${b}]:${port}`), history.stdout)
+      })
+
+      it('a name moved to another server: key_changed gives both addresses; a rebuild at the same address does not', async () => {
+        const db = await database()
+        const [before, after] = [`${net(7)}.17`, `${net(7)}.18`]
+        const original = await sshd(before)
+        const port = original.port
+        const inventory = join(work, `inv-${index}-moved`)
+        writeFileSync(inventory, `${before} web5.example.test\n`)
+        json(await scan(db, '-f', inventory, '-p', String(port)))
+        const host = `[web5.example.test]:${port}`
+        const rebuilt = await rebuild(original)
+        const same = json(await scan(db, '-f', inventory, '-p', String(port)))
+        const sameChanged = same.findings.filter((f) => f.kind === 'key_changed') as (Finding & { message: string })[]
+        assert.equal(sameChanged.length, 3, JSON.stringify(kinds(same)))
+        for (const f of sameChanged) assert.doesNotMatch(f.message, /answered at|last seen at/)
+        assert.equal((await runCli(['accept', host, '--reason', 'rebuilt', '--db', db])).code, 0)
+        await rebuilt.stop()
+        const moved = await sshd(after, { port, keyDir: mkdtempSync(join(work, 'keys-')) })
+        writeFileSync(inventory, `${after} web5.example.test\n`)
+        const doc = json(await scan(db, '-f', inventory, '-p', String(moved.port)))
+        const changed = doc.findings.filter((f) => f.kind === 'key_changed') as (Finding & { message: string })[]
+        assert.equal(changed.length, 3, JSON.stringify(kinds(doc)))
+        for (const f of changed) {
+          assert.equal(f.host, host)
+          assert.ok(f.message.includes(`The name answered at ${after}; the trusted key was last seen at ${before}.`), f.message)
+          assert.match(f.message, /a DNS change, a migration.*DNS answer may be spoofed/)
+        }
+      })
+
+      it('one address serving one key on two ports: duplicate_key names the two readings (several Port lines, or NAT to clones)', async () => {
+        const db = await database()
+        const address = `${net(8)}.18`
+        const first = await sshd(address)
+        const second = await sshd(address, { keyDir: first.keyDir }) // another port, the same keys
+        const doc = json(await scan(db, `[${address}]:${first.port}`, `[${address}]:${second.port}`))
+        const duplicates = doc.findings.filter((f) => f.kind === 'duplicate_key') as (Finding & { message: string })[]
+        assert.equal(duplicates.length, 3, JSON.stringify(kinds(doc)))
+        for (const f of duplicates) {
+          assert.ok(f.message.includes(`All of them are ${address} on different ports`), f.message)
+          assert.match(f.message, /several Port lines.*allow-shared is right.*\(NAT\), those machines are clones/)
+        }
+      })
+
       it('one server scanned by address, then by name: one history, no duplicate_key, no new_host', async () => {
         const db = await database()
         const address = `${net(2)}.11`

@@ -77,6 +77,37 @@ describe('batchGcd', () => {
     }
   })
 
+  it('agrees with pairwise gcds when the lower tree is rebuilt one subtree at a time', () => {
+    // Large batches keep only the leaves and the levels from the cut up (SUBTREE_HEIGHT): small
+    // subtrees here put every count on both sides of the cut, a short last subtree among them, and
+    // shared primes inside one subtree, across two and across the halves.
+    const small = () => generatePrimeSync(48, { bigint: true })
+    for (const subtreeHeight of [1, 2, 3]) {
+      for (const count of [3, 5, 8, 9, 16, 17, 23, 33, 40]) {
+        const moduli = Array.from({ length: count }, () => small() * small())
+        const [p, q, r] = [small(), small(), small()]
+        moduli[0] = p * small()
+        moduli[count - 1] = p * small()
+        moduli[1] = q * small()
+        moduli[2] = q * small()
+        if (count >= 9) {
+          // The last leaf of the first half closes its short last subtree, when it has one.
+          moduli[Math.ceil(count / 2) - 1] = r * small()
+          moduli[count - 3] = r * small()
+          moduli[4] = r * small()
+        }
+        const unique = [...new Set(moduli)]
+        for (const workerThread of [false, true]) {
+          const divisors = batchGcd(unique, { subtreeHeight, workerThread })
+          unique.forEach((n, i) => {
+            const expected = unique.reduce((acc, m, j) => (j === i ? acc : acc * gcd(n, m) / gcd(acc, gcd(n, m))), 1n)
+            assert.equal(divisors[i], gcd(n, expected), `${count} moduli, subtrees of height ${subtreeHeight}, modulus ${i}, worker thread ${workerThread}`)
+          })
+        }
+      }
+    }
+  })
+
   it('gives the same divisors with half of the work in a worker thread', () => {
     const small = () => generatePrimeSync(48, { bigint: true })
     for (const count of [2, 3, 17, 64]) {

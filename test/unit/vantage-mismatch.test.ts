@@ -53,4 +53,40 @@ describe('vantageMismatchFindings', () => {
     assert.ok(finding)
     for (const part of ['web1', 'vantage inside', 'vantage outside', ed('proxy').sha256, ed('real').sha256]) assert.ok(finding.message.includes(part), part)
   })
+
+  // What else than interception makes two vantages disagree, and what the message must then say.
+  const at = (iso: string) => new Date(iso)
+  it('names both addresses when the name reached different ones (split-horizon DNS, two servers under one name)', () => {
+    const [finding] = vantageMismatchFindings('git.example', [
+      { vantage: 'inside', keys: [ed('internal')], address: '10.0.0.5', seenAt: at('2026-12-01T02:00:00Z') },
+      { vantage: 'outside', keys: [ed('public')], address: '192.0.2.7', seenAt: at('2026-12-01T02:00:10Z') },
+    ])
+    assert.ok(finding)
+    assert.equal(finding.severity, 'critical')
+    for (const part of ['vantage inside at 10.0.0.5', 'vantage outside at 192.0.2.7', 'different addresses', 'split-horizon DNS', 'scan them by address']) {
+      assert.ok(finding.message.includes(part), `${part}: ${finding.message}`)
+    }
+    assert.doesNotMatch(finding.message, /load balancer/)
+  })
+
+  it('on one address, names interception and a load balancer whose servers do not share keys', () => {
+    const [finding] = vantageMismatchFindings('web1', [
+      { vantage: 'a', keys: [ed('real')], address: '198.51.100.4', seenAt: at('2026-12-01T02:00:00Z') },
+      { vantage: 'b', keys: [ed('proxy')], address: '198.51.100.4', seenAt: at('2026-12-01T02:00:30Z') },
+    ])
+    assert.ok(finding)
+    assert.match(finding.message, /intercepting firewall or proxy/)
+    assert.match(finding.message, /load balancer/)
+    assert.doesNotMatch(finding.message, /different addresses|regenerated/)
+    assert.ok(finding.message.includes('(2026-12-01T02:00:00Z)') && finding.message.includes('(2026-12-01T02:00:30Z)'), finding.message)
+  })
+
+  it('says how far apart the probes were when a rebuild between them could explain it', () => {
+    const [finding] = vantageMismatchFindings('web1', [
+      { vantage: 'a', keys: [ed('old')], address: '198.51.100.4', seenAt: at('2026-12-01T02:00:00Z') },
+      { vantage: 'b', keys: [ed('new')], address: '198.51.100.4', seenAt: at('2026-12-01T02:45:00Z') },
+    ])
+    assert.ok(finding)
+    assert.match(finding.message, /45 minutes apart: if the host's keys were regenerated in between, the next run agrees/)
+  })
 })

@@ -31,6 +31,9 @@ import { addDbOption } from '../with-store.js'
 type ScanFlags = Omit<ScanOptions, 'specs' | 'files' | 'vantage'> &
   OutputFlags & { file?: string[]; list?: boolean; vantage?: string[]; distribute?: boolean; shardSize?: number; shardExpiry?: number; detach?: boolean }
 
+/** Said once (not with --quiet or --no-dns), so that a nightly job moved to --distribute does not lose its SSHFP checks unnoticed. */
+const NO_SSHFP_IN_RUNS = 'hostkeys: a distributed run does not check SSHFP records (it is recorded as --no-dns); hostkeys scan without --distribute checks them'
+
 /** `--distribute`: enqueue the scan as a run for workers, then wait for it and report, or print its id. */
 async function distributeScan(settings: ScanSettings, flags: ScanFlags, context: CommandContext): Promise<void> {
   const { enqueueRun, DEFAULT_SHARD_SIZE } = await import('../../app/distributed-runs.js')
@@ -43,11 +46,17 @@ async function distributeScan(settings: ScanSettings, flags: ScanFlags, context:
     { stdin: context.stdin, env: context.env },
   )
   if (flags.detach) {
+    if (!flags.quiet && settings.dns !== null) {
+      writeLine(context.stderr, NO_SSHFP_IN_RUNS)
+    }
     writeLine(context.stdout, String(run.id))
     context.exitCode = EXIT_OK
     return
   }
   if (!flags.quiet) writeLine(context.stderr, `hostkeys: run ${run.id}: ${run.targets} target(s) in ${run.shards} shard(s); waiting for workers (hostkeys worker)`)
+  if (!flags.quiet && settings.dns !== null) {
+    writeLine(context.stderr, NO_SSHFP_IN_RUNS)
+  }
   context.lifecycle?.setInterruptionNote(`run ${run.id} goes on without this command: hostkeys run wait ${run.id}`)
   await waitAndReport(settings.history!.db!, settings.history!.timeoutMs, run.id, { format: flags.format as 'text' | 'json', failOn: flags.failOn, quiet: flags.quiet, ...(settings.metricsFile ? { metricsFile: settings.metricsFile } : {}) }, context)
 }
