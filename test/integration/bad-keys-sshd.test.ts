@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -9,8 +9,8 @@ import { sharedFactors } from '../../src/analysis/batch-gcd.js'
 import { bigintFromBytes } from '../../src/analysis/big-integer.js'
 import type { HostKey } from '../../src/domain/host-key.js'
 import { scanHost } from '../../src/ssh/scan-host.js'
-import { closePrimes, keysSharingAPrime, rocaKey, rsaFromPrimes, type RsaFromPrimes } from '../support/rsa-from-primes.js'
-import { keyFile, skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
+import { closePrimes, keysSharingAPrime, rocaKey, rsaFromPrimes, rsaKeyDir, type RsaFromPrimes } from '../support/rsa-from-primes.js'
+import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
 import { runCli } from '../support/cli.js'
 import { writeBlocklistFile } from '../support/blocklist-file.js'
 import { scenarioBackends } from '../support/test-store.js'
@@ -23,14 +23,7 @@ import { scenarioBackends } from '../support/test-store.js'
 const work = mkdtempSync(path.join(tmpdir(), 'hostkeys-bad-keys-sshd-'))
 
 /** A key directory whose RSA host key is `key` (the harness reuses keys it finds there). */
-function keyDirWith(name: string, key: RsaFromPrimes): string {
-  const dir = path.join(work, name)
-  const file = keyFile(dir, 'rsa')
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
-  writeFileSync(file, key.privateKeyPem, { mode: 0o600 })
-  writeFileSync(`${file}.pub`, `ssh-rsa ${key.blob.toString('base64')} ${name}\n`)
-  return dir
-}
+const keyDirWith = (name: string, key: RsaFromPrimes): string => rsaKeyDir(work, name, key)
 async function collectRsaKey(server: SshdServer): Promise<HostKey> {
   const address = server.addresses[0]!
   const observation = await scanHost({ host: address, address, port: server.port, aliases: [], source: 'test' }, { families: ['rsa'], timeoutMs: 10_000 })

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -7,8 +7,8 @@ import pg from 'pg'
 import { recordScan, type RecordingStage } from '../../src/app/record-scan.js'
 import type { Observation } from '../../src/domain/observation.js'
 import { scanHost } from '../../src/ssh/scan-host.js'
-import { keysSharingAPrime, type RsaFromPrimes } from '../support/rsa-from-primes.js'
-import { keyFile, skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
+import { keysSharingAPrime, rsaKeyDir, type RsaFromPrimes } from '../support/rsa-from-primes.js'
+import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
 import { runCli, startCli, waitFor, type RunningCli } from '../support/cli.js'
 import { scenarioBackends, testBackends } from '../support/test-store.js'
 
@@ -24,14 +24,7 @@ const SHARED_PRIME_LOCK = 0x686b6763
 
 const work = mkdtempSync(path.join(tmpdir(), 'hostkeys-shared-prime-'))
 
-function keyDirWith(name: string, key: RsaFromPrimes): string {
-  const dir = path.join(work, name)
-  const file = keyFile(dir, 'rsa')
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
-  writeFileSync(file, key.privateKeyPem, { mode: 0o600 })
-  writeFileSync(`${file}.pub`, `ssh-rsa ${key.blob.toString('base64')} ${name}\n`)
-  return dir
-}
+const keyDirWith = (name: string, key: RsaFromPrimes): string => rsaKeyDir(work, name, key)
 
 interface CliFinding {
   kind: string

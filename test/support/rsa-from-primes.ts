@@ -1,6 +1,9 @@
 import { checkPrimeSync, createPrivateKey, generatePrimeSync, randomBytes } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { bigintFromBytes, bitLength, bytesFromBigint, modPow, primesUpTo } from '../../src/analysis/big-integer.js'
 import { wireString, wireUnsignedMpint } from '../../src/fingerprint/wire-format.js'
+import { keyFile } from './sshd.js'
 
 /* RSA keys made from primes a test chooses, so that a real sshd serves a modulus with a known
  * weakness: close primes (Fermat), a prime two keys share (batch GCD), primes of Infineon's ROCA
@@ -128,4 +131,14 @@ export function rocaKey(keyBits: number): RsaFromPrimes {
   let q = rocaPrime(keyBits)
   while (q === p) q = rocaPrime(keyBits)
   return rsaFromPrimes(p, q)
+}
+
+/** A key directory `parent/name` whose RSA host key is `key`: the sshd harness serves the keys it finds there. */
+export function rsaKeyDir(parent: string, name: string, key: RsaFromPrimes): string {
+  const dir = path.join(parent, name)
+  const file = keyFile(dir, 'rsa')
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  writeFileSync(file, key.privateKeyPem, { mode: 0o600 })
+  writeFileSync(`${file}.pub`, `ssh-rsa ${key.blob.toString('base64')} ${name}\n`)
+  return dir
 }
