@@ -49,36 +49,32 @@ export function findDuplicateKeys(keys: Iterable<KeyHolders>, groups: ShareGroup
       message:
         `${distinct.length} hosts on different addresses or ports serve the same ${keyType} key ${fingerprint}: ${listHosts(distinct)}. ` +
         `Cloned machines need their own host keys (delete /etc/ssh/ssh_host_* and run ssh-keygen -A); ` +
-        `if they legitimately share it, run 'hostkeys allow-shared ${distinct.join(' ')}'.${dualStack(holders)}${onePortsApart(holders)}`,
+        `if they legitimately share it, run 'hostkeys allow-shared ${distinct.join(' ')}'.${everydayReading(holders)}`,
     })
   }
   return findings
 }
 
-/** When the key is served on an IPv4 and an IPv6 address on one port, the everyday explanation is one
- * dual-stack server listed twice: the finding says how to list it once. */
-function dualStack(holders: readonly KeyHolder[]): string {
-  const endpoints = holders.flatMap((h) => (h.endpoint ? [h.endpoint.split(' ')] : []))
-  const ports = new Set(endpoints.map(([, port]) => port))
-  const v4 = endpoints.find(([address]) => !address!.includes(':'))?.[0]
-  const v6 = endpoints.find(([address]) => address!.includes(':'))?.[0]
-  if (ports.size !== 1 || !v4 || !v6) return ''
-  return (
-    ` It is served on IPv4 and IPv6 addresses on one port: if these are one dual-stack server, ` +
-    `list it once, as an inventory line '${v4},${v6} NAME', and it is one host.`
-  )
-}
-
-/** When every holder is one address on several ports: one sshd listening on several ports (several
- * Port lines) serves one key on all of them, and a NAT forwarding ports to cloned machines does too. */
-function onePortsApart(holders: readonly KeyHolder[]): string {
-  const endpoints = holders.flatMap((h) => (h.endpoint ? [h.endpoint.split(' ')] : []))
-  if (endpoints.length < 2 || endpoints.length !== holders.length) return ''
+/** What else than clones the holders' endpoints can mean, when they show it: one dual-stack server
+ * listed by its IPv4 and IPv6 addresses on one port (the finding says how to list it once), or one
+ * address on several ports (one sshd with several Port lines, or a NAT forwarding ports to clones). */
+function everydayReading(holders: readonly KeyHolder[]): string {
+  const endpoints = holders.flatMap((h) => (h.endpoint ? [h.endpoint.split(' ') as [string, string]] : []))
   const addresses = new Set(endpoints.map(([address]) => address))
   const ports = new Set(endpoints.map(([, port]) => port))
-  if (addresses.size !== 1 || ports.size < 2) return ''
-  return (
-    ` All of them are ${[...addresses][0]} on different ports: one sshd listening on several ports (several Port lines) serves one key on all ` +
-    `of them, and then allow-shared is right; if the address forwards its ports to several machines (NAT), those machines are clones.`
-  )
+  const v4 = endpoints.find(([address]) => !address.includes(':'))?.[0]
+  const v6 = endpoints.find(([address]) => address.includes(':'))?.[0]
+  if (ports.size === 1 && v4 && v6) {
+    return (
+      ` It is served on IPv4 and IPv6 addresses on one port: if these are one dual-stack server, ` +
+      `list it once, as an inventory line '${v4},${v6} NAME', and it is one host.`
+    )
+  }
+  if (endpoints.length >= 2 && endpoints.length === holders.length && addresses.size === 1 && ports.size >= 2) {
+    return (
+      ` All of them are ${[...addresses][0]} on different ports: one sshd listening on several ports (several Port lines) serves one key on all ` +
+      `of them, and then allow-shared is right; if the address forwards its ports to several machines (NAT), those machines are clones.`
+    )
+  }
+  return ''
 }

@@ -37,6 +37,7 @@ export function findInterception(changes: Iterable<KeyChange>, groups: ShareGrou
   for (const [fingerprint, { key, hosts, configs, addresses }] of byKey) {
     const names = [...hosts].sort()
     if (names.length < 2 || groups.allMayShare(names)) continue
+    const sameAddress = oneAddress(addresses)
     findings.push({
       kind: 'interception',
       severity: 'critical',
@@ -47,8 +48,8 @@ export function findInterception(changes: Iterable<KeyChange>, groups: ShareGrou
       previous: null,
       message:
         `${names.length} hosts changed their keys in this scan and all now serve the same ${key.type} key ` +
-        `${fingerprint}: ${listHosts(names)}. ${sameNewConfig(configs)}${oneAddress(addresses)}` +
-        `${oneAddress(addresses) ? 'If not, a' : 'A'} middlebox may be intercepting SSH on the path from this vantage point; ` +
+        `${fingerprint}: ${listHosts(names)}. ${sameNewConfig(configs)}${sameAddress}` +
+        `${sameAddress ? 'If not, a' : 'A'} middlebox may be intercepting SSH on the path from this vantage point; ` +
         `verify the keys from the hosts' consoles before accepting any of them.`,
     })
   }

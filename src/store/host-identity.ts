@@ -134,7 +134,15 @@ export async function renameHost(db: Db, id: number, from: string, to: string, a
             ON CONFLICT DO NOTHING`.execute(db)
   await sql`UPDATE findings SET identity = kind || '|' || ${to}::text || '|' || coalesce(fingerprint, '')
             WHERE host_id = ${id} AND status <> 'resolved'`.execute(db)
-  await sql`UPDATE findings SET hosts = array_replace(hosts, ${from}::text, ${to}::text) WHERE ${from}::text = ANY(hosts)`.execute(db)
+  await renameInFindingsAndGroups(db, from, to)
+}
+
+/** Findings' host lists (each name once) and share groups say `to` where they said `from`. */
+async function renameInFindingsAndGroups(db: Db, from: string, to: string): Promise<void> {
+  await sql`UPDATE findings SET hosts = ARRAY(
+              SELECT h FROM unnest(array_replace(hosts, ${from}::text, ${to}::text)) WITH ORDINALITY AS u(h, i)
+              GROUP BY h ORDER BY min(i))
+            WHERE ${from}::text = ANY(hosts)`.execute(db)
   await sql`UPDATE share_group_members SET host_name = ${to} WHERE host_name = ${from}
             AND NOT EXISTS (SELECT 1 FROM share_group_members m WHERE m.group_id = share_group_members.group_id AND m.host_name = ${to})`.execute(db)
 }
@@ -201,12 +209,7 @@ export async function absorbHost(db: Db, from: { id: number; name: string }, int
             WHERE host_id = ${from.id} AND status <> 'resolved'`.execute(db)
   await sql`UPDATE findings SET host_id = ${into.id} WHERE host_id = ${from.id}`.execute(db)
   // Other findings naming it (a duplicate_key of the two, say) now name the one host.
-  await sql`UPDATE findings SET hosts = ARRAY(
-              SELECT h FROM unnest(array_replace(hosts, ${from.name}::text, ${into.name}::text)) WITH ORDINALITY AS u(h, i)
-              GROUP BY h ORDER BY min(i))
-            WHERE ${from.name}::text = ANY(hosts)`.execute(db)
-  await sql`UPDATE share_group_members SET host_name = ${into.name} WHERE host_name = ${from.name}
-            AND NOT EXISTS (SELECT 1 FROM share_group_members m WHERE m.group_id = share_group_members.group_id AND m.host_name = ${into.name})`.execute(db)
+  await renameInFindingsAndGroups(db, from.name, into.name)
   await sql`DELETE FROM share_group_members WHERE host_name = ${from.name}`.execute(db)
   await sql`DELETE FROM hosts WHERE id = ${from.id}`.execute(db)
 }
