@@ -44,14 +44,14 @@ export class KnownBadKeys {
 
   /**
    * The verdict of every key these hosts serve that is known bad, checking the keys not checked yet.
-   * `record` writes what was learnt; call it once the chunk's keys are stored.
+   * `verdicts` is what was learnt, for the chunk's writeHosts to store with its keys.
    */
-  async judgeChunk(session: RecordingSession, hosts: readonly ScannedHost[]): Promise<{ bad: Map<Sha256Fingerprint, KeyVerdict>; record: () => Promise<void> }> {
+  async judgeChunk(session: RecordingSession, hosts: readonly ScannedHost[]): Promise<{ bad: Map<Sha256Fingerprint, KeyVerdict>; verdicts: VerdictWrite[] }> {
     const keys = new Map<Sha256Fingerprint, { type: KeyType; blob: Buffer }>()
     for (const host of hosts) for (const key of host.keys) keys.set(key.sha256, key)
     const bad = new Map<Sha256Fingerprint, KeyVerdict>()
     const writes: VerdictWrite[] = []
-    if (keys.size === 0) return { bad, record: async () => {} }
+    if (keys.size === 0) return { bad, verdicts: writes }
     const stored = await session.keyVerdicts([...keys.keys()])
     const unchecked: Sha256Fingerprint[] = []
     for (const [sha256] of keys) {
@@ -76,7 +76,7 @@ export class KnownBadKeys {
       }
     }
     for (const sha256 of bad.keys()) this.flagged.add(sha256)
-    return { bad, record: () => (writes.length > 0 ? session.writeKeyVerdicts(writes) : Promise.resolve()) }
+    return { bad, verdicts: writes }
   }
 
   /**

@@ -213,8 +213,7 @@ export async function recordScan(
         for (const key of comparison.changed) changes.push({ host: host.host, key: { type: key.type, sha256: key.sha256 }, config: newConfig, address: host.address })
         writes.push({ scanned: host, stored, trust: comparison.trust, configId: config?.id ?? null })
       }
-      const written = await session.writeHosts(scanId, at, asked, writes)
-      await badKeys.record()
+      const written = await session.writeHosts(scanId, at, asked, writes, badKeys.verdicts)
       if (statements.unbound.length > 0) await session.bindKeyStatements(statementBindings(statements.unbound, servers, judgedAs, written), at)
       const certificates = certificateWrites.flatMap(({ host, writes }) => writes(written.get(host)!))
       if (certificates.length > 0) await session.writeCertificates(scanId, at, certificates)

@@ -42,6 +42,22 @@ export async function loadKeyVerdicts(db: Db, fingerprints: readonly Sha256Finge
   return out
 }
 
+/** One verdict per key, as writing them one after the other would leave it: the last checks version,
+ * and the first bad verdict (a clean one never clears a bad one). */
+export function verdictsByKey(writes: readonly VerdictWrite[]): Map<Sha256Fingerprint, VerdictWrite> {
+  const out = new Map<Sha256Fingerprint, VerdictWrite>()
+  for (const w of writes) {
+    const before = out.get(w.sha256)
+    if (!before) {
+      out.set(w.sha256, w)
+      continue
+    }
+    const bad = before.compromised !== null ? before : w
+    out.set(w.sha256, { sha256: w.sha256, checksVersion: w.checksVersion ?? before.checksVersion, compromised: bad.compromised, detail: bad.detail })
+  }
+  return out
+}
+
 /** Records verdicts on keys already stored. */
 export async function writeKeyVerdicts(db: Db, writes: readonly VerdictWrite[]): Promise<void> {
   for (const batch of batches(writes)) {

@@ -4,7 +4,7 @@ import { sha256DigestBase64, sha256FromDigest } from '../fingerprint/digest-form
 import { batches } from './batches.js'
 import { loadCertAuthorities } from './cert-authorities.js'
 import { ConfigIds, earlierConfigs, loadConfigs } from './config-writer.js'
-import { loadKeyVerdicts, writeKeyVerdicts } from './key-verdicts.js'
+import { loadKeyVerdicts } from './key-verdicts.js'
 import { hasCertificates, loadLastCertificates, writeCertificates } from './certificate-writer.js'
 import { hashedEntryAdopter } from './hashed-adoption.js'
 import { absorbHost, addressHostsOf, loadStoredHosts, renameHost, resolveHostIds } from './host-identity.js'
@@ -91,7 +91,6 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
     loadConfigs: (ids) => loadConfigs(tx, ids),
     earlierConfigs: (pairs) => earlierConfigs(tx, pairs),
     keyVerdicts: (fingerprints) => loadKeyVerdicts(tx, fingerprints),
-    writeKeyVerdicts: (writes) => writeKeyVerdicts(tx, writes),
 
     async lastCertificates(hostIds) {
       if (hostIds.length === 0) return new Map()
@@ -104,8 +103,8 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
       if (writes.some((w) => w.kind === 'served')) anyCertificates = true
     },
 
-    async writeHosts(scanId, at, asked, writes): Promise<Map<string, number>> {
-      const written = await writeScannedHosts(tx, scanId, at, asked, writes)
+    async writeHosts(scanId, at, asked, writes, verdicts): Promise<Map<string, number>> {
+      const written = await writeScannedHosts(tx, scanId, at, asked, writes, verdicts)
       newHosts += written.inserted
       knownHosts += written.updated
       // A first scan of a large fleet fills tables the planner still thinks empty, and its own next

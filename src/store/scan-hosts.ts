@@ -4,6 +4,7 @@ import { HOST_STATUSES, type HostStatus } from '../domain/observation.js'
 import { batches } from './batches.js'
 import type { ScannedHost } from '../domain/scanned-host.js'
 import { insertHostNames, type HostName } from './host-writer.js'
+import { verdictsByKey, writeKeyVerdicts, type VerdictWrite } from './key-verdicts.js'
 import type { Database } from './schema.js'
 import { recordScannedSightings } from './sighting-writer.js'
 import type { HostWrite } from './store.js'
@@ -30,13 +31,15 @@ function hostColumns(list: readonly ScannedHost[]) {
   }
 }
 
-/** Writes hosts, names, keys, sightings and failures of one chunk: a bounded number of statements. */
+/** Writes hosts, names, keys, sightings and failures of one chunk, and the known-bad-key verdicts of
+ * its keys (with the key when the key is new): a bounded number of statements. */
 export async function writeScannedHosts(
   tx: Transaction<Database>,
   scanId: number,
   at: Date,
   asked: ReadonlySet<KeyFamily>,
   writes: readonly HostWrite[],
+  verdicts: readonly VerdictWrite[] = [],
 ): Promise<HostsWritten> {
   // Hosts: insert the new, update the known with this scan's state.
   const fresh = writes.filter((w) => !w.stored).map((w) => w.scanned)
@@ -79,7 +82,10 @@ export async function writeScannedHosts(
   }
   await insertHostNames(tx, names, at)
 
-  await recordScannedSightings(tx, scanId, at, asked, writes, ids)
+  const unwritten = verdictsByKey(verdicts)
+  await recordScannedSightings(tx, scanId, at, asked, writes, ids, unwritten)
+  // Verdicts on keys stored before this chunk (checks of a newer version, a blocklist hit).
+  if (unwritten.size > 0) await writeKeyVerdicts(tx, [...unwritten.values()])
 
   // Per-scan detail: only the hosts that did not answer.
   const failed = writes.filter((w) => !w.scanned.reached)

@@ -3,6 +3,7 @@ import type { KeyFamily, Sha256Fingerprint } from '../domain/host-key.js'
 import type { ScannedHost, ScannedKey } from '../domain/scanned-host.js'
 import { batches } from './batches.js'
 import { keyIds } from './key-writer.js'
+import type { VerdictWrite } from './key-verdicts.js'
 import type { Database } from './schema.js'
 import type { HostWrite } from './store.js'
 
@@ -39,7 +40,8 @@ export async function insertImportedSightings(db: Kysely<Database>, sightings: r
 /**
  * A scan's sightings for hosts already written (`hostIds`, by name): touches what is served again,
  * inserts what is new (and its key), and clears `current` for what a host no longer serves, among the
- * families this scan asked for and collected. One statement per kind of change and batch.
+ * families this scan asked for and collected. One statement per kind of change and batch. `verdicts`:
+ * those of keys it stores now are written with them and taken out of the map (keyIds).
  */
 export async function recordScannedSightings(
   db: Kysely<Database>,
@@ -48,6 +50,7 @@ export async function recordScannedSightings(
   asked: ReadonlySet<KeyFamily>,
   writes: readonly HostWrite[],
   hostIds: ReadonlyMap<string, number>,
+  verdicts?: Map<Sha256Fingerprint, VerdictWrite>,
 ): Promise<void> {
   const touch: { id: number; address: string | null; port: number }[] = []
   const retrust: { id: number; trust: string }[] = []
@@ -89,7 +92,7 @@ export async function recordScannedSightings(
     await sql`UPDATE sightings SET current = false WHERE id = ANY(${uncurrent}::int[])`.execute(db)
   }
   if (newcomers.length === 0) return
-  const keyIdOf = await keyIds(db, newcomers.map((n) => n.key), at)
+  const keyIdOf = await keyIds(db, newcomers.map((n) => n.key), at, verdicts)
   for (const batch of batches(newcomers)) {
     await sql`
       INSERT INTO sightings (host_id, key_id, family, trust, current, source, first_seen, last_seen, first_scan_id, last_scan_id, address, port)

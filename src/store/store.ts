@@ -105,16 +105,20 @@ export interface RecordingSession {
   earlierConfigs(pairs: readonly { hostId: number; configId: number }[]): Promise<Set<string>>
   /** The stored known-bad-key verdict of each of these keys the history has. */
   keyVerdicts(fingerprints: readonly Sha256Fingerprint[]): Promise<Map<Sha256Fingerprint, StoredVerdict>>
-  /** Records verdicts on stored keys (after writeHosts stored them). */
-  writeKeyVerdicts(writes: readonly VerdictWrite[]): Promise<void>
   /** The last certificate recorded per family of each of these hosts (by id); empty at no cost when
    * the history has never recorded one. */
   lastCertificates(hostIds: readonly number[]): Promise<Map<number, Map<KeyFamily, RecordedCertificate>>>
   /** Records the certificates hosts served, and the families they now serve without one. */
   writeCertificates(scanId: number, at: Date, writes: readonly CertificateWrite[]): Promise<void>
-  /** Writes hosts, names, keys, sightings and failures of one chunk: a bounded number of statements.
-   * Returns the id of every host written, by name. */
-  writeHosts(scanId: number, at: Date, asked: ReadonlySet<KeyFamily>, writes: readonly HostWrite[]): Promise<Map<string, number>>
+  /** Writes hosts, names, keys, sightings and failures of one chunk, and `verdicts` (KnownBadKeys.
+   * judgeChunk's) on its keys: a bounded number of statements. Returns the id of every host written, by name. */
+  writeHosts(
+    scanId: number,
+    at: Date,
+    asked: ReadonlySet<KeyFamily>,
+    writes: readonly HostWrite[],
+    verdicts?: readonly VerdictWrite[],
+  ): Promise<Map<string, number>>
   /** Of these host names, those this scan wrote, with the status it wrote last (the host's verdict:
    * an unreached repeat of a host is not written over a reached one). */
   scannedHosts(scanId: number, names: readonly string[]): Promise<Map<string, HostStatus>>

@@ -12,6 +12,7 @@ import { scanHost } from '../../src/ssh/scan-host.js'
 import { closePrimes, keysSharingAPrime, rocaKey, rsaFromPrimes, rsaKeyDir, type RsaFromPrimes } from '../support/rsa-from-primes.js'
 import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
 import { runCli } from '../support/cli.js'
+import { openStore } from '../../src/store/open-store.js'
 import { writeBlocklistFile } from '../support/blocklist-file.js'
 import { scenarioBackends } from '../support/test-store.js'
 
@@ -118,6 +119,33 @@ describe('known-bad RSA host keys served by real sshd', { skip: skipUnlessSshd()
         assert.deepEqual(compromised(first.findings), [`critical ${id('close')} fermat`, `critical ${id('roca')} roca`])
         const again = await scanJson(db, target('close'), target('roca'), target('normal'))
         assert.deepEqual(compromised(again.findings), [`critical ${id('close')} fermat`, `critical ${id('roca')} roca`], 'the stored verdict, not a fresh check, raises it again')
+      } finally {
+        await cleanup()
+      }
+    })
+
+    it(`${backend.name}: a bad key the history held before any check (an imported baseline) is judged at its first scan`, async () => {
+      const { db, cleanup } = await backend.database()
+      try {
+        // The import stores the key unchecked; the scan's verdict goes onto that stored row.
+        const close = await collectRsaKey(servers['close']!)
+        const knownHosts = path.join(work, `known_hosts-${backend.name}`)
+        writeFileSync(knownHosts, `${id('close')} ssh-rsa ${close.blob.toString('base64')}\n`)
+        const imported = await runCli(['import', 'known_hosts', knownHosts, '--db', db])
+        assert.equal(imported.code, 0, imported.stderr)
+        const first = await scanJson(db, target('close'), target('normal'))
+        assert.deepEqual(compromised(first.findings), [`critical ${id('close')} fermat`])
+        assert.ok(!first.findings.some((f) => f.kind === 'key_changed' && f.host === id('close')), 'the baseline key is the served one')
+        const store = await openStore({ db, createIfMissing: false })
+        try {
+          const stored = await store.recording((session) => session.keyVerdicts([close.sha256]))
+          assert.equal(stored.get(close.sha256)?.compromised, 'fermat', 'the verdict is kept on the row the import stored')
+          assert.ok((stored.get(close.sha256)?.checksVersion ?? 0) > 0)
+        } finally {
+          await store.close()
+        }
+        const again = await scanJson(db, target('close'), target('normal'))
+        assert.deepEqual(compromised(again.findings), [`critical ${id('close')} fermat`])
       } finally {
         await cleanup()
       }
