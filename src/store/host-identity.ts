@@ -1,6 +1,8 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import { hostIdentity, isIpLiteral, parseIdentity } from '../domain/target.js'
+import type { Sha256Fingerprint } from '../domain/host-key.js'
 import { batches } from './batches.js'
+import type { StoredVerdict } from './key-verdicts.js'
 import { toSighting, type SightingRow } from './rows.js'
 import type { Database } from './schema.js'
 import type { StoredHost, StoredSighting } from './store.js'
@@ -87,8 +89,9 @@ export async function resolveHostIds(db: Db, claims: readonly IdentityClaim[]): 
   return new Map([...best].map(([claim, { id }]) => [claim, id]))
 }
 
-/** The history of each host, by id: its identity, names, sightings and failure count. */
-export async function loadStoredHosts(db: Db, ids: readonly number[]): Promise<Map<number, StoredHost>> {
+/** The history of each host, by id: its identity, names, sightings and failure count; with `verdicts`,
+ * also the known-bad-key verdict of each key sighted, read in the same statement. */
+export async function loadStoredHosts(db: Db, ids: readonly number[], verdicts?: Map<Sha256Fingerprint, StoredVerdict>): Promise<Map<number, StoredHost>> {
   type Loading = StoredHost & { sightings: StoredSighting[]; names: Set<string> }
   const byId = new Map<number, Loading>()
   for (const batch of batches([...new Set(ids)])) {
@@ -109,12 +112,17 @@ export async function loadStoredHosts(db: Db, ids: readonly number[]): Promise<M
     }
   }
   for (const batch of batches([...byId.keys()])) {
-    const sightings = await sql<SightingRow & { host_id: number }>`
+    type Row = SightingRow & { host_id: number; checks_version: number; compromised: string | null; compromised_detail: string | null }
+    const sightings = await sql<Row>`
       SELECT s.id, s.host_id, s.key_id, s.family, s.trust, s.current, s.source, s.first_seen, s.last_seen, s.address,
-             k.sha256, k.type, k.bits
+             k.sha256, k.type, k.bits, k.checks_version, k.compromised, k.compromised_detail
       FROM sightings s JOIN keys k ON k.id = s.key_id
       WHERE s.host_id = ANY(${batch}::int[])`.execute(db)
-    for (const row of sightings.rows) byId.get(row.host_id)!.sightings.push(toSighting(row))
+    for (const row of sightings.rows) {
+      const sighting = toSighting(row)
+      byId.get(row.host_id)!.sightings.push(sighting)
+      verdicts?.set(sighting.sha256, { checksVersion: row.checks_version, compromised: row.compromised, detail: row.compromised_detail })
+    }
     const names = await sql<{ host_id: number; name: string }>`
       SELECT host_id, name FROM host_names WHERE host_id = ANY(${batch}::int[])`.execute(db)
     for (const row of names.rows) byId.get(row.host_id)!.names.add(row.name)

@@ -225,6 +225,37 @@ for (const backend of testBackends()) {
   })
 }
 
+for (const backend of testBackends()) {
+  describe(`store on ${backend.name}: the holders of a shared key`, () => {
+    let opened: OpenedStore
+    before(async () => {
+      opened = await backend.open()
+    })
+    after(async () => opened.cleanup())
+
+    // A nightly scan looks for shared keys in one pass over the history, a scan of a few hosts by
+    // looking up the holders of its own keys (scan-findings.ts): both must name every holder.
+    const holders = (findings: readonly Finding[]) => findings.filter((f) => f.kind === 'duplicate_key').map((f) => f.hosts.join(' '))
+    const fleetOf = (extra: Record<string, HostKey[]>) => {
+      const hosts: Record<string, HostKey[]> = { 'gold-a': [ed('gold')], 'gold-b': [ed('gold')] }
+      for (let i = 0; i < 1200; i++) hosts[`h${i}`] = [ed(`h${i}`)]
+      return fleet({ ...hosts, ...extra })
+    }
+
+    it('a scan of one clone into a history of 1,200 hosts names the holders it did not scan', async () => {
+      // 1,200 new hosts: the scan refreshes the planner's statistics, so the history's size is known.
+      assert.deepEqual(holders(await scan(opened.store, fleetOf({}))), ['gold-a gold-b'])
+      assert.deepEqual(holders(await scan(opened.store, fleet({ 'gold-c': [ed('gold')] }))), ['gold-a gold-b gold-c'])
+    })
+
+    it('the nightly scan of the whole fleet names the same holders', async () => {
+      assert.deepEqual(holders(await scan(opened.store, fleetOf({ 'gold-c': [ed('gold')] }))), ['gold-a gold-b gold-c'])
+      // A key no longer served by a third holder: two remain.
+      assert.deepEqual(holders(await scan(opened.store, fleetOf({ 'gold-c': [ed('gold-c')] }))), ['gold-a gold-b'])
+    })
+  })
+}
+
 /** Closes and reopens a store on the same database (the second open finds nothing to migrate). */
 async function openStoreAgain(opened: OpenedStore, store: Store): Promise<Store> {
   await store.close()
