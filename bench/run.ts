@@ -1,4 +1,5 @@
 import { runBadKeysBench } from './bad-keys.js'
+import { runCommandsBench } from './commands.js'
 import { runDnsBench } from './dns.js'
 import { distributedBenchOptions, runDistributedBench } from './distributed.js'
 import { runScanBench } from './scan.js'
@@ -6,7 +7,8 @@ import { runStoreBench } from './store.js'
 
 /* `npm run bench`: every benchmark, printing figures and ratios against the reference tools.
  * Sizes can be lowered for a quick look: BENCH_HOSTS, BENCH_ROUNDS, BENCH_LARGE, BENCH_DNS_ROUNDS,
- * BENCH_STORE_HOSTS (BENCH_STORE_BACKENDS=postgres or embedded for one). BENCH_ONLY=scan,dns,store,badkeys
+ * BENCH_STORE_HOSTS (BENCH_STORE_BACKENDS=postgres or embedded for one), BENCH_COMMAND_ROUNDS.
+ * BENCH_ONLY=scan,dns,store,commands,badkeys
  * runs only those (badkeys only when asked: BENCH_BADKEYS_SIZES=1000,10000 for a quick look;
  * distributed only when asked, sizes in bench/distributed.ts). */
 
@@ -15,7 +17,7 @@ function numberFromEnv(name: string, fallback: number): number {
   return value === undefined ? fallback : Number(value)
 }
 
-const only = process.env['BENCH_ONLY']?.split(',') ?? ['scan', 'dns', 'store']
+const only = process.env['BENCH_ONLY']?.split(',') ?? ['scan', 'dns', 'store', 'commands']
 
 if (only.includes('scan')) {
   const lines = await runScanBench({
@@ -39,6 +41,11 @@ if (only.includes('store')) {
   // The history store: a 100,000-host scan and a second one with 1% changed keys, per backend.
   const storeBackends = (process.env['BENCH_STORE_BACKENDS']?.split(',') ?? ['postgres', 'embedded']) as ('postgres' | 'embedded')[]
   await runStoreBench({ hosts: numberFromEnv('BENCH_STORE_HOSTS', 100_000), backends: storeBackends, log: (line) => console.log(line) })
+}
+
+if (only.includes('commands')) {
+  // Everyday commands on a 1,000-host store against issue 11's start-up targets (needs a built dist/).
+  await runCommandsBench({ rounds: numberFromEnv('BENCH_COMMAND_ROUNDS', 7), log: (line) => console.log(line) })
 }
 
 if (only.includes('badkeys')) {
