@@ -25,6 +25,7 @@ import { registerReport } from './commands/report.js'
 import { registerRun } from './commands/run.js'
 import { registerWorker } from './commands/worker.js'
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js'
+import { packageVersion } from './version.js'
 
 /* The CLI is wiring only: commander parses, a command calls one use case, renders, and sets the
  * exit code. Exit codes, in one place:
@@ -67,7 +68,7 @@ const REGISTRARS: CommandRegistrar[] = [
 export function buildProgram(context: CommandContext, registrars: readonly CommandRegistrar[] = REGISTRARS): Command {
   const program = new Command('hostkeys')
     .description('SSH host-key and fingerprint inventory for fleets of servers')
-    .version('0.1.0')
+    .version(packageVersion())
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
       writeOut: (text) => context.stdout.write(text),

@@ -116,3 +116,14 @@ describe('findings with nothing to show', () => {
     assert.deepEqual([json.code, JSON.parse(json.stdout), json.stderr], [0, { findings: [] }, ''])
   })
 })
+
+describe('--version', () => {
+  const packageVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+
+  it("prints package.json's version, alone (answered before the CLI loads) or with other arguments (by the CLI)", async () => {
+    for (const args of [['--version'], ['-V'], ['--version', '--db', '/nonexistent']]) {
+      const result = await runCli(args)
+      assert.deepEqual([result.code, result.stdout, result.stderr], [0, `${packageVersion}\n`, ''], args.join(' '))
+    }
+  })
+})
