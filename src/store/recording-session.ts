@@ -37,9 +37,9 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
   const configIds = new ConfigIds(tx)
   /** Whether any key statement is in force; asked once (a scan writes none). */
   let anyStatements: boolean | null = null
-  /** Verdicts of the keys the last loadHosts read, as stored now (a verdict this scan writes drops
-   * out): a rescan's known-bad-key checks need no lookup of their own for the keys its hosts already
-   * had (7.5 s of a 100,000-host rescan on the embedded store). */
+  /** Verdicts of the keys loadHosts read for the chunk being judged, until its writeHosts: a
+   * rescan's known-bad-key checks need no lookup of their own for the keys its hosts already had
+   * (7.5 s of a 100,000-host rescan on the embedded store). */
   const loadedVerdicts = new Map<Sha256Fingerprint, StoredVerdict>()
 
   return {
@@ -65,10 +65,7 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
 
     resolveHosts: (claims) => resolveHostIds(tx, claims),
 
-    loadHosts(ids) {
-      loadedVerdicts.clear() // the last chunk's hosts' only: a scan of a million hosts holds no more
-      return loadStoredHosts(tx, ids, loadedVerdicts)
-    },
+    loadHosts: (ids) => loadStoredHosts(tx, ids, loadedVerdicts),
 
     renameHost: (id, from, to, at) => renameHost(tx, id, from, to, at),
 
@@ -121,7 +118,9 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
     },
 
     async writeHosts(scanId, at, asked, writes, verdicts): Promise<Map<string, number>> {
-      for (const verdict of verdicts ?? []) loadedVerdicts.delete(verdict.sha256)
+      // The chunk is judged: what its hosts' keys were is not needed again, and may change now. A
+      // scan of a million hosts holds one chunk's at a time.
+      loadedVerdicts.clear()
       const written = await writeScannedHosts(tx, scanId, at, asked, writes, verdicts)
       newHosts += written.inserted
       knownHosts += written.updated
