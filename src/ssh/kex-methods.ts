@@ -1,5 +1,5 @@
 import { createECDH, generateKeyPairSync, getDiffieHellman, randomBytes } from 'node:crypto'
-import { bigintOf, sshMpint, sshString, sshUint32 } from './wire.js'
+import { bigintFromMagnitude, sshMpint, sshString, sshUint32 } from '../domain/ssh-wire.js'
 
 /* kex method : how a key exchange starts (RFC 4253 §8, RFC 4419, RFC 5656 §4, RFC 8731 §3,
  *              RFC 8268). To learn the host key a client needs only to send its first message;
@@ -82,7 +82,7 @@ export function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint 
  * more than one bit set (a random exponent gives that with overwhelming odds; retried otherwise). */
 function dhPublic(p: bigint, g: bigint): bigint {
   for (;;) {
-    const e = modPow(g, bigintOf(randomBytes(EXPONENT_BYTES)), p)
+    const e = modPow(g, bigintFromMagnitude(randomBytes(EXPONENT_BYTES)), p)
     if (e > 1n && e < p - 1n && (e & (e - 1n)) !== 0n) return e
   }
 }
@@ -117,7 +117,7 @@ export function kexInitPayload(method: KexMethod): Buffer {
     if (method.kind === 'dh') {
       const group = MODP_GROUPS[method.name]!
       return once(`group:${group}`, () => {
-        const p = bigintOf(getDiffieHellman(group).getPrime())
+        const p = bigintFromMagnitude(getDiffieHellman(group).getPrime())
         return Buffer.concat([Buffer.from([SSH_MSG_KEXDH_INIT]), sshMpint(dhPublic(p, 2n))])
       })
     }

@@ -73,7 +73,7 @@ describe('certAuthorityEntries: what a CA may be given as', () => {
     ['garbage', 'hello world', 'ca.pub', /^ca\.pub:1: .*: unknown key type 'hello'$/, true],
     ['a type without a key', 'ssh-ed25519', 'ca.pub', /^ca\.pub:1: .*: the key type or the base64 key is missing$/, true],
     ['an unknown key type', 'ssh-foo AAAAB3Nz', null, /^the key argument: .*: unknown key type 'ssh-foo'$/, true],
-    ['a truncated key', 'ssh-ed25519 AAAA', 'ca.pub', /^ca\.pub:1: .*: key blob is truncated$/, true],
+    ['a truncated key', 'ssh-ed25519 AAAA', 'ca.pub', /^ca\.pub:1: .*: key blob: key type: truncated: needs 4 bytes, 3 left$/, true],
     ['a type that is not the key', `ssh-rsa ${ed25519Line.split(' ')[1]}`, 'ca.pub', /^ca\.pub:1: .*: the line says ssh-rsa but the key is ssh-ed25519$/, true],
     ['a pattern list that only negates', `@cert-authority !bad.example.com ${bare(ed25519Line)}`, 'kh', /^kh:1: '!bad\.example\.com' only negates/, false],
     ['nothing at all', '# only a comment\n\n', 'empty.pub', /^empty\.pub: no key in it; expected a public key line 'TYPE BASE64 \[COMMENT\]' or @cert-authority lines$/, false],
