@@ -29,7 +29,8 @@ export const MAX_NAME_LENGTH = 64
 
 const COMMA = 0x2c
 
-/** Reads RFC 4251 §5 values from one buffer, in order, never past its end. */
+/** Reads RFC 4251 §5 values from one buffer, in order, never past its end. A read that throws
+ * leaves the reader where it was. */
 export class SshReader {
   private offset: number
   private readonly error: WireErrorClass
@@ -58,6 +59,12 @@ export class SshReader {
   /** Throws this reader's error, naming the structure and `field`. */
   fail(field: string, problem: string): never {
     throw new this.error(`${this.what}: ${field}: ${problem}`)
+  }
+
+  /** Throws for a value read from `start` on, leaving the reader before it. */
+  private refuse(start: number, field: string, problem: string): never {
+    this.offset = start
+    this.fail(field, problem)
   }
 
   private take(length: number, field: string): Buffer {
@@ -93,12 +100,13 @@ export class SshReader {
 
   /** A string's bytes (a view, not a copy); `maxBytes` bounds it further than what is left. */
   string(field: string, maxBytes?: number): Buffer {
-    const length = this.uint32(field)
-    const left = this.bytes.length - this.offset
+    const left = this.bytes.length - this.offset - 4
+    if (left < 0) this.fail(field, `truncated: needs 4 bytes, ${left + 4} left`)
+    const length = this.bytes.readUInt32BE(this.offset)
     if (length > left) this.fail(field, `string length ${length} exceeds the ${left} bytes left`)
     if (maxBytes !== undefined && length > maxBytes) this.fail(field, `string of ${length} bytes, more than ${maxBytes}`)
-    const start = this.offset
-    this.offset += length
+    const start = this.offset + 4
+    this.offset = start + length
     return this.bytes.subarray(start, this.offset)
   }
 
@@ -120,17 +128,19 @@ export class SshReader {
    * OpenSSH (sshbuf_get_bignum2_bytes_direct) refuses negative values in keys and signatures too.
    * `maxBytes` bounds the magnitude (a 0x00 sign byte comes on top). */
   unsignedMpint(field: string, maxBytes?: number): Buffer {
+    const before = this.offset
     const bytes = this.string(field, maxBytes === undefined ? undefined : maxBytes + 1)
-    if (bytes.length > 0 && bytes[0]! & 0x80) this.fail(field, 'negative mpint')
+    if (bytes.length > 0 && bytes[0]! & 0x80) this.refuse(before, field, 'negative mpint')
     let start = 0
     while (start < bytes.length && bytes[start] === 0) start++
-    if (maxBytes !== undefined && bytes.length - start > maxBytes) this.fail(field, `mpint longer than ${maxBytes} bytes`)
+    if (maxBytes !== undefined && bytes.length - start > maxBytes) this.refuse(before, field, `mpint longer than ${maxBytes} bytes`)
     return bytes.subarray(start)
   }
 
   /** RFC 4251 §5 name-list, RFC 4251 §6 names: printable US-ASCII but space, commas between names
    * of 1 to 64 characters. The empty string is the empty list. */
   nameList(field: string): string[] {
+    const before = this.offset
     const bytes = this.string(field)
     if (bytes.length === 0) return []
     // One pass over the bytes (a KEXINIT has ten lists, on every connection).
@@ -138,13 +148,13 @@ export class SshReader {
     for (let i = 0; i <= bytes.length; i++) {
       const byte = i === bytes.length ? COMMA : bytes[i]!
       if (byte === COMMA) {
-        if (i === start) this.fail(field, 'empty algorithm name')
-        if (i - start > MAX_NAME_LENGTH) this.fail(field, `algorithm name longer than ${MAX_NAME_LENGTH} characters`)
+        if (i === start) this.refuse(before, field, 'empty algorithm name')
+        if (i - start > MAX_NAME_LENGTH) this.refuse(before, field, `algorithm name longer than ${MAX_NAME_LENGTH} characters`)
         start = i + 1
       } else if (byte < 0x21 || byte > 0x7e) {
         let end = bytes.indexOf(COMMA, i)
         if (end === -1) end = bytes.length
-        this.fail(field, `algorithm name with non-printable characters '${printableBytes(bytes.subarray(start, end)).slice(0, 80)}'`)
+        this.refuse(before, field, `algorithm name with non-printable characters '${printableBytes(bytes.subarray(start, end)).slice(0, 80)}'`)
       }
     }
     return bytes.toString('latin1').split(',')
