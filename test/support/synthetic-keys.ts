@@ -3,7 +3,7 @@ import { bigintFromBytes, bytesFromBigint, modPow, primesUpTo } from '../../src/
 import type { HostKey } from '../../src/domain/host-key.js'
 import type { HostStatus, Observation } from '../../src/domain/observation.js'
 import { describeKey } from '../../src/fingerprint/key-blob.js'
-import { sshMagnitudeMpint } from '../../src/domain/ssh-wire.js'
+import { sshMagnitudeMpint, sshString } from '../../src/domain/ssh-wire.js'
 
 /* Public key blobs (RFC 4253 §6.6, RFC 5656 §3.1, RFC 8709) made from a seed: distinct seeds give
  * distinct keys, the same seed the same key. They are honest keys, so that the known-bad key checks
@@ -11,12 +11,6 @@ import { sshMagnitudeMpint } from '../../src/domain/ssh-wire.js'
  * found from the seed (memoised; a new RSA-3072 key takes about a second), an ECDSA point is the public point of
  * a private scalar derived from the seed, a DSA key uses fixed valid domain parameters with
  * y = g^x mod p. Nobody holds their private keys; the store and analysis only ever look at blobs. */
-
-function sshString(bytes: Buffer): Buffer {
-  const length = Buffer.alloc(4)
-  length.writeUInt32BE(bytes.length)
-  return Buffer.concat([length, bytes])
-}
 
 function bytesFrom(seed: string, length: number): Buffer {
   const out: Buffer[] = []

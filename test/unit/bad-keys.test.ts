@@ -9,7 +9,7 @@ import { BAD_KEY_CHECKS_VERSION, checkAllQuietly, checkHostKey, rsaModulus, smal
 import { bigintFromBytes, bytesFromBigint, modPow } from '../../src/analysis/big-integer.js'
 import type { HostKey, KeyType } from '../../src/domain/host-key.js'
 import { KeyBlobError } from '../../src/fingerprint/key-blob.js'
-import { sshString, sshMagnitudeMpint } from '../../src/domain/ssh-wire.js'
+import { sshMagnitudeMpint, SshReader, sshString } from '../../src/domain/ssh-wire.js'
 import { closePrimes, randomPrime, rocaKey, rsaPublicBlob } from '../support/rsa-from-primes.js'
 import { KEYGEN_ARGS, SSH_KEYGEN_PATH, type SshdKeyType } from '../support/sshd.js'
 
@@ -94,14 +94,9 @@ function dsaBlob(p: bigint, q: bigint, g: bigint, y: bigint): Key {
   return { type: 'ssh-dss', blob: Buffer.concat([sshString('ssh-dss'), mpint(p), mpint(q), mpint(g), mpint(y)]) }
 }
 function dsaParts(key: Key): [bigint, bigint, bigint, bigint] {
-  const fields: bigint[] = []
-  let offset = 4 + key.blob.readUInt32BE(0)
-  for (let i = 0; i < 4; i++) {
-    const length = key.blob.readUInt32BE(offset)
-    fields.push(bigintFromBytes(key.blob.subarray(offset + 4, offset + 4 + length)))
-    offset += 4 + length
-  }
-  return fields as [bigint, bigint, bigint, bigint]
+  const reader = new SshReader(key.blob, 'ssh-dss key blob')
+  reader.string('key type')
+  return (['p', 'q', 'g', 'y'] as const).map((name) => reader.mpint(name)) as [bigint, bigint, bigint, bigint]
 }
 
 /* Real keys from ssh-keygen, one per type: none may be flagged. */

@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { certAuthorityEntries, readCertAuthorityFingerprints, readCertAuthorityInput } from '../../src/app/cert-authorities.js'
 import { OperationalError, UserError } from '../../src/domain/errors.js'
+import { sshString } from '../../src/domain/ssh-wire.js'
 import type { TrustedAuthority } from '../../src/domain/history.js'
 import { sha256FromText } from '../../src/fingerprint/digest-forms.js'
 import { describeKey } from '../../src/fingerprint/key-blob.js'
@@ -25,10 +26,7 @@ const bare = (line: string) => line.split(' ').slice(0, 2).join(' ')
 
 /** A blob whose type is an OpenSSH certificate type (PROTOCOL.certkeys); only its first string matters here. */
 function certificateLine(): string {
-  const type = Buffer.from('ssh-ed25519-cert-v01@openssh.com')
-  const length = Buffer.alloc(4)
-  length.writeUInt32BE(type.length)
-  return `ssh-ed25519-cert-v01@openssh.com ${Buffer.concat([length, type, Buffer.alloc(64, 1)]).toString('base64')} host cert`
+  return `ssh-ed25519-cert-v01@openssh.com ${Buffer.concat([sshString('ssh-ed25519-cert-v01@openssh.com'), Buffer.alloc(64, 1)]).toString('base64')} host cert`
 }
 
 const FORMS = /expected a public key line 'TYPE BASE64 \[COMMENT\]' or a known_hosts line '@cert-authority PATTERNS TYPE BASE64 \[COMMENT\]'/

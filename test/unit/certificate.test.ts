@@ -21,7 +21,7 @@ import {
   type SignOptions,
 } from '../support/ssh-ca.js'
 import { ALL_SSHD_KEY_TYPES, type SshdKeyType } from '../support/sshd.js'
-import { sshString } from '../support/ssh-wire.js'
+import { SshReader, sshString, sshUint32 as uint32, sshUint64 as uint64 } from '../../src/domain/ssh-wire.js'
 
 /* Certificates made by ssh-keygen -s, parsed, and compared field by field with what ssh-keygen -L
  * says about the same file; then tampered with, truncated and fuzzed. */
@@ -273,9 +273,8 @@ function resigned(blob: Buffer, format: string, sigBlob: Buffer): Buffer {
 
 /** The format and signature blob of a certificate's signature field. */
 function signatureOf(blob: Buffer): { format: string; sigBlob: Buffer } {
-  const sig = blob.subarray(signatureStart(blob) + 4)
-  const formatLength = sig.readUInt32BE(0)
-  return { format: sig.subarray(4, 4 + formatLength).toString(), sigBlob: sig.subarray(8 + formatLength) }
+  const reader = new SshReader(blob, 'certificate', { start: signatureStart(blob) }).nested('signature')
+  return { format: reader.string('format').toString(), sigBlob: reader.string('signature blob') }
 }
 
 function flipped(blob: Buffer, offset: number): Buffer {
@@ -337,23 +336,14 @@ describe('parseCertificate: tampered signatures are signatureValid false, never 
 })
 
 function swapRS(sigBlob: Buffer): Buffer {
-  const rLength = sigBlob.readUInt32BE(0)
-  return Buffer.concat([sigBlob.subarray(4 + rLength), sigBlob.subarray(0, 4 + rLength)])
+  const reader = new SshReader(sigBlob, 'ECDSA signature')
+  const r = reader.string('r')
+  return Buffer.concat([reader.string('s'), r].map((value) => sshString(value)))
 }
 
 /* Certificates built field by field and signed here with node:crypto: structures ssh-keygen would
  * never write, and a check of the signed range independent of ssh-keygen. */
 
-function uint32(n: number): Buffer {
-  const b = Buffer.alloc(4)
-  b.writeUInt32BE(n)
-  return b
-}
-function uint64(n: bigint): Buffer {
-  const b = Buffer.alloc(8)
-  b.writeBigUInt64BE(n)
-  return b
-}
 function list(items: (Buffer | string)[]): Buffer {
   return Buffer.concat(items.map(sshString))
 }
