@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { HostKey } from '../domain/host-key.js'
 import { readHostKeyBlob } from '../fingerprint/host-key-blob.js'
 import { KeyBlobError } from '../fingerprint/key-blob.js'
-import { bigintFromMagnitude, MAX_NAME_LENGTH, SshReader, sshString, SshWireError } from '../domain/ssh-wire.js'
+import { bigintFromMagnitude, MAX_NAME_LENGTH, sshBoolean, sshByte, SshReader, sshString, sshUint32, SshWireError } from '../domain/ssh-wire.js'
 import { framePacket, isIgnorableMessage, readPacket, SSH_MSG_DISCONNECT, SSH_MSG_KEXINIT } from './binary-packet.js'
 import { printable, ServerHelloReader, type ServerHello } from './kexinit.js'
 import {
@@ -101,7 +101,7 @@ function makeOpening(groups: readonly ProbeGroup[]): Buffer {
   let opening = openings.get(hostKeyAlgorithms)
   if (opening === undefined) {
     const kexinit = Buffer.concat([
-      Buffer.from([SSH_MSG_KEXINIT]),
+      sshByte(SSH_MSG_KEXINIT),
       COOKIE,
       sshString(KEX_NAMES),
       sshString(hostKeyAlgorithms),
@@ -113,7 +113,8 @@ function makeOpening(groups: readonly ProbeGroup[]): Buffer {
       sshString(COMPRESSION),
       sshString(''),
       sshString(''),
-      Buffer.from([0, 0, 0, 0, 0]), // first_kex_packet_follows false, reserved uint32 0
+      sshBoolean(false), // first_kex_packet_follows
+      sshUint32(0), // reserved
     ])
     opening = Buffer.concat([Buffer.from(`${CLIENT_IDENTIFICATION}\r\n`, 'latin1'), framePacket(kexinit)])
     openings.set(hostKeyAlgorithms, opening)
