@@ -1,7 +1,7 @@
 import { constants, createPublicKey, hash, verify, type KeyObject } from 'node:crypto'
 import type { KeyType } from '../domain/host-key.js'
 import { printableBytes } from '../domain/printable-bytes.js'
-import { sshUint32 } from '../domain/ssh-wire.js'
+import { sshByte, sshUint32 } from '../domain/ssh-wire.js'
 import { KeyBlobError, keyBlobReader } from './key-blob.js'
 
 /* SSH signature : RFC 4253 §6.6 string(format) + string(signature blob). The format names the
@@ -152,7 +152,7 @@ export function verifySshSignature(type: KeyType, key: KeyObject, signature: Buf
       const counter = reader.uint32('counter')
       reader.expectEnd()
       if (application === null || format.toString('latin1') !== type) return { algorithm, valid: false }
-      const signed = Buffer.concat([hash('sha256', application, 'buffer'), Buffer.from([flags]), sshUint32(counter), hash('sha256', data, 'buffer')])
+      const signed = Buffer.concat([hash('sha256', application, 'buffer'), sshByte(flags), sshUint32(counter), hash('sha256', data, 'buffer')])
       const plain = type === 'sk-ssh-ed25519@openssh.com' ? 'ssh-ed25519' : 'ecdsa-sha2-nistp256'
       return { algorithm, valid: verifyBlob(plain, key, FORMATS[type][type] ?? null, blob, signed) }
     }

@@ -21,7 +21,7 @@ import {
   type SignOptions,
 } from '../support/ssh-ca.js'
 import { ALL_SSHD_KEY_TYPES, type SshdKeyType } from '../support/sshd.js'
-import { SshReader, sshString, sshUint32 as uint32, sshUint64 as uint64 } from '../../src/domain/ssh-wire.js'
+import { sshMagnitudeMpint, SshReader, sshString, sshUint32 as uint32, sshUint64 as uint64 } from '../../src/domain/ssh-wire.js'
 
 /* Certificates made by ssh-keygen -s, parsed, and compared field by field with what ssh-keygen -L
  * says about the same file; then tampered with, truncated and fuzzed. */
@@ -438,10 +438,7 @@ describe('parseCertificate: certificates built here', () => {
   it('an RSA signature shorter than the modulus is left-padded, as OpenSSH does', () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 })
     const jwk = rsa.publicKey.export({ format: 'jwk' })
-    const mpint = (b64: string) => {
-      const bytes = Buffer.from(b64, 'base64url')
-      return sshString(bytes[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes)
-    }
+    const mpint = (b64: string) => sshMagnitudeMpint(Buffer.from(b64, 'base64url'))
     const caBlob = Buffer.concat([sshString('ssh-rsa'), mpint(jwk.e!), mpint(jwk.n!)])
     // Vary the serial until the signature happens to start with a zero byte (1 in 256).
     for (let serial = 0n; ; serial++) {
