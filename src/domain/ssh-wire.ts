@@ -43,6 +43,7 @@ export class SshReader {
     options: { readonly start?: number; readonly error?: WireErrorClass } = {},
   ) {
     this.offset = options.start ?? 0
+    if (this.offset > bytes.length) throw new RangeError(`${what}: start ${this.offset} is past the end (${bytes.length} bytes)`)
     this.error = options.error ?? SshWireError
   }
 
@@ -57,7 +58,7 @@ export class SshReader {
   }
 
   /** Throws this reader's error, naming the structure and `field`. */
-  fail(field: string, problem: string): never {
+  private fail(field: string, problem: string): never {
     throw new this.error(`${this.what}: ${field}: ${problem}`)
   }
 
