@@ -1,6 +1,6 @@
 import { parsePolicy } from '../analysis/policy.js'
 import { decodeStagedShard } from '../analysis/staged-observations.js'
-import { vantageMismatchFindings } from '../analysis/vantage-mismatch.js'
+import { vantageMismatchFindings, type VantageView } from '../analysis/vantage-mismatch.js'
 import { OperationalError } from '../domain/errors.js'
 import { compareFindings, type Finding } from '../domain/finding.js'
 import type { KeyFamily } from '../domain/host-key.js'
@@ -182,7 +182,14 @@ async function recordRun(queue: RunQueue, store: Store, run: RunRow): Promise<{ 
   async function* observations(): AsyncGenerator<Observation> {
     for await (const { observation, others } of stagedObservations(queue, run, judged)) {
       if (others.length > 0) {
-        const view = (vantage: string, seen: Observation) => ({ vantage, keys: seen.keys, address: seen.address, seenAt: seen.startedAt })
+        const view = (vantage: string, seen: Observation): VantageView => ({
+          vantage,
+          keys: seen.keys,
+          address: seen.address,
+          seenAt: seen.startedAt,
+          reached: isReached(seen.status),
+          failedFamilies: seen.failedFamilies,
+        })
         mismatches.push(...vantageMismatchFindings(observation.target.host, [view(judged, observation), ...others.map((o) => view(o.vantage, o.seen))]))
       }
       count(counts, observation)
