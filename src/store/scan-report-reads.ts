@@ -32,22 +32,21 @@ export async function recordedScanReport(db: Kysely<Database>, scanId: number): 
 async function readReport(db: Kysely<Database>, scanId: number): Promise<RecordedScanReport | null> {
   const scan = await db.selectFrom('scans').select(['finished_at', 'findings']).where('id', '=', scanId).executeTakeFirst()
   if (!scan) return null
-  const rows = await db
+  const reported = db
     .selectFrom('findings as f')
-    .innerJoin('hosts as h', 'h.id', 'f.host_id')
-    .select(['f.kind', 'f.severity', 'h.name as host', 'f.hosts', 'f.key_type', 'f.fingerprint', 'f.previous', 'f.message', 'f.status', 'f.first_scan_id'])
     .where('f.last_scan_id', '=', scanId)
     // Accepted before: raised again, not reported. Resolved: only those this scan inserted so (a
     // finding it raised again is open; a later scan's resolving would have been a later scan).
     .where((eb) => eb.or([eb('f.status', '=', 'open'), eb.and([eb('f.status', '=', 'resolved'), eb('f.first_scan_id', '=', scanId)])]))
+  // new_host only counted: a first night has one per host, read back with Store.scanFindings.
+  const newHosts = await reported.where('f.kind', '=', 'new_host').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow()
+  const rows = await reported
+    .innerJoin('hosts as h', 'h.id', 'f.host_id')
+    .select(['f.kind', 'f.severity', 'h.name as host', 'f.hosts', 'f.key_type', 'f.fingerprint', 'f.previous', 'f.message', 'f.status'])
+    .where('f.kind', '<>', 'new_host')
     .orderBy('f.id')
     .execute()
-  const findings: Finding[] = []
-  let newHosts = 0
-  for (const row of rows) {
-    if (row.kind === 'new_host') newHosts++
-    // The host as the finding named it when raised (hosts[0]), as Store.scanFindings reads it.
-    else findings.push(toFinding({ ...(row as unknown as FindingRow), host: row.hosts[0] ?? row.host }))
-  }
-  return { finishedAt: scan.finished_at, findings, newHosts, counted: scan.findings }
+  // The host as the finding named it when raised (hosts[0]), as Store.scanFindings reads it.
+  const findings = rows.map((row) => toFinding({ ...(row as unknown as FindingRow), host: row.hosts[0] ?? row.host }))
+  return { finishedAt: scan.finished_at, findings, newHosts: Number(newHosts.n), counted: scan.findings }
 }
