@@ -16,6 +16,7 @@ import { readRsaModuli, type StoredModulus } from './key-verdicts.js'
 import { createSharedPrimeSession } from './shared-prime-session.js'
 import type { Database } from './schema.js'
 import * as reads from './store-reads.js'
+import { recordedScanReport, type RecordedScanReport } from './scan-report-reads.js'
 import { readFleetSnapshot } from './publish-reads.js'
 import type { FleetSnapshot } from '../domain/fleet.js'
 import type {
@@ -155,6 +156,10 @@ export class KyselyStore implements Store {
 
   scanFindings(scanId: number, kind: FindingKind): Promise<Finding[]> {
     return this.guard('reading findings', () => reads.scanFindings(this.db, scanId, kind))
+  }
+
+  recordedScanReport(scanId: number): Promise<RecordedScanReport | null> {
+    return this.guard('reading the scan\'s findings', () => recordedScanReport(this.db, scanId))
   }
 
   hostTimeline(name: string): Promise<HostTimeline | null> {

@@ -8,6 +8,7 @@ import type { IdentityClaim } from './host-identity.js'
 import type { ClaimedStatements, StatementClaim, StatementRecorded } from './key-statements.js'
 import type { KeyStatement } from '../domain/key-statement.js'
 import type { MigrationReport } from './migrate.js'
+import type { RecordedScanReport } from './scan-report-reads.js'
 import type { AuthorityTrust, RecordedCertificate } from '../domain/certificate-history.js'
 import type { CertificateWrite } from './certificate-writer.js'
 import type { LiveFinding, Reconciliation } from '../domain/finding-plan.js'
@@ -258,6 +259,8 @@ export interface Store {
   listFindings(filter: FindingFilter): Promise<StoredFinding[]>
   /** The findings of one kind that scan raised first, in the order it wrote them. */
   scanFindings(scanId: number, kind: FindingKind): Promise<Finding[]>
+  /** What a recorded scan reported, read back from its findings' rows; null when there is no such scan. */
+  recordedScanReport(scanId: number): Promise<RecordedScanReport | null>
   /** Trusts the keys the host serves now; null when the host is unknown. */
   acceptHost(name: string, by: { actor: string; reason: string | null; at: Date }): Promise<Acceptance | null>
   allowShared(hosts: readonly string[], by: { actor: string; at: Date }): Promise<void>
