@@ -74,6 +74,12 @@ export interface ReconcileScope {
 function conditionGone(live: LiveFinding, scope: ReconcileScope): boolean {
   // An accepted finding keeps its status: it is the record of who accepted what, and why.
   if (live.status !== 'open') return false
+  // ── keys_withheld: its whole classification, in this one place ──────────────────────────────────
+  // A condition about the host as a whole (a host that answered SSH and withheld every key): gone once
+  // a scan reaches the host, that is gets a key from it (or learns it offers none of the families
+  // asked for); a scan that does not reach it leaves it open.
+  if (live.kind === 'keys_withheld') return scope.reachedHosts.has(live.host)
+  // ────────────────────────────────────────────────────────────────────────────────────────────────
   if (DNS_CONDITIONS.has(live.kind)) {
     if (!scope.dnsChecked) return false
   } else if (!CONDITIONS.has(live.kind)) return false

@@ -1,4 +1,5 @@
 import type { Finding, FindingKind } from '../domain/finding.js'
+import { shellQuote } from '../domain/shell-quote.js'
 import { isAddressIdentity, parseIdentity } from '../domain/target.js'
 
 /* action : the hostkeys command that closes a finding, for the fleet report's "needs action" table;
@@ -19,11 +20,8 @@ const ACCEPT: ReadonlySet<FindingKind> = new Set([
 ])
 const SSHFP: ReadonlySet<FindingKind> = new Set(['sshfp_mismatch', 'sshfp_missing', 'sshfp_stale'])
 
-/** A word a POSIX shell reads back as exactly `word`: bare when it is plainly safe, else in single quotes. */
-export function shellQuote(word: string): string {
-  if (/^[A-Za-z0-9@%+=:,./_-]+$/.test(word)) return word
-  return `'${word.replace(/'/g, `'\\''`)}'`
-}
+// Kept in domain/ so that analysis/, which writes the commands into finding messages, quotes the same way.
+export { shellQuote } from '../domain/shell-quote.js'
 
 export interface FindingAction {
   /** The command line to run. */

@@ -16,8 +16,11 @@ import type { StoredHost, StoredSighting } from './store.js'
  *              key_changed, which is exactly what DNS spoofing looks like.
  *   by address : an identity that is an address, or a name the history does not know yet, joins a
  *              host known by that address on that port: a host whose identity is that address (a
- *              scan or known_hosts line by address), or, for an address identity only, a host that
- *              has the address among its names and has not been seen at another address since.
+ *              scan or known_hosts line by address), or, for an address identity only, the one host
+ *              that has the address among its names and has not been seen at another address since
+ *              (however the name row was labelled: an inventory line `ADDR NAME` records ADDR as an
+ *              alias). When several hosts have it (two inventory lines on one address), none is
+ *              chosen: an address scan must not pick one of two names at random.
  *              A name never joins a host known by another name just because they share an address:
  *              when the name later resolves elsewhere that would turn into a false key_changed.
  * Names compare case-insensitively (RFC 4343) and are kept lowercase. */
@@ -74,18 +77,27 @@ export async function resolveHostIds(db: Db, claims: readonly IdentityClaim[]): 
       JOIN hosts h ON h.name = v.n`.execute(db)
     for (const row of rows.rows) consider(row.c, row.r, row.id)
   }
+  /** Per claim, the hosts that have one of its addresses among their names. */
+  const byAddressName = new Map<number, Set<number>>()
   for (const batch of batches(nameProbes)) {
-    // An address alias counts only while the host has not been seen at another address since.
-    const rows = await sql<{ c: number; r: number; id: number }>`
-      SELECT v.c, v.r, h.id FROM unnest(${batch.map((p) => p.claim)}::int[], ${batch.map((p) => p.rank)}::int[],
+    // An address counts only while the host has not been seen at another address since. A name that is
+    // an IP literal is an address whatever its row's kind: a scan records the ADDR of an inventory line
+    // `ADDR NAME` as an alias of NAME.
+    const rows = await sql<{ c: number; r: number; id: number; a: boolean }>`
+      SELECT v.c, v.r, h.id, v.a FROM unnest(${batch.map((p) => p.claim)}::int[], ${batch.map((p) => p.rank)}::int[],
                                         ${batch.map((p) => p.name)}::text[], ${batch.map((p) => p.port)}::int[],
                                         ${batch.map((p) => p.addressOnly)}::bool[]) AS v(c, r, n, p, a)
       JOIN host_names hn ON hn.name = v.n
       JOIN hosts h ON h.id = hn.host_id AND h.port = v.p
       WHERE (NOT v.a AND hn.kind = 'alias')
-         OR (v.a AND hn.kind = 'address' AND (h.last_address IS NULL OR h.last_address = v.n))`.execute(db)
-    for (const row of rows.rows) consider(row.c, row.r, row.id)
+         OR (v.a AND (h.last_address IS NULL OR h.last_address = v.n))`.execute(db)
+    for (const row of rows.rows) {
+      if (!row.a) consider(row.c, row.r, row.id)
+      else byAddressName.set(row.c, (byAddressName.get(row.c) ?? new Set()).add(row.id))
+    }
   }
+  // README identity rule 2: an address scan of an address that exactly one known host has is that host.
+  for (const [claim, hosts] of byAddressName) if (hosts.size === 1) consider(claim, BY_ADDRESS, [...hosts][0]!)
   return new Map([...best].map(([claim, { id }]) => [claim, id]))
 }
 

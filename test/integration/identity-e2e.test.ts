@@ -279,6 +279,40 @@ describe('identity and trust end to end (CLI, real sshd)', { skip: skipUnlessSsh
         assert.match(lookup.stdout, /web1\.example\.test/)
       })
 
+      it('an address scan of an address that exactly one named host has is that host: no second host, no new_host (rule 2)', async () => {
+        const db = await database()
+        const address = `${net(11)}.11`
+        const server = await sshd(address)
+        const inventory = join(work, `inv-${index}-11`)
+        writeFileSync(inventory, `${address}:${server.port} web11\n`)
+        const named = json(await scan(db, '-f', inventory))
+        const host = `[web11]:${server.port}`
+        assert.deepEqual(kinds(named), [`new_host ${host}`])
+
+        const byAddress = await scan(db, `[${address}]:${server.port}`)
+        assert.equal(byAddress.code, 0, byAddress.stderr)
+        const doc = json(byAddress)
+        assert.deepEqual(kinds(doc), [])
+        const history = await runCli(['history', address, '--db', db])
+        assert.equal(history.code, 0, history.stderr)
+        assert.ok(history.stdout.startsWith(host), history.stdout)
+        assert.ok(history.stdout.includes(address), history.stdout)
+        // One host in the history: the address identity names web11 too, and no new_host was ever recorded for it.
+        const byIdentity = await runCli(['history', `[${address}]:${server.port}`, '--db', db])
+        assert.equal(byIdentity.code, 0, byIdentity.stderr)
+        assert.ok(byIdentity.stdout.startsWith(host), byIdentity.stdout)
+        const all = await runCli(['findings', '--format', 'json', '--db', db])
+        assert.deepEqual((JSON.parse(all.stdout) as { findings: Finding[] }).findings.map((f) => `${f.kind} ${f.host}`), [`new_host ${host}`])
+
+        // Two inventory lines on that address: an address scan picks neither name.
+        const two = await database()
+        const lines = join(work, `inv-${index}-11b`)
+        writeFileSync(lines, `${address}:${server.port} web11\n${address}:${server.port} web12\n`)
+        assert.deepEqual(kinds(json(await scan(two, '-f', lines))), [`new_host ${host}`, `new_host [web12]:${server.port}`])
+        const neither = json(await scan(two, `[${address}]:${server.port}`))
+        assert.deepEqual(kinds(neither), [`new_host [${address}]:${server.port}`])
+      })
+
       it('a name that never resolves is host_unresolvable and a host never reached is never_reached (warnings, printed by -q)', async () => {
         const db = await database()
         const refused = `${net(3)}.1:1` // nothing listens on port 1 of a fresh loopback address: refused
