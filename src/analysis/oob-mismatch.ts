@@ -1,4 +1,5 @@
 import type { Finding } from '../domain/finding.js'
+import { hostkeysCommand } from '../domain/shell-quote.js'
 import type { KeyFamily, Sha256Fingerprint } from '../domain/host-key.js'
 import { statedFingerprint, type KeyStatement, type StatedKey } from '../domain/key-statement.js'
 import type { ScannedHost, ScannedKey } from '../domain/scanned-host.js'
@@ -54,13 +55,13 @@ function advice(host: string, family: KeyFamily, disagreeing: readonly KeyStatem
   if (agreeing.some((s) => s.source === 'self-report')) {
     return (
       "The host's own report agrees with what this scan sees, so the owner's list is most likely stale: ask the owner again and " +
-      `record their current keys with 'hostkeys expect ${host} FILE'.`
+      `record their current keys with \`${hostkeysCommand('expect', host, 'FILE')}\`.`
     )
   }
   return (
     "Either the path between this scanner and the host is intercepted or the owner's list is stale: compare with the owner " +
     `again over a channel you trust (on the host: ssh-keygen -lf /etc/ssh/ssh_host_${family.replace('-', '_')}_key.pub). If their ` +
-    `keys changed, record them with 'hostkeys expect ${host} FILE'; if they still send what they sent before, treat the path as intercepted.`
+    `keys changed, record them with \`${hostkeysCommand('expect', host, 'FILE')}\`; if they still send what they sent before, treat the path as intercepted.`
   )
 }
 

@@ -16,6 +16,7 @@ export const FINDING_KINDS = [
   'host_unresolvable',
   'never_reached',
   'partial_scan',
+  'keys_withheld',
   'revoked_key',
   'duplicate_key',
   'weak_key',
