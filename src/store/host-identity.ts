@@ -210,13 +210,25 @@ export async function absorbHost(db: Db, from: { id: number; name: string }, int
   await sql`INSERT INTO host_names (host_id, name, kind, first_seen)
             VALUES (${into.id}, ${name}, ${isIpLiteral(name) ? 'address' : 'alias'}, ${at}::timestamptz)
             ON CONFLICT DO NOTHING`.execute(db)
-  // Sightings: the same key on both keeps into's row, first seen at the earlier of the two; a key
-  // trusted under the address stays trusted under the name.
+  // Trust never travels into a host that has trusted keys of its own (domain/trust.ts): what the other
+  // identity trusted (a one-off scan of an address an interceptor answered at, say) becomes pending
+  // here and is judged as served keys are. A host with no trusted key may take the joined one's trust.
+  const owns = await sql<{ trusted: boolean }>`
+    SELECT EXISTS (SELECT 1 FROM sightings WHERE host_id = ${into.id} AND trust = 'trusted') AS trusted`.execute(db)
+  const intoTrusts = owns.rows[0]!.trusted
+  const actor = `join of ${from.name} into ${into.name}`
+  // Sightings: the same key on both keeps into's row, first seen at the earlier of the two.
   await sql`UPDATE sightings t SET first_seen = LEAST(t.first_seen, f.first_seen),
-              trust = CASE WHEN f.trust = 'trusted' AND t.trust = 'untrusted' THEN 'trusted' ELSE t.trust END
+              trust = CASE WHEN NOT ${intoTrusts}::boolean AND f.trust = 'trusted' THEN 'trusted' ELSE t.trust END
             FROM sightings f WHERE f.host_id = ${from.id} AND t.host_id = ${into.id} AND t.key_id = f.key_id`.execute(db)
-  await sql`UPDATE sightings f SET host_id = ${into.id} WHERE f.host_id = ${from.id}
-            AND NOT EXISTS (SELECT 1 FROM sightings t WHERE t.host_id = ${into.id} AND t.key_id = f.key_id)`.execute(db)
+  await sql`WITH moved AS (
+              UPDATE sightings f SET host_id = ${into.id},
+                     trust = CASE WHEN ${intoTrusts}::boolean AND f.trust = 'trusted' THEN 'pending' ELSE f.trust END
+              WHERE f.host_id = ${from.id}
+                AND NOT EXISTS (SELECT 1 FROM sightings t WHERE t.host_id = ${into.id} AND t.key_id = f.key_id)
+              RETURNING f.key_id, f.trust)
+            INSERT INTO trust_changes (host_id, key_id, trust, at, actor)
+            SELECT ${into.id}, key_id, trust, ${at}::timestamptz, ${actor} FROM moved`.execute(db)
   await sql`UPDATE certificates f SET host_id = ${into.id} WHERE f.host_id = ${from.id}
             AND NOT EXISTS (SELECT 1 FROM certificates t WHERE t.host_id = ${into.id} AND t.sha256 = f.sha256)`.execute(db)
   await sql`UPDATE host_config_changes f SET host_id = ${into.id} WHERE f.host_id = ${from.id}
