@@ -1,4 +1,5 @@
 import { openStore } from '../store/open-store.js'
+import { DEFAULT_DB_TIMEOUT_SECONDS } from '../store/store-opener.js'
 import type { Store } from '../store/store.js'
 
 /* Where a command's history is and how it may be opened, resolved once: `--db`, else HOSTKEYS_DB, else
@@ -13,7 +14,6 @@ export interface HistorySettings {
   readonly bulk: boolean
 }
 
-const DEFAULT_DB_TIMEOUT_SECONDS = 60
 
 export function resolveHistorySettings(
   flags: { readonly db?: string; readonly dbTimeout?: number },

@@ -1,4 +1,5 @@
 import { DEFAULT_CERT_WARN_DAYS } from '../analysis/certificate-findings.js'
+import { DEFAULT_DB_TIMEOUT_SECONDS } from '../store/store-opener.js'
 import os from 'node:os'
 import path from 'node:path'
 import type { KeyFamily } from '../domain/host-key.js'
@@ -70,7 +71,6 @@ export interface ScanOptions {
   readonly F?: string
 }
 
-const DEFAULT_DB_TIMEOUT_SECONDS = 60
 
 /** Defaults, then the environment, then the flags: the one place a scan's settings are decided. */
 export function resolveScanSettings(options: ScanOptions, env: NodeJS.ProcessEnv): ScanSettings {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { DEFAULT_DB_TIMEOUT_SECONDS } from '../store/store-opener.js'
 import { openHistory as openHistoryWith, resolveHistorySettings, withHistory } from '../app/open-history.js'
 import type { Store } from '../store/store.js'
 import type { CommandContext } from './context.js'
@@ -26,7 +27,7 @@ export function addDbOption(command: Command): Command {
       '--db-timeout <seconds>',
       'deadline for each database statement and lock wait; a database that does not answer in time is exit 2',
       parseSeconds,
-      60,
+      DEFAULT_DB_TIMEOUT_SECONDS,
     )
 }
 

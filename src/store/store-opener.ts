@@ -32,7 +32,9 @@ export interface OpenStoreOptions {
   readonly longRunning?: boolean
 }
 
-export const DEFAULT_DB_TIMEOUT_MS = 60_000
+/** The one default of `--db-timeout`: every statement and lock wait of a command. */
+export const DEFAULT_DB_TIMEOUT_SECONDS = 60
+export const DEFAULT_DB_TIMEOUT_MS = DEFAULT_DB_TIMEOUT_SECONDS * 1000
 
 /** Entries of a directory that a data directory (or one whose making was cut short) does not hold. */
 function strangers(dir: string): string[] {
