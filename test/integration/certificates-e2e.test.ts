@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test'
 import type { CliResult } from '../support/cli.js'
 import { runInProcess } from '../support/cli-in-process.js'
 import { keygenFingerprint, listCertificate, makeCa, signHostKey, type KeyPairFiles, type SignOptions } from '../support/ssh-ca.js'
-import { ensureHostKeys, keyFile, skipUnlessSshd, startSshd, type SshdKeyType, type SshdServer } from '../support/sshd.js'
+import { ensureHostKeysAsync, keyFile, skipUnlessSshd, startSshd, type SshdKeyType, type SshdServer } from '../support/sshd.js'
 import { testBackends } from '../support/test-store.js'
 
 /* Host certificates end to end: real sshd serving certificates made by ssh-keygen -s (HostCertificate),
@@ -59,7 +59,7 @@ describe('host certificates end to end (CLI, real sshd)', { skip: skipUnlessSshd
     sign: ((type: SshdKeyType) => { ca: KeyPairFiles; options: SignOptions }) | null,
     port?: number,
   ): Promise<SshdServer> {
-    ensureHostKeys(certified.keyDir, certified.types)
+    await ensureHostKeysAsync(certified.keyDir, certified.types)
     const extraConfig: string[] = []
     if (sign) {
       for (const type of certified.types) {

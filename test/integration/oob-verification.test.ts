@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test'
 import { hashHostName } from '../../src/fingerprint/known-hosts-hash.js'
 import type { CliResult } from '../support/cli.js'
 import { runInProcess, type InProcessOptions } from '../support/cli-in-process.js'
-import { ensureHostKeys, skipUnlessSshd, startSshd, type SshdKeyType, type SshdServer } from '../support/sshd.js'
+import { ensureHostKeysAsync, skipUnlessSshd, startSshd, type SshdKeyType, type SshdServer } from '../support/sshd.js'
 import { testBackends, type OpenedStore } from '../support/test-store.js'
 
 /* Out-of-band verification (issue 13) end to end: the CLI run in this process (main(): the same wiring,
@@ -68,9 +68,9 @@ describe('out-of-band verification (CLI, real sshd)', { skip: skipUnlessSshd() }
   }
 
   /** Another key of a type, made by ssh-keygen: what a stale list or an interceptor would show. */
-  function otherKey(name: string, type: SshdKeyType): string {
+  async function otherKey(name: string, type: SshdKeyType): Promise<string> {
     const dir = join(work, `other-${name}`)
-    ensureHostKeys(dir, [type])
+    await ensureHostKeysAsync(dir, [type])
     return join(dir, `ssh_host_${type.replace('-', '')}_key.pub`)
   }
 
@@ -108,7 +108,7 @@ describe('out-of-band verification (CLI, real sshd)', { skip: skipUnlessSshd() }
         assert.deepEqual(first.findings.map((f) => f.kind), ['new_host'])
 
         // The owner's list now names another Ed25519 key (a stale list, or the path is intercepted).
-        const other = otherKey(`${backend.name}-1`, 'ed25519')
+        const other = await otherKey(`${backend.name}-1`, 'ed25519')
         const wrongList = keygenList(server, ['ecdsa-256', 'rsa']) + execFileSync('ssh-keygen', ['-l', '-f', other], { encoding: 'utf8' })
         const wrong = await cli(['expect', host, '-', '--format', 'json'], { stdin: wrongList })
         assert.equal(wrong.code, 0, wrong.stderr)
@@ -192,7 +192,7 @@ describe('out-of-band verification (CLI, real sshd)', { skip: skipUnlessSshd() }
         const address = `${net(5)}.1`
         const server = await sshd(address, ['ed25519'])
         // The owner sent fingerprints for the address; the inventory names the host.
-        const other = otherKey(`${backend.name}-5`, 'ed25519')
+        const other = await otherKey(`${backend.name}-5`, 'ed25519')
         const stale = execFileSync('ssh-keygen', ['-l', '-f', other], { encoding: 'utf8' })
         assert.equal((await cli(['expect', `[${address}]:${server.port}`, '-'], { stdin: stale })).code, 0)
         const inventory = file('named.txt', `${address}:${server.port} web5.oob.test\n`)
@@ -215,7 +215,7 @@ describe('out-of-band verification (CLI, real sshd)', { skip: skipUnlessSshd() }
         assert.equal(matched.code, 0, matched.stderr)
         assert.deepEqual(mismatches(json(matched)), [])
 
-        const other = otherKey(`${backend.name}-3`, 'rsa')
+        const other = await otherKey(`${backend.name}-3`, 'rsa')
         const otherMd5 = execFileSync('ssh-keygen', ['-l', '-E', 'md5', '-f', other], { encoding: 'utf8' })
         assert.equal((await cli(['expect', host, '-'], { stdin: otherMd5 })).code, 0)
         const result = await scan(target)
@@ -234,7 +234,7 @@ describe('out-of-band verification (CLI, real sshd)', { skip: skipUnlessSshd() }
         const server = await sshd(address, ['ed25519'])
         const host = `[${address}]:${server.port}`
         const target = `${address}:${server.port}`
-        const wrongKey = otherKey(`${backend.name}-4`, 'ed25519')
+        const wrongKey = await otherKey(`${backend.name}-4`, 'ed25519')
         const keyText = (pub: string) => execFileSync('cat', [pub], { encoding: 'utf8' }).trim().split(' ').slice(0, 2).join(' ')
 
         // Nothing of a bad input is recorded: its first line (a wrong key) would raise oob_mismatch.
