@@ -108,7 +108,7 @@ const work = mkdtempSync(join(tmpdir(), 'hostkeys-history-e2e-'))
 const backends = testBackends()
 const embedded = backends[0]!
 
-describe('history end to end (CLI, real sshd)', { skip: skipUnlessSshd() }, () => {
+describe('history end to end (CLI, real sshd)', { skip: skipUnlessSshd(), concurrency: true }, () => {
   const servers = new Set<SshdServer>()
   const peers: Server[] = []
 
