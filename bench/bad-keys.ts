@@ -6,7 +6,7 @@ import { checkAllQuietly, checkHostKey, checkQuietly } from '../src/analysis/bad
 import * as batchGcdSource from '../src/analysis/batch-gcd.js'
 import { bigintFromBytes } from '../src/analysis/big-integer.js'
 import type { HostKey } from '../src/domain/host-key.js'
-import { wireString } from '../src/fingerprint/wire-format.js'
+import { sshString } from '../src/domain/ssh-wire.js'
 import { randomPrime, rsaPublicBlob } from '../test/support/rsa-from-primes.js'
 import { measure, requireGnuTime } from './measure.js'
 import { sievedModuli } from './sieved-moduli.mjs'
@@ -50,11 +50,11 @@ function keyOf(kind: string): Pick<HostKey, 'type' | 'blob'> {
     case 'ECDSA-P256': {
       const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' })
       const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')])
-      return { type: 'ecdsa-sha2-nistp256', blob: Buffer.concat([wireString('ecdsa-sha2-nistp256'), wireString('nistp256'), wireString(point)]) }
+      return { type: 'ecdsa-sha2-nistp256', blob: Buffer.concat([sshString('ecdsa-sha2-nistp256'), sshString('nistp256'), sshString(point)]) }
     }
     default: {
       const raw = Buffer.from(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!, 'base64url')
-      return { type: 'ssh-ed25519', blob: Buffer.concat([wireString('ssh-ed25519'), wireString(raw)]) }
+      return { type: 'ssh-ed25519', blob: Buffer.concat([sshString('ssh-ed25519'), sshString(raw)]) }
     }
   }
 }

@@ -10,6 +10,7 @@
 import { createECDH, createHash } from 'node:crypto'
 import { sievedModuliInOrder } from './sieved-moduli.mjs'
 import { describeKey } from '../dist/fingerprint/key-blob.js'
+import { sshMagnitudeMpint as mpint, sshString } from '../dist/domain/ssh-wire.js'
 import { historyJudge } from '../dist/app/scan-judges.js'
 import { openStore } from '../dist/store/open-store.js'
 
@@ -18,20 +19,12 @@ const hosts = Number(hostsText)
 const generation = Number(generationText)
 const changedEvery = Number(changedEveryText)
 
-const sshString = (bytes) => {
-  const length = Buffer.alloc(4)
-  length.writeUInt32BE(bytes.length)
-  return Buffer.concat([length, bytes])
-}
 const text = (s) => sshString(Buffer.from(s))
 const bytesFrom = (seed, length) => createHash('shake256', { outputLength: length }).update(seed).digest()
 
 // Host i is observed in order i = 0, 1, …: its modulus is the next one made.
 const moduli = sievedModuliInOrder()
 const ecdh = createECDH('prime256v1')
-
-/** RFC 4251 §5 mpint of a positive big-endian magnitude (a 0 byte first when the top bit is set). */
-const mpint = (bytes) => sshString(bytes[0] & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes)
 
 const rsaModulus = () => moduli.next().value
 

@@ -1,7 +1,6 @@
 import { checkPrimeSync } from 'node:crypto'
 import type { HostKey } from '../domain/host-key.js'
-import { KeyBlobError } from '../fingerprint/key-blob.js'
-import { WireReader } from '../fingerprint/wire-format.js'
+import { KeyBlobError, keyBlobReader } from '../fingerprint/key-blob.js'
 import { bigintFromBytes, bitLength, gcd, isqrt, modPow, primesUpTo, productOf } from './big-integer.js'
 
 /* known-bad key : a public key whose private key can be computed from the public key alone, or
@@ -47,7 +46,7 @@ export interface BadKeyVerdict {
 /** The first known weakness of a key, or null. Milliseconds at most: offline, on the blob alone.
  * Throws KeyBlobError if the blob is not a key of `type` (describeKey has accepted every stored one). */
 export function checkHostKey(key: Pick<HostKey, 'type' | 'blob'>, options: CheckOptions = {}): BadKeyVerdict | null {
-  const reader = new WireReader(key.blob, `${key.type} key blob`)
+  const reader = keyBlobReader(key.blob, `${key.type} key blob`)
   const name = reader.string('key type').toString('latin1')
   if (name !== key.type) throw new KeyBlobError(`key blob of type '${name.slice(0, 40)}' is not a ${key.type} key`)
   switch (key.type) {
@@ -429,7 +428,7 @@ export function checkAllQuietly(keys: readonly Pick<HostKey, 'type' | 'blob'>[])
 
 /** n of an ssh-rsa blob (RFC 4253 §6.6: string "ssh-rsa", mpint e, mpint n). */
 export function rsaModulus(blob: Uint8Array): bigint {
-  const reader = new WireReader(Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength), 'ssh-rsa key blob')
+  const reader = keyBlobReader(Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength), 'ssh-rsa key blob')
   reader.string('key type')
   reader.string('e')
   return bigintFromBytes(reader.string('n'))

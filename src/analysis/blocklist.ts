@@ -1,8 +1,7 @@
 import { hash } from 'node:crypto'
 import { open, type FileHandle } from 'node:fs/promises'
 import type { HostKey } from '../domain/host-key.js'
-import { KeyBlobError } from '../fingerprint/key-blob.js'
-import { WireReader } from '../fingerprint/wire-format.js'
+import { KeyBlobError, keyBlobReader } from '../fingerprint/key-blob.js'
 import { bigintFromBytes, bytesFromBigint } from './big-integer.js'
 
 /* blocklist : badkeys' list of keys whose private keys are public (github.com/badkeys/badkeys,
@@ -58,7 +57,7 @@ export interface BlocklistHit {
 
 /** The number badkeys identifies a key by (see BKHASH above), as minimal big-endian bytes. */
 export function blocklistNumber(key: Pick<HostKey, 'type' | 'blob'>): Buffer {
-  const reader = new WireReader(key.blob, `${key.type} key blob`)
+  const reader = keyBlobReader(key.blob, `${key.type} key blob`)
   reader.string('key type')
   const minimal = (bytes: Buffer) => bytesFromBigint(bigintFromBytes(bytes))
   switch (key.type) {

@@ -1,4 +1,5 @@
 import { describeCertificateValidity, type HostCertificate } from '../domain/certificate.js'
+import { hostkeysCommand } from '../domain/shell-quote.js'
 import type { AuthorityTrust, RecordedCertificate } from '../domain/certificate-history.js'
 import type { Finding, FindingKind, Severity } from '../domain/finding.js'
 import type { KeyFamily } from '../domain/host-key.js'
@@ -82,7 +83,7 @@ export function certificateFindings(host: CertifiedHost, policy: CertificatePoli
           key,
           `${host.host} serves its ${key.type} key (${key.sha256}) without the certificate it presented before (CA ${before.caSha256}, serial ${before.serial}). ` +
             `Clients that trust the CA instead of known_hosts entries will refuse it or ask; a man in the middle cannot forge a certificate, so a missing one is how an interceptor looks. ` +
-            `Check the host's HostCertificate line; accept (hostkeys accept ${host.host}) if it was removed on purpose.`,
+            `Check the host's HostCertificate line; if it was removed on purpose, run \`${hostkeysCommand('accept', host.host)}\`.`,
         )
       }
       continue
@@ -140,7 +141,7 @@ export function certificateFindings(host: CertifiedHost, policy: CertificatePoli
           'ca_changed',
           'critical',
           key,
-          `${what}, but its certificates were signed by CA ${before.trustedCaSha256}. If the fleet's CA was rotated, accept it (hostkeys accept ${host.host}); if not, a host or interceptor with another CA is answering for ${host.host}.`,
+          `${what}, but its certificates were signed by CA ${before.trustedCaSha256}. If the fleet's CA was rotated, run \`${hostkeysCommand('accept', host.host)}\`; if not, a host or interceptor with another CA is answering for ${host.host}.`,
           before.trustedCaSha256,
         )
       } else if (before.caSha256 === cert.ca.sha256 && before.keySha256 === key.sha256 && before.serial !== cert.serial) {

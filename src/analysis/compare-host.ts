@@ -5,13 +5,22 @@ import { finding, newHostFinding, notReachedFinding, partialScanFinding, DEFAULT
 import { findWeakKeys } from './weak-keys.js'
 import type { ScannedHost, ScannedKey } from '../domain/scanned-host.js'
 import { isAddressIdentity } from '../domain/target.js'
+import { hostkeysCommand } from '../domain/shell-quote.js'
 
 /* Comparison is per key FAMILY (ed25519, ecdsa, rsa, dsa), as ssh-keyscan -t and the issue define it.
  * ECDSA: the curves are one family. A host that had a trusted nistp256 key and now serves a nistp384
  * key raises key_changed (critical), not key_removed + key_added (warnings): a man in the middle
  * holding a key of another curve must not get away with a warning. The cost is a key_changed when a
  * host adds a second curve next to its first; accept it. key_removed is per key type, so a host that
- * keeps nistp256 but drops nistp384 still says so. */
+ * keeps nistp256 but drops nistp384 still says so.
+ *
+ * Trust (domain/trust.ts): only the first scan of a host that has no trusted or pending key at all
+ * trusts what it serves (trust on first use). After that a scan never makes a key trusted: a key that
+ * is not trusted is pending, and stays so until `accept`. A pending key of a family the host has no
+ * trusted key of is key_added (warning) while the host still serves a trusted family; while it
+ * withholds every trusted family it was asked for (an interceptor that offers only its own key of
+ * another family: ssh, which asks for the family it knows first, would refuse it, but an export that
+ * added the new line would make ssh accept it), it is key_changed (critical). */
 
 export interface HostComparison {
   readonly findings: readonly Finding[]
@@ -21,12 +30,18 @@ export interface HostComparison {
   readonly changed: readonly ScannedKey[]
 }
 
+const recent = (a: Sighting, b: Sighting) =>
+  Number(b.current) - Number(a.current) || (b.lastSeen?.getTime() ?? 0) - (a.lastSeen?.getTime() ?? 0)
+
 /** The trusted key a change replaced: same type if there is one, else the family's most recent. */
 function replacedKey(trusted: readonly Sighting[], key: ScannedKey): Sighting {
-  const recent = (a: Sighting, b: Sighting) =>
-    Number(b.current) - Number(a.current) || (b.lastSeen?.getTime() ?? 0) - (a.lastSeen?.getTime() ?? 0)
   const sameType = trusted.filter((t) => t.type === key.type).sort(recent)
   return sameType[0] ?? [...trusted].sort(recent)[0]!
+}
+
+/** Whether the first scan of this host may trust what it serves: nothing was ever trusted or pending. */
+export function isFirstUse(sightings: readonly Sighting[]): boolean {
+  return !sightings.some((s) => s.trust === 'trusted' || s.trust === 'pending')
 }
 
 /**
@@ -51,49 +66,39 @@ export function compareHost(
     return { findings, trust, changed }
   }
 
-  if (sightings.length === 0) {
+  if (isFirstUse(sightings)) {
     for (const key of scanned.keys) trust.set(key.sha256, 'trusted')
-    if (scanned.keys.length > 0) findings.push(newHostFinding(host, scanned.keys.map((k) => k.type)))
+    if (scanned.keys.length > 0 && sightings.length === 0) findings.push(newHostFinding(host, scanned.keys.map((k) => k.type)))
     if (scanned.failedFamilies.size > 0) findings.push(partialScanFinding(scanned))
     findings.push(...findWeakKeys(host, scanned.keys))
     return { findings, trust, changed }
   }
 
   const known = new Map<Sha256Fingerprint, Sighting>(sightings.map((s) => [s.sha256, s]))
+  const trustedOf = (family: KeyFamily) => sightings.filter((s) => s.family === family && s.trust === 'trusted')
+  // Families the host has trusted keys of, that this scan asked for and collected, and that it served
+  // no key of at all: what a family swap withholds.
+  const withheld = KEY_FAMILIES.filter(
+    (family) => asked.has(family) && !scanned.failedFamilies.has(family) && trustedOf(family).length > 0 && !scanned.keys.some((k) => k.family === family),
+  )
+  const newFamily: ScannedKey[] = []
   for (const family of KEY_FAMILIES) {
     const served = scanned.keys.filter((k) => k.family === family)
-    const trusted = sightings.filter((s) => s.family === family && s.trust === 'trusted')
-    if (trusted.length === 0) {
-      // Trust on first use for the family; say so only for a host a scan had reached before
-      // (an imported baseline lacking a family is not news).
-      for (const key of served) {
-        trust.set(key.sha256, 'trusted')
-        if (history?.everReached) {
-          findings.push(
-            finding({
-              kind: 'key_added',
-              severity: 'warning',
-              host,
-              keyType: key.type,
-              fingerprint: key.sha256,
-              previous: null,
-              message:
-                `${host} now also serves a ${key.type} key (${key.sha256}), a family it did not serve before. ` +
-                `If nobody changed its sshd configuration, find out who did; if it is expected, run 'hostkeys accept ${host}'.`,
-            }),
-          )
-        }
-      }
-      continue
-    }
+    const trusted = trustedOf(family)
     const newcomers: ScannedKey[] = []
     for (const key of served) {
       if (known.get(key.sha256)?.trust === 'trusted') trust.set(key.sha256, 'trusted')
-      else newcomers.push(key)
+      else {
+        trust.set(key.sha256, 'pending')
+        newcomers.push(key)
+      }
+    }
+    if (trusted.length === 0) {
+      newFamily.push(...newcomers)
+      continue
     }
     for (const key of newcomers) {
       const old = replacedKey(trusted, key)
-      trust.set(key.sha256, 'untrusted')
       changed.push(key)
       findings.push(
         finding({
@@ -106,7 +111,7 @@ export function compareHost(
           message:
             `${host} serves a different ${key.type} key: ${key.sha256} instead of the trusted ${old.sha256}. ` +
             movedAddress(host, old.address, scanned.address) +
-            `If the host was rebuilt or its keys rotated, run 'hostkeys accept ${host} --reason "..."'; ` +
+            `If the host was rebuilt or its keys rotated, confirm the new fingerprint with its owner, then run \`${acceptCommand(host)}\`; ` +
             `otherwise treat it as a possible man-in-the-middle and do not connect until it is explained.`,
         }),
       )
@@ -124,16 +129,58 @@ export function compareHost(
             fingerprint: gone.sha256,
             previous: null,
             message:
-              `${host} no longer serves its ${gone.type} key ${gone.sha256}. ` +
-              `If the key was retired on purpose, run 'hostkeys accept ${host}'; otherwise check its sshd configuration (HostKey lines).`,
+              `${host} no longer serves its ${gone.type} key ${gone.sha256}; it stays trusted until the removal is accepted. ` +
+              `If the key was retired on purpose, run \`${acceptCommand(host)}\`; otherwise check its sshd configuration (HostKey lines).`,
           }),
         )
       }
     }
   }
+  for (const key of newFamily) {
+    if (withheld.length > 0) {
+      const old = [...sightings.filter((s) => s.trust === 'trusted' && withheld.includes(s.family))].sort(recent)[0]!
+      changed.push(key)
+      findings.push(
+        finding({
+          kind: 'key_changed',
+          severity: 'critical',
+          host,
+          keyType: key.type,
+          fingerprint: key.sha256,
+          previous: old.sha256,
+          message:
+            `${host} serves a ${key.type} key (${key.sha256}) it has never had trusted, and withholds its trusted ` +
+            `${withheld.join(', ')} key${withheld.length > 1 ? 's' : ''} (${old.sha256}): ssh would refuse this host, and the new key is not vouched for. ` +
+            movedAddress(host, old.address, scanned.address) +
+            `If the host was rebuilt with other key types, confirm the new fingerprint with its owner, then run \`${acceptCommand(host)}\`; ` +
+            `otherwise something else answers in its name: do not connect until it is explained.`,
+        }),
+      )
+    } else {
+      findings.push(
+        finding({
+          kind: 'key_added',
+          severity: 'warning',
+          host,
+          keyType: key.type,
+          fingerprint: key.sha256,
+          previous: null,
+          message:
+            `${host} also serves a ${key.type} key (${key.sha256}) of a family it has no trusted key of; it stays pending and is not ` +
+            `exported until accepted. If it is expected, confirm the fingerprint with the host's owner and run ` +
+            `\`${acceptCommand(host)}\`; if nobody changed its sshd configuration, find out who did.`,
+        }),
+      )
+    }
+  }
   if (scanned.failedFamilies.size > 0) findings.push(partialScanFinding(scanned))
   findings.push(...findWeakKeys(host, scanned.keys))
   return { findings, trust, changed }
+}
+
+/** The accept command for a host, safe to paste. */
+function acceptCommand(host: string): string {
+  return hostkeysCommand('accept', host, '--reason', 'WHY')
 }
 
 /** For a host known by name, when the trusted key was last seen at another address than the one that

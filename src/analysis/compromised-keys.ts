@@ -1,4 +1,5 @@
 import type { Finding } from '../domain/finding.js'
+import { hostkeysCommand } from '../domain/shell-quote.js'
 import type { KeyType, Sha256Fingerprint } from '../domain/host-key.js'
 import type { ScannedHost } from '../domain/scanned-host.js'
 import { finding } from './host-findings.js'
@@ -47,7 +48,7 @@ export function compromisedKeyFinding(host: string, key: { type: KeyType; sha256
       `${host} serves the ${key.type} key ${key.sha256}, which is known to be compromised (${verdict.check}): ${verdict.detail}. ` +
       `Its private key can be computed by anyone who sees the public key, so anyone can impersonate this host. ` +
       `Make new host keys on it (remove /etc/ssh/ssh_host_*key*, run ssh-keygen -A, restart sshd), ` +
-      `then accept them with 'hostkeys accept ${host}'${others.length > 0 ? `; ${listHosts(others)} serve${others.length === 1 ? 's' : ''} it too` : ''}.`,
+      `then accept them with \`${hostkeysCommand('accept', host)}\`.${others.length > 0 ? ` ${listHosts(others)} serve${others.length === 1 ? 's' : ''} it too.` : ''}`,
   })
 }
 

@@ -1,4 +1,5 @@
 import type { Finding } from '../domain/finding.js'
+import { hostkeysCommand } from '../domain/shell-quote.js'
 import { listHosts } from './host-list.js'
 import type { ShareGroups } from './share-groups.js'
 import type { KeyHolder, KeyHolders } from '../domain/key-holders.js'
@@ -49,7 +50,7 @@ export function findDuplicateKeys(keys: Iterable<KeyHolders>, groups: ShareGroup
       message:
         `${distinct.length} hosts on different addresses or ports serve the same ${keyType} key ${fingerprint}: ${listHosts(distinct)}. ` +
         `Cloned machines need their own host keys (delete /etc/ssh/ssh_host_* and run ssh-keygen -A); ` +
-        `if they legitimately share it, run 'hostkeys allow-shared ${distinct.join(' ')}'.${everydayReading(holders)}`,
+        `if they legitimately share it, run \`${hostkeysCommand('allow-shared', ...distinct)}\`.${everydayReading(holders)}`,
     })
   }
   return findings

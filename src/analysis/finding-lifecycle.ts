@@ -1,56 +1,17 @@
 import type { Finding, FindingKind } from '../domain/finding.js'
 import { familyOfType, KEY_FAMILIES, type KeyFamily } from '../domain/host-key.js'
 import type { LiveFinding, Reconciliation } from '../domain/finding-plan.js'
+import { FINDING_CATALOGUE } from '../domain/finding-catalogue.js'
 
-/* lifecycle : a finding is open until accepted (`hostkeys accept`) or resolved (its condition is gone).
- * identity  : kind|host|fingerprint. While a finding with that identity is open or accepted, the same
- *             condition seen again updates it rather than adding a row; an accepted one is not reported
- *             again. A condition kind is resolved by a scan that reached the host, asked for the key's
- *             family (for SSHFP kinds and dns_error: that checked DNS) and no longer saw it; an event
- *             kind (key_added, key_removed, interception, cert_removed) stays open until accepted; new_host is informational and recorded resolved. An accepted finding stays
- *             accepted. */
-
-
-const CONDITIONS: ReadonlySet<FindingKind> = new Set([
-  'key_changed',
-  'weak_key',
-  'duplicate_key',
-  'revoked_key',
-  'host_unreachable',
-  'host_unresolvable',
-  'never_reached',
-  'partial_scan',
-  // A certificate's state: gone once the family's key is served without that problem (or re-keyed).
-  'cert_expired',
-  'cert_expiring',
-  'cert_not_yet_valid',
-  'cert_no_expiry',
-  'cert_principal_mismatch',
-  'cert_untrusted_ca',
-  'cert_bad_signature',
-  'cert_not_host',
-  'ca_changed',
-  // What the server's KEXINIT offers: gone once a scan that reached it no longer sees it.
-  'terrapin',
-  'weak_algorithm',
-  'no_pq_kex',
-  // A known-bad key: gone once the host no longer serves it.
-  'compromised_key',
-  // Only a scan that applied a policy (--policy) can see it gone.
-  'policy_violation',
-  // A served key a statement about the host contradicts: gone once a scan sees the key it states, or a
-  // newer statement states the key the scan sees.
-  'oob_mismatch',
-])
-/** Conditions about the host as a whole, gone once a scan reaches it. */
-const HOST_CONDITIONS: ReadonlySet<FindingKind> = new Set(['host_unreachable', 'never_reached'])
-/* What DNS says is a condition too, but only a scan that looked at DNS (not --no-dns) can see it gone:
- * records fixed after a rebuild, a resolver that answers again. */
-const DNS_CONDITIONS: ReadonlySet<FindingKind> = new Set(['sshfp_mismatch', 'sshfp_missing', 'sshfp_stale', 'sshfp_insecure', 'dns_error'])
-/* cert_removed is an event, open until accepted; cert_renewed and config_changed are the history's
- * notes of a renewal and an upgrade, informational like new_host. ca_changed is a condition, like key_changed: raised at every scan until
- * an accept makes the new CA the host's. */
-const RESOLVED_AT_BIRTH: ReadonlySet<FindingKind> = new Set(['new_host', 'cert_renewed', 'config_changed'])
+/* lifecycle : what each kind is (condition, event, note) and what ends it is the finding catalogue's
+ *             (domain/finding-catalogue.ts); this module applies it to one scan.
+ * identity  : kind|host|fingerprint. While a finding with that identity is live (open, accepted or
+ *             waived), the same condition seen again updates it rather than adding a row; an accepted
+ *             or waived one is not reported again while its waiver lasts. A condition is resolved by
+ *             the first scan that could have seen it (its `gone` scope) and did not; an event stays
+ *             open until accepted; a note is recorded resolved. An accepted finding stays accepted: it
+ *             is the record of who accepted what, and why. A waived finding whose condition ends is
+ *             resolved; one whose waiver expired is open again and reported. */
 
 export function findingIdentity(f: Pick<Finding, 'kind' | 'host' | 'fingerprint'>): string {
   // One flat string (a template would be a tree of concatenation nodes): a scan holds one per finding.
@@ -68,30 +29,48 @@ export interface ReconcileScope {
   readonly dnsChecked?: boolean
   /** The scan applied a policy (--policy); default false. */
   readonly policyChecked?: boolean
+  /** Waivers in force at this scan, as `kind|host` (waiverKey). */
+  readonly waivers?: ReadonlySet<string>
 }
 
+/** How a waiver names what it covers: every finding of one kind about one host. */
+export function waiverKey(kind: FindingKind, host: string): string {
+  return `${kind}|${host}`
+}
 
 function conditionGone(live: LiveFinding, scope: ReconcileScope): boolean {
-  // An accepted finding keeps its status: it is the record of who accepted what, and why.
-  if (live.status !== 'open') return false
-  if (DNS_CONDITIONS.has(live.kind)) {
-    if (!scope.dnsChecked) return false
-  } else if (!CONDITIONS.has(live.kind)) return false
-  if (live.kind === 'policy_violation' && !scope.policyChecked) return false
-  if (HOST_CONDITIONS.has(live.kind)) return scope.reachedHosts.has(live.host)
-  if (live.kind === 'partial_scan') return scope.reachedHosts.has(live.host) && !scope.failedFamilies?.has(live.host)
+  if (live.status === 'accepted') return false
+  const spec = FINDING_CATALOGUE[live.kind]
+  if (spec.lifecycle !== 'condition') return false
+  const reached = scope.reachedHosts.has(live.host)
+  switch (spec.gone) {
+    case 'dns':
+      if (!scope.dnsChecked) return false
+      break
+    case 'policy':
+      if (!scope.policyChecked) return false
+      break
+    case 'host':
+      return reached
+    case 'all-families':
+      return reached && !scope.failedFamilies?.has(live.host)
+    case 'name':
+      return scope.resolvedHosts?.has(live.host) ?? reached
+    case 'holders':
+      return [live.host, ...live.hosts].some((h) => scope.reachedHosts.has(h))
+    default:
+      break
+  }
   // One sshfp_missing per host lists every key without records: only a scan that asked for every
   // family and fetched them all can say none lacks a record any more.
   if (live.kind === 'sshfp_missing' && live.keyType === null) {
-    return scope.askedFamilies.size === KEY_FAMILIES.length && !scope.failedFamilies?.has(live.host) && scope.reachedHosts.has(live.host)
+    return scope.askedFamilies.size === KEY_FAMILIES.length && !scope.failedFamilies?.has(live.host) && reached
   }
-  if (live.kind === 'host_unresolvable') return scope.resolvedHosts?.has(live.host) ?? scope.reachedHosts.has(live.host)
   if (live.keyType) {
     const family = familyOfType(live.keyType)
     if (!scope.askedFamilies.has(family) || scope.failedFamilies?.get(live.host)?.has(family)) return false
   }
-  const involved = live.kind === 'duplicate_key' ? live.hosts : [live.host]
-  return involved.some((h) => scope.reachedHosts.has(h))
+  return reached
 }
 
 /** Matches this scan's findings against the live ones: what to report, insert, touch and resolve. */
@@ -102,38 +81,47 @@ export function reconcileFindings(
 ): Reconciliation {
   const byIdentity = new Map(live.map((l) => [l.identity, l]))
   const report: Finding[] = []
-  const insert: { finding: Finding; identity: string; resolved: boolean }[] = []
+  const insert: { finding: Finding; identity: string; resolved: boolean; waived?: boolean }[] = []
   const touch: { id: number; finding: Finding }[] = []
+  const reopen: number[] = []
   const seen = new Set<string>()
   for (const finding of raised) {
     const identity = findingIdentity(finding)
     if (seen.has(identity)) continue
     seen.add(identity)
     const existing = byIdentity.get(identity)
+    const waived = scope.waivers?.has(waiverKey(finding.kind, finding.host)) ?? false
     if (existing) {
       touch.push({ id: existing.id, finding })
       if (existing.status === 'open') report.push(finding)
+      else if (existing.status === 'waived' && !waived) {
+        // The waiver expired (or was withdrawn) while the condition lasts: it is news again.
+        reopen.push(existing.id)
+        report.push(finding)
+      }
+    } else if (waived) {
+      insert.push({ finding, identity, resolved: false, waived: true })
     } else {
-      insert.push({ finding, identity, resolved: RESOLVED_AT_BIRTH.has(finding.kind) })
+      insert.push({ finding, identity, resolved: FINDING_CATALOGUE[finding.kind].lifecycle === 'note' })
       report.push(finding)
     }
   }
   const resolve = live.filter((l) => !seen.has(l.identity) && conditionGone(l, scope)).map((l) => l.id)
-  return { report, insert, touch, resolve }
+  return { report, insert, touch, resolve, reopen }
 }
 
 /** The findings of hosts the history has no row for: no live finding can share their identity (it
  * names the host), so each is inserted (new_host resolved at birth) and reported. */
 export function firstFindings(raised: readonly Finding[]): Reconciliation {
   const report: Finding[] = []
-  const insert: { finding: Finding; identity: string; resolved: boolean }[] = []
+  const insert: { finding: Finding; identity: string; resolved: boolean; waived?: boolean }[] = []
   const seen = new Set<string>()
   for (const finding of raised) {
     const identity = findingIdentity(finding)
     if (seen.has(identity)) continue
     seen.add(identity)
-    insert.push({ finding, identity, resolved: RESOLVED_AT_BIRTH.has(finding.kind) })
+    insert.push({ finding, identity, resolved: FINDING_CATALOGUE[finding.kind].lifecycle === 'note' })
     report.push(finding)
   }
-  return { report, insert, touch: [], resolve: [] }
+  return { report, insert, touch: [], resolve: [], reopen: [] }
 }

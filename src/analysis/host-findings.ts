@@ -1,10 +1,12 @@
+import { echoInput, echoQuoted } from '../domain/echo.js'
 import type { Finding } from '../domain/finding.js'
 import type { KeyType } from '../domain/host-key.js'
 import type { ScannedHost } from '../domain/scanned-host.js'
 import type { HostHistory } from '../domain/sighting.js'
 
 /* Findings about a host as a whole, not one of its keys: new_host; for a host a scan did not reach,
- * host_unresolvable, never_reached or host_unreachable; partial_scan for one it reached in part. */
+ * host_unresolvable, keys_withheld, never_reached or host_unreachable; partial_scan for one it
+ * reached in part. */
 
 /** Spelled out field by field, not spread: V8 gave each spread copy a hidden class of its own (~300 bytes
  * more a finding, ~30 MB for the 100,000 new_host findings of a first scan). */
@@ -83,11 +85,44 @@ export interface UnreachablePolicy {
 
 export const DEFAULT_UNREACHABLE_AFTER = 7
 
+/** The host answered SSH and then gave no key: its KEXINIT was read (it named the host key algorithms
+ * it has), yet every key exchange stalled or broke off. Not reached (its keys are kept unchanged), but
+ * not silent either: it is there, withholding its keys from this scanner. */
+export function withholdsKeys(scanned: Pick<ScannedHost, 'reached' | 'offered'>): boolean {
+  return !scanned.reached && scanned.offered !== null
+}
+
+/** keys_withheld (warning, from the first scan): a host that answered SSH and withheld every key. It
+ * needs no history: `scan --no-store` raises it too. */
+export function keysWithheldFinding(scanned: Pick<ScannedHost, 'host' | 'status' | 'error' | 'banner' | 'offered'>): Finding {
+  const host = scanned.host
+  const why = scanned.error ? `${scanned.status}: ${scanned.error}` : scanned.status
+  const algorithms = scanned.offered?.serverHostKey ?? []
+  const greeting = scanned.banner !== null ? `its banner ${echoQuoted(scanned.banner, 80)} and ` : ''
+  return finding({
+    kind: 'keys_withheld',
+    severity: 'warning',
+    host,
+    keyType: null,
+    fingerprint: null,
+    previous: null,
+    message:
+      `${host} answered SSH (${greeting}a key exchange offer naming ${algorithms.length} host key algorithm(s): ` +
+      `${echoInput(algorithms.join(','), 120)}) but gave no host key (${why}): it withholds every key from this scanner, ` +
+      `so none was checked this scan and its recorded keys are kept unchanged. Something that lets the clear-text greeting ` +
+      `through and stalls the key exchange can be an interceptor or a filtering firewall; an overloaded sshd or a deadline ` +
+      `too short for its key exchange can do it too. Scan it again with a longer deadline (-T SECONDS); if it still withholds ` +
+      `its keys, check sshd's log on the host and the path to it, and trust no key for it until a scan gets one.`,
+  })
+}
+
 /** The finding for a host this scan did not reach: why it matters depends on what the history knows. */
 export function notReachedFinding(history: HostHistory | null, scanned: ScannedHost, policy: UnreachablePolicy): Finding {
   const host = scanned.host
   const why = scanned.error ? `${scanned.status}: ${scanned.error}` : scanned.status
   const base = { host, keyType: null, fingerprint: null, previous: null }
+  // It answered SSH: "check that sshd runs there" would send people looking in the wrong place.
+  if (withholdsKeys(scanned)) return keysWithheldFinding(scanned)
   if (scanned.status === 'dns-error') {
     return finding({
       ...base,

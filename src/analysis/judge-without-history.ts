@@ -2,6 +2,7 @@ import { compareFindings, type Finding } from '../domain/finding.js'
 import type { KeyType, Sha256Fingerprint } from '../domain/host-key.js'
 import { isReached, type Observation } from '../domain/observation.js'
 import { findDuplicateKeys } from './duplicate-keys.js'
+import { keysWithheldFinding } from './host-findings.js'
 import { shareGroups } from './share-groups.js'
 import { findWeakKeys } from './weak-keys.js'
 import { algorithmFindings } from './algorithm-findings.js'
@@ -15,8 +16,9 @@ import { parseIdentity } from '../domain/target.js'
 import { endpointOf, type KeyHolder } from '../domain/key-holders.js'
 
 /**
- * What a scan can say with no history (`--no-store`): weak keys, and keys served by several hosts of
- * this scan. Changes, new and vanished hosts need a history and are not raised.
+ * What a scan can say with no history (`--no-store`): weak keys, keys served by several hosts of
+ * this scan, and hosts that answered SSH but withheld every key (keys_withheld). Changes, new and
+ * vanished hosts need a history and are not raised.
  *
  * It takes observations one at a time and keeps only which hosts hold which fingerprint, so a
  * 100,000-host scan without a database holds no observation in memory. An identity seen on several
@@ -27,6 +29,9 @@ export class StandaloneJudgement {
   private readonly holders = new Map<Sha256Fingerprint, { keyType: KeyType; holders: Map<string, KeyHolder> }>()
   private readonly weak = new Map<string, Finding>()
   private readonly certificates = new Map<string, Finding>()
+  /** Hosts that answered SSH on some address and gave no key there, until an address of theirs is reached. */
+  private readonly withheld = new Map<string, Finding>()
+  private readonly reached = new Set<string>()
   private readonly certWarnDays: number
   private readonly policy: AlgorithmPolicy | null
   /** Each distinct key once: its per-key verdict, and what the blocklist and batch GCD need of it. */
@@ -38,8 +43,17 @@ export class StandaloneJudgement {
   }
 
   observe(observation: Observation): void {
-    if (!isReached(observation.status)) return
     const host = observation.target.host
+    if (!isReached(observation.status)) {
+      // The same test as the judge with a history (host-findings.ts withholdsKeys), per identity.
+      if (observation.offered !== null && !this.reached.has(host) && !this.withheld.has(host)) {
+        const { status, error, banner, offered } = observation
+        this.withheld.set(host, keysWithheldFinding({ host, status, error, banner, offered }))
+      }
+      return
+    }
+    this.reached.add(host)
+    this.withheld.delete(host)
     const holder = { host, endpoint: endpointOf(observation.address, observation.target.port) }
     for (const finding of findWeakKeys(host, observation.keys)) this.weak.set(`${host} ${finding.fingerprint}`, finding)
     if (observation.offered) {
@@ -94,6 +108,6 @@ export class StandaloneJudgement {
 
   findings(): Finding[] {
     const holders = [...this.holders].map(([fingerprint, { keyType, holders }]) => ({ fingerprint, keyType, holders: [...holders.values()] }))
-    return [...this.weak.values(), ...this.certificates.values(), ...findDuplicateKeys(holders, shareGroups([]))].sort(compareFindings)
+    return [...this.weak.values(), ...this.certificates.values(), ...this.withheld.values(), ...findDuplicateKeys(holders, shareGroups([]))].sort(compareFindings)
   }
 }

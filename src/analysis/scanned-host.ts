@@ -26,7 +26,9 @@ export function mergeObservations(observations: Iterable<Observation | KeptObser
   for (const [host, list] of byHost) {
     const answered = list.filter((o) => isReached(o.status))
     const complete = answered.filter((o) => o.status === 'ok')
-    const main = complete[0] ?? answered[0] ?? list[0]!
+    // Of a host no address answered, an address that sent its KEXINIT says more than one that was silent
+    // (keys_withheld rather than host_unreachable).
+    const main = complete[0] ?? answered[0] ?? list.find((o) => o.offered !== null) ?? list[0]!
     const keys = new Map<Sha256Fingerprint, ScannedKey>()
     // A key one address served with its certificate and another without is one key; keep the certificate.
     for (const o of answered) for (const k of keptKeys(o)) if (!keys.has(k.sha256) || (k.certificate && !keys.get(k.sha256)!.certificate)) keys.set(k.sha256, k)

@@ -4,7 +4,7 @@ import { echoInput } from '../domain/echo.js'
 import { OperationalError, UserError } from '../domain/errors.js'
 import type { KeyRecord } from '../domain/history.js'
 import { familyOfType } from '../domain/host-key.js'
-import type { KeyStatement, StatedKey, StatementSource } from '../domain/key-statement.js'
+import { coversFamily, type KeyStatement, type StatedKey, type StatementSource } from '../domain/key-statement.js'
 import { hostIdentity, isIpLiteral, parseIdentity } from '../domain/target.js'
 import { hashedNameMatches } from '../fingerprint/known-hosts-hash.js'
 import { parseStatedKeyLine, STATED_KEY_FORMS, StatedKeySyntaxError, type StatedKeyLine } from '../fingerprint/stated-key-line.js'
@@ -136,7 +136,8 @@ function distinctKeys(keys: readonly StatedKey[]): StatedKey[] {
 
 /** How a statement compares with the keys the host served at its last scan. */
 export interface LastScanAgreement {
-  /** Keys served at the last scan, of families the statement covers, that it does not state. */
+  /** Keys served at the last scan, of families the statement covers (every family when it is
+   * complete), that it does not state. */
   readonly differing: readonly KeyRecord[]
   /** Keys served at the last scan that the statement does state. */
   readonly agreeing: readonly KeyRecord[]
@@ -150,33 +151,45 @@ export interface RecordedStatement {
   readonly lastScan: LastScanAgreement | null
 }
 
-function compareWithLastScan(keys: readonly StatedKey[], served: readonly KeyRecord[]): LastScanAgreement | null {
+function compareWithLastScan(statement: Pick<KeyStatement, 'keys' | 'complete'>, served: readonly KeyRecord[]): LastScanAgreement | null {
   const current = served.filter((r) => r.current)
   if (current.length === 0) return null
-  const covered = new Set(keys.map((k) => k.family))
+  const keys = statement.keys
   const differing: KeyRecord[] = []
   const agreeing: KeyRecord[] = []
   for (const record of current) {
     const family = familyOfType(record.type)
-    if (!covered.has(family)) continue
+    if (!coversFamily(statement, family)) continue
     const match = keys.some((k) => k.family === family && (k.sha256 !== null ? k.sha256 === record.sha256 : k.md5 === record.md5))
     ;(match ? agreeing : differing).push(record)
   }
   return { differing, agreeing }
 }
 
-async function recordStatement(store: Store, host: StatementHost, source: StatementSource, statedBy: string, keys: readonly StatedKey[], at: Date): Promise<RecordedStatement> {
-  const statement: KeyStatement = { host: host.identity, source, statedAt: at, statedBy, keys: distinctKeys(keys) }
+async function recordStatement(
+  store: Store,
+  host: StatementHost,
+  said: { source: StatementSource; statedBy: string; keys: readonly StatedKey[]; complete: boolean },
+  at: Date,
+): Promise<RecordedStatement> {
+  const statement: KeyStatement = { host: host.identity, source: said.source, statedAt: at, statedBy: said.statedBy, keys: distinctKeys(said.keys), complete: said.complete }
   const recorded = await store.recordKeyStatement(statement)
-  const lastScan = host.known ? compareWithLastScan(statement.keys, await store.lookupHost(host.identity)) : null
+  const lastScan = host.known ? compareWithLastScan(statement, await store.lookupHost(host.identity)) : null
   return { statement, host, replaced: recorded.replaced, lastScan }
 }
 
-/** `expect HOST FILE|-`: records the owner's statement about HOST's keys. */
-export async function expectKeys(store: Store, hostArgument: string, input: OwnerStatementInput, by: { actor: string; at: Date }): Promise<RecordedStatement> {
+/** `expect HOST FILE|-`: records the owner's statement about HOST's keys; `complete` when the owner
+ * says the list is every key the host has (then a served key of a family it lacks contradicts it). */
+export async function expectKeys(
+  store: Store,
+  hostArgument: string,
+  input: OwnerStatementInput,
+  by: { actor: string; at: Date; complete?: boolean },
+): Promise<RecordedStatement> {
   const host = await statementHost(store, hostArgument)
   for (const line of input.lines) checkNamesHost(line, host)
-  return recordStatement(store, host, 'expect', `expect by ${by.actor} from ${input.source}`, input.lines.map((l) => l.line.key), by.at)
+  const keys = input.lines.map((l) => l.line.key)
+  return recordStatement(store, host, { source: 'expect', statedBy: `expect by ${by.actor} from ${input.source}`, keys, complete: by.complete ?? false }, by.at)
 }
 
 /** The host's own key files, as sshd's defaults name them (sshd_config(5) HostKey, HostCertificate). */
@@ -210,7 +223,9 @@ export async function readOwnKeys(dir: string): Promise<{ keys: StatedKey[]; fil
   return { keys, files: files.map((f) => path.join(dir, f)) }
 }
 
-/** `self-report`: records what the host's own key files say, as the host's statement about itself. */
+/** `self-report`: records what the host's own key files say, as the host's statement about itself.
+ * Complete by nature: the host read every key file it has, so a served key it lacks, of any family,
+ * was not served by it. */
 export async function selfReport(
   store: Store,
   own: { keys: readonly StatedKey[]; dir: string },
@@ -218,7 +233,8 @@ export async function selfReport(
   by: { actor: string; machine: string; at: Date },
 ): Promise<RecordedStatement> {
   const target = await statementHost(store, host.name, { qualify: !host.given })
-  return recordStatement(store, target, 'self-report', `self-report by ${by.actor} on ${by.machine} from ${own.dir}`, own.keys, by.at)
+  const statedBy = `self-report by ${by.actor} on ${by.machine} from ${own.dir}`
+  return recordStatement(store, target, { source: 'self-report', statedBy, keys: own.keys, complete: true }, by.at)
 }
 
 /** The statements in force about a host of the history (`history HOST` shows them). */

@@ -148,7 +148,8 @@ export async function recordScan(
     for await (const observationChunk of hostChunks(observations, chunkSize)) {
       observed += observationChunk.length
       const { servers, history } = await identifyServers(session, mergeObservations(observationChunk))
-      const revoked = await session.revokedKeys(servers.flatMap((s) => s.host.keys.map((k) => k.sha256)))
+      // A certificate's CA can be revoked too: its certificates vouch for nothing.
+      const revoked = await session.revokedKeys(servers.flatMap((s) => s.host.keys.flatMap((k) => (k.certificate ? [k.sha256, k.certificate.ca.sha256] : [k.sha256]))))
       const statements = await session.keyStatements(servers.map((s) => ({ id: s.id, names: statementNames(s.host) })))
       // Certificates cost a fleet without any nothing but one EXISTS per scan (lastCertificates).
       const certified = servers.some((s) => s.host.keys.some((k) => k.certificate))
@@ -250,7 +251,9 @@ export async function recordScan(
       if (isReached(status)) reached.add(host)
       if (status !== 'dns-error') resolvedNames.add(host)
     }
+    const waivers = await session.activeWaivers(at)
     const plan = reconcileFindings(live, raised, {
+      waivers,
       reachedHosts: reached,
       resolvedHosts: resolvedNames,
       askedFamilies: asked,

@@ -10,6 +10,8 @@ import { registerHistory } from './commands/history.js'
 import { registerFindings } from './commands/findings.js'
 import { registerAccept } from './commands/accept.js'
 import { registerAllowShared } from './commands/allow-shared.js'
+import { registerRevoke } from './commands/revoke.js'
+import { registerWaive } from './commands/waive.js'
 import { registerKnownHosts } from './commands/known-hosts.js'
 import { registerImport } from './commands/import.js'
 import { registerPrune } from './commands/prune.js'
@@ -49,6 +51,8 @@ const REGISTRARS: CommandRegistrar[] = [
   registerFindings,
   registerAccept,
   registerAllowShared,
+  registerWaive,
+  registerRevoke,
   registerKnownHosts,
   registerImport,
   registerCa,

@@ -15,6 +15,7 @@ export const FINDING_KINDS = [
   'host_unreachable',
   'host_unresolvable',
   'never_reached',
+  'keys_withheld',
   'partial_scan',
   'revoked_key',
   'duplicate_key',

@@ -1,7 +1,7 @@
 import type { Severity } from './finding.js'
 import type { KeyFamily, KeyType, Md5Fingerprint, Sha256Fingerprint } from './host-key.js'
 import type { StoredFinding, TrustedAuthority } from './history.js'
-import type { SightingTrust } from './sighting.js'
+import type { LedgerState } from './trust.js'
 
 /* fleet snapshot : everything the history says about every host at one moment, read at once, for the
  *                  pages people read instead of the CLI: `publish` (fingerprints to hand out) and
@@ -21,7 +21,8 @@ export interface FleetKey {
   readonly blob: Buffer
   readonly sha256: Sha256Fingerprint
   readonly md5: Md5Fingerprint
-  readonly trust: SightingTrust
+  /** Its state in the trust ledger (domain/trust.ts): only trusted keys are vouched for. */
+  readonly trust: LedgerState
   /** The host served it at the last scan that reached it and asked for its family. */
   readonly current: boolean
   readonly source: 'scan' | 'import'

@@ -1,7 +1,7 @@
 import type { AuthorityTrust } from './certificate-history.js'
-import type { Finding } from './finding.js'
+import type { Finding, FindingKind } from './finding.js'
 import type { KeyType, Md5Fingerprint, Sha256Fingerprint } from './host-key.js'
-import type { SightingTrust } from './sighting.js'
+import type { LedgerState, TrustChange } from './trust.js'
 
 /* history records : what the history answers with, as lookup, history, findings and known-hosts show
  *                   it. The store makes them from rows; report/ renders them. */
@@ -18,7 +18,8 @@ export interface KeyRecord {
   readonly firstSeen: Date
   readonly lastSeen: Date | null
   readonly current: boolean
-  readonly trust: SightingTrust
+  /** The (host, key)'s state in the trust ledger (domain/trust.ts). */
+  readonly trust: LedgerState
   readonly source: 'scan' | 'import'
   /** Set when the record was found through the CA that certified the key (`lookup` of a CA's
    * fingerprint): the host's last certificate from that CA. */
@@ -37,7 +38,7 @@ export interface CertificateRecord {
 
 export interface StoredFinding extends Finding {
   readonly id: number
-  readonly status: 'open' | 'accepted' | 'resolved'
+  readonly status: 'open' | 'accepted' | 'waived' | 'resolved'
   readonly firstSeen: Date
   readonly lastSeen: Date
   readonly resolvedAt: Date | null
@@ -51,10 +52,28 @@ export interface Acceptance {
   readonly acceptedAt: Date
   readonly acceptedBy: string
   readonly reason: string | null
-  /** The keys trusted by it. */
+  /** The keys trusted by it: what the host served then. */
   readonly fingerprints: readonly Sha256Fingerprint[]
   /** Findings it closed. */
   readonly findingsAccepted: number
+  /** Trusted keys the host no longer served, retired by it (absent when read back from the history). */
+  readonly retired?: readonly Sha256Fingerprint[]
+  /** The trust findings it closed, and the host's findings it left open (only a waiver or the host closes those). */
+  readonly closed?: readonly { readonly kind: FindingKind; readonly fingerprint: Sha256Fingerprint | null }[]
+  readonly stillOpen?: readonly { readonly kind: FindingKind; readonly fingerprint: Sha256Fingerprint | null }[]
+}
+
+/** A waiver (`hostkeys waive`): one kind of finding on one host is not reported while it is in force. */
+export interface Waiver {
+  readonly host: string
+  readonly kind: FindingKind
+  readonly waivedAt: Date
+  readonly waivedBy: string
+  readonly reason: string
+  /** When it ends; null: until withdrawn. */
+  readonly until: Date | null
+  /** Open findings it waived when made (absent when read back). */
+  readonly findingsWaived?: number
 }
 
 export interface HostFailure {
@@ -74,6 +93,9 @@ export interface HostTimeline {
   readonly findings: readonly StoredFinding[]
   readonly acceptances: readonly Acceptance[]
   readonly failures: readonly HostFailure[]
+  /** Every change of a key's ledger state after it was first recorded, oldest first. */
+  readonly trustChanges: readonly TrustChange[]
+  readonly waivers: readonly Waiver[]
 }
 
 /** A trusted key with the names to write in a known_hosts line. */
@@ -83,6 +105,13 @@ export interface TrustedKey {
   readonly port: number
   readonly type: KeyType
   readonly blob: Buffer
+}
+
+/** A key the ledger refuses whoever serves it (revoked or compromised): an `@revoked * KEY` line. */
+export interface RefusedKey {
+  readonly type: KeyType
+  readonly blob: Buffer
+  readonly state: 'revoked' | 'compromised'
 }
 
 /** A certificate authority trusted to sign host keys for the hosts its patterns name: one

@@ -7,8 +7,13 @@ import type { KeyFamily, KeyType, Md5Fingerprint, Sha256Fingerprint } from './ho
  *               host replaces the older one.
  * stated key  : one key of a statement: its family and the fingerprint as stated (SHA-256, or MD5
  *               alone when that is all `ssh-keygen -l -E md5` gave), and the full key when known.
- * covered     : a statement covers the families it lists; a served key of a covered family that
- *               matches none of the statement's keys of that family is oob_mismatch. */
+ * complete    : a statement that names every key the host has. A self-report is complete by nature
+ *               (the host read all of its own key files); an owner's statement is complete when they
+ *               said so (`expect --complete`).
+ * covered     : a complete statement covers every family; any other covers the families it lists. A
+ *               served key of a covered family that matches none of the statement's keys of that family
+ *               is oob_mismatch: for a complete statement, a served key of a family it does not list
+ *               at all is one too (an interceptor that serves only a family the host has not got). */
 
 export const STATEMENT_SOURCES = ['expect', 'self-report'] as const
 export type StatementSource = (typeof STATEMENT_SOURCES)[number]
@@ -37,11 +42,14 @@ export interface KeyStatement {
   /** Who or what made it: `expect by alice from keys.txt`, `self-report by root on web1`. */
   readonly statedBy: string
   readonly keys: readonly StatedKey[]
+  /** It names every key the host has: a served key of any family it lacks contradicts it. */
+  readonly complete: boolean
 }
 
-/** The families a statement lists keys of. */
-export function coveredFamilies(statement: Pick<KeyStatement, 'keys'>): Set<KeyFamily> {
-  return new Set(statement.keys.map((k) => k.family))
+/** Whether a statement says anything about the host's keys of this family: every family for a
+ * complete statement, else the families it lists. */
+export function coversFamily(statement: Pick<KeyStatement, 'keys' | 'complete'>, family: KeyFamily): boolean {
+  return statement.complete || statement.keys.some((k) => k.family === family)
 }
 
 /** A stated key's fingerprint as stated: SHA256 when known, else MD5. */

@@ -1,14 +1,11 @@
 import type { KeyFamily, KeyType, Sha256Fingerprint } from './host-key.js'
 
 /* sighting : a key at a host over time: first seen, last seen, whether the host still serves it, and
- *            whether it is trusted
- * trust    : trusted    = seen first for its family (trust on first use), imported, or accepted
- *            untrusted  = served after a trusted key of its family; a key_changed until accepted
- *            superseded = was trusted until an accept trusted the host's newer key
+ *            its state in the trust ledger (domain/trust.ts)
  * current  : the host served it at the last scan that reached it and asked for its family */
 
-export const SIGHTING_TRUSTS = ['trusted', 'untrusted', 'superseded'] as const
-export type SightingTrust = (typeof SIGHTING_TRUSTS)[number]
+export { SIGHTING_TRUSTS, type SightingTrust } from './trust.js'
+import type { SightingTrust } from './trust.js'
 
 export interface Sighting {
   readonly sha256: Sha256Fingerprint

@@ -8,10 +8,10 @@ import {
 } from '../domain/certificate.js'
 import { KEY_TYPES, type HostKey, type KeyType } from '../domain/host-key.js'
 import { printableBytes } from '../domain/printable-bytes.js'
-import { describeKey, KeyBlobError } from './key-blob.js'
+import { sshMagnitudeMpint, SshReader, sshString, SshWireError } from '../domain/ssh-wire.js'
+import { describeKey, KeyBlobError, keyBlobReader } from './key-blob.js'
 import { KnownHostsSyntaxError, parsePublicKeyFields } from './known-hosts-entry.js'
 import { publicKeyObject, verifySshSignature } from './ssh-signature.js'
-import { WireReader, wireString, wireUnsignedMpint } from './wire-format.js'
 
 /* A certificate blob (OpenSSH PROTOCOL.certkeys), every field an RFC 4251 §5 value:
  *   string  cert type            ssh-ed25519-cert-v01@openssh.com, ...
@@ -56,8 +56,7 @@ function certificateText(bytes: Buffer, field: string): string {
   return printableBytes(bytes)
 }
 
-function principalsOf(list: Buffer): string[] {
-  const reader = new WireReader(list, 'certificate principals list')
+function principalsOf(reader: SshReader): string[] {
   const principals: string[] = []
   while (!reader.atEnd()) {
     if (principals.length === MAX_PRINCIPALS) throw new KeyBlobError(`certificate has more than ${MAX_PRINCIPALS} principals`)
@@ -69,12 +68,17 @@ function principalsOf(list: Buffer): string[] {
 /** An option's value as ssh-keygen -L shows the known ones: the text of a value that is one string. */
 function optionData(data: Buffer): string {
   if (data.length === 0) return ''
-  if (data.length >= 4 && data.readUInt32BE(0) === data.length - 4) return printableBytes(data.subarray(4))
+  const reader = new SshReader(data, 'option data')
+  try {
+    const value = reader.string('value')
+    if (reader.atEnd()) return printableBytes(value)
+  } catch (e) {
+    if (!(e instanceof SshWireError)) throw e
+  }
   return data.toString('hex')
 }
 
-function optionsOf(list: Buffer, what: 'critical options' | 'extensions'): CertificateOption[] {
-  const reader = new WireReader(list, `certificate ${what}`)
+function optionsOf(reader: SshReader, what: 'critical options' | 'extensions'): CertificateOption[] {
   const options: CertificateOption[] = []
   while (!reader.atEnd()) {
     const name = certificateText(reader.string(`name ${options.length + 1}`), `${what} name`)
@@ -110,37 +114,37 @@ function describeAs(blob: Buffer, what: string): HostKey {
  * it has loaded: integers minimal (a needless leading zero byte dropped), so the fingerprints are
  * those `ssh-keygen -L` and `ssh-keygen -l` print for the key.
  */
-function plainKeyBlob(reader: WireReader, type: KeyType): Buffer {
+function plainKeyBlob(reader: SshReader, type: KeyType): Buffer {
   let fields: Buffer[]
   switch (type) {
     case 'ssh-ed25519':
-      fields = [wireString(reader.string('ed25519 public key'))]
+      fields = [sshString(reader.string('ed25519 public key'))]
       break
     case 'ecdsa-sha2-nistp256':
     case 'ecdsa-sha2-nistp384':
     case 'ecdsa-sha2-nistp521':
-      fields = [wireString(reader.string('curve')), wireString(reader.string('public point'))]
+      fields = [sshString(reader.string('curve')), sshString(reader.string('public point'))]
       break
     case 'ssh-rsa':
-      fields = ['e', 'n'].map((name) => wireUnsignedMpint(reader.unsignedMpint(`rsa ${name}`)))
+      fields = ['e', 'n'].map((name) => sshMagnitudeMpint(reader.unsignedMpint(`rsa ${name}`)))
       break
     case 'ssh-dss':
-      fields = ['p', 'q', 'g', 'y'].map((name) => wireUnsignedMpint(reader.unsignedMpint(`dsa ${name}`)))
+      fields = ['p', 'q', 'g', 'y'].map((name) => sshMagnitudeMpint(reader.unsignedMpint(`dsa ${name}`)))
       break
     case 'sk-ssh-ed25519@openssh.com':
-      fields = [wireString(reader.string('ed25519 public key')), wireString(reader.string('application'))]
+      fields = [sshString(reader.string('ed25519 public key')), sshString(reader.string('application'))]
       break
     case 'sk-ecdsa-sha2-nistp256@openssh.com':
-      fields = [wireString(reader.string('curve')), wireString(reader.string('public point')), wireString(reader.string('application'))]
+      fields = [sshString(reader.string('curve')), sshString(reader.string('public point')), sshString(reader.string('application'))]
       break
   }
-  return Buffer.concat([wireString(type), ...fields])
+  return Buffer.concat([sshString(type), ...fields])
 }
 
 /** The FIDO application a security-key CA signs under (PROTOCOL.u2f: the blob's last string); null for other keys. */
 function skApplication(key: HostKey): Buffer | null {
   if (!key.type.startsWith('sk-')) return null
-  const reader = new WireReader(key.blob, 'security key')
+  const reader = keyBlobReader(key.blob, 'security key')
   reader.string('key type')
   reader.string(key.type === 'sk-ssh-ed25519@openssh.com' ? 'public key' : 'curve')
   if (key.type !== 'sk-ssh-ed25519@openssh.com') reader.string('public point')
@@ -148,8 +152,7 @@ function skApplication(key: HostKey): Buffer | null {
 }
 
 /** The CA's key from the certificate's `signature key` string, and the node:crypto key to verify with. */
-function readSigningKey(caBlob: Buffer): { caKey: HostKey; verifier: KeyObject } {
-  const reader = new WireReader(caBlob, 'certificate signature key')
+function readSigningKey(reader: SshReader): { caKey: HostKey; verifier: KeyObject } {
   const typeName = reader.string('key type')
   const type = typeName.toString('latin1')
   // OpenSSH sshkey_type_is_valid_ca: a certificate cannot sign a certificate.
@@ -178,7 +181,7 @@ export function parseCertificate(blob: Buffer): { key: HostKey; certificate: Hos
   if (blob.length > MAX_CERTIFICATE_BYTES) {
     throw new KeyBlobError(`certificate is ${blob.length} bytes, more than the ${MAX_CERTIFICATE_BYTES} an SSH packet can carry`)
   }
-  const reader = new WireReader(blob, 'certificate')
+  const reader = keyBlobReader(blob, 'certificate')
   const typeName = reader.string('key type')
   const certType = typeName.toString('latin1')
   if (!isCertificateType(certType)) {
@@ -192,13 +195,13 @@ export function parseCertificate(blob: Buffer): { key: HostKey; certificate: Hos
     throw new KeyBlobError(`certificate type is ${typeValue}, neither user (1) nor host (2)`)
   }
   const keyId = certificateText(reader.string('key id'), 'key id')
-  const principals = principalsOf(reader.string('valid principals'))
+  const principals = principalsOf(reader.nested('valid principals'))
   const validAfter = startDate(reader.uint64('valid after'))
   const validBefore = endDate(reader.uint64('valid before'))
-  const criticalOptions = optionsOf(reader.string('critical options'), 'critical options')
-  const extensions = optionsOf(reader.string('extensions'), 'extensions')
+  const criticalOptions = optionsOf(reader.nested('critical options'), 'critical options')
+  const extensions = optionsOf(reader.nested('extensions'), 'extensions')
   reader.string('reserved')
-  const { caKey, verifier } = readSigningKey(reader.string('signature key'))
+  const { caKey, verifier } = readSigningKey(reader.nested('signature key'))
   const signedBytes = reader.position
   const signature = reader.string('signature')
   reader.expectEnd()
@@ -225,7 +228,7 @@ export function parseCertificate(blob: Buffer): { key: HostKey; certificate: Hos
 /** The type name a base64 key blob starts with, or null when it does not start with one. */
 function blobTypeName(base64: string): string | null {
   try {
-    return printableBytes(new WireReader(Buffer.from(base64, 'base64'), 'key blob').string('key type'))
+    return printableBytes(keyBlobReader(Buffer.from(base64, 'base64'), 'key blob').string('key type'))
   } catch (e) {
     if (e instanceof KeyBlobError) return null
     throw e

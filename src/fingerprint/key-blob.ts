@@ -7,29 +7,16 @@ import {
   type Md5Fingerprint,
   type Sha256Fingerprint,
 } from '../domain/host-key.js'
+import { SshReader } from '../domain/ssh-wire.js'
 
 /** Thrown when bytes are not a public key blob we understand (RFC 4253 §6.6, RFC 5656 §3.1, RFC 8709). */
 export class KeyBlobError extends Error {
   override name = 'KeyBlobError'
 }
 
-/** Reads RFC 4251 §5 `string`s and `mpint`s from a blob, refusing to run past its end. */
-class BlobReader {
-  private offset = 0
-  constructor(private readonly blob: Buffer) {}
-
-  string(): Buffer {
-    if (this.offset + 4 > this.blob.length) throw new KeyBlobError('key blob is truncated')
-    const length = this.blob.readUInt32BE(this.offset)
-    const start = this.offset + 4
-    if (start + length > this.blob.length) throw new KeyBlobError('key blob is truncated')
-    this.offset = start + length
-    return this.blob.subarray(start, start + length)
-  }
-
-  atEnd(): boolean {
-    return this.offset === this.blob.length
-  }
+/** A reader over a key blob, certificate or signature whose errors are KeyBlobErrors naming `what`. */
+export function keyBlobReader(bytes: Buffer, what: string): SshReader {
+  return new SshReader(bytes, what, { error: KeyBlobError })
 }
 
 /** Bit length of an unsigned big-endian mpint (leading zero bytes ignored). */
@@ -44,8 +31,8 @@ const CURVE_BITS: Record<string, number> = { nistp256: 256, nistp384: 384, nistp
 
 /** The key type named inside the blob, and its size in bits (RSA modulus, DSA p, ECDSA curve, 256 for Ed25519). */
 export function readKeyTypeAndBits(blob: Buffer): { type: KeyType; bits: number } {
-  const reader = new BlobReader(blob)
-  const name = reader.string().toString('latin1')
+  const reader = keyBlobReader(blob, 'key blob')
+  const name = reader.string('key type').toString('latin1')
   if (!(KEY_TYPES as readonly string[]).includes(name)) {
     throw new KeyBlobError(`unsupported key type '${name.slice(0, 40)}'`)
   }
@@ -53,48 +40,48 @@ export function readKeyTypeAndBits(blob: Buffer): { type: KeyType; bits: number 
   let bits: number
   switch (type) {
     case 'ssh-ed25519': {
-      if (reader.string().length !== 32) throw new KeyBlobError('ssh-ed25519 key is not 32 bytes')
+      if (reader.string('ed25519 public key').length !== 32) throw new KeyBlobError('ssh-ed25519 key is not 32 bytes')
       bits = 256
       break
     }
     case 'ecdsa-sha2-nistp256':
     case 'ecdsa-sha2-nistp384':
     case 'ecdsa-sha2-nistp521': {
-      const curve = reader.string().toString('latin1')
+      const curve = reader.string('curve').toString('latin1')
       if (`ecdsa-sha2-${curve}` !== type) throw new KeyBlobError(`${type} key names curve '${curve.slice(0, 20)}'`)
-      reader.string() // Q, the public point
+      reader.string('public point')
       bits = CURVE_BITS[curve]!
       break
     }
     case 'ssh-rsa': {
-      reader.string() // e
-      bits = mpintBits(reader.string()) // n
+      reader.string('rsa e')
+      bits = mpintBits(reader.string('rsa n'))
       break
     }
     case 'ssh-dss': {
-      bits = mpintBits(reader.string()) // p
-      reader.string() // q
-      reader.string() // g
-      reader.string() // y
+      bits = mpintBits(reader.string('dsa p'))
+      reader.string('dsa q')
+      reader.string('dsa g')
+      reader.string('dsa y')
       break
     }
     // PROTOCOL.u2f: the key, then the FIDO application string (usually "ssh:").
     case 'sk-ssh-ed25519@openssh.com': {
-      if (reader.string().length !== 32) throw new KeyBlobError('sk-ssh-ed25519 key is not 32 bytes')
-      reader.string() // application
+      if (reader.string('ed25519 public key').length !== 32) throw new KeyBlobError('sk-ssh-ed25519 key is not 32 bytes')
+      reader.string('application')
       bits = 256
       break
     }
     case 'sk-ecdsa-sha2-nistp256@openssh.com': {
-      const curve = reader.string().toString('latin1')
+      const curve = reader.string('curve').toString('latin1')
       if (curve !== 'nistp256') throw new KeyBlobError(`${type} key names curve '${curve.slice(0, 20)}'`)
-      reader.string() // Q
-      reader.string() // application
+      reader.string('public point')
+      reader.string('application')
       bits = 256
       break
     }
   }
-  if (!reader.atEnd()) throw new KeyBlobError(`${type} key blob has trailing bytes`)
+  if (!reader.atEnd()) throw new KeyBlobError(`${type} key blob has ${reader.remaining} trailing bytes`)
   return { type, bits }
 }
 

@@ -1,8 +1,8 @@
 import { constants, createPublicKey, hash, verify, type KeyObject } from 'node:crypto'
 import type { KeyType } from '../domain/host-key.js'
 import { printableBytes } from '../domain/printable-bytes.js'
-import { KeyBlobError } from './key-blob.js'
-import { WireReader } from './wire-format.js'
+import { sshByte, sshUint32 } from '../domain/ssh-wire.js'
+import { KeyBlobError, keyBlobReader } from './key-blob.js'
 
 /* SSH signature : RFC 4253 §6.6 string(format) + string(signature blob). The format names the
  *                 algorithm and must fit the signing key's type:
@@ -70,7 +70,7 @@ function dsaSpki(p: Buffer, q: Buffer, g: Buffer, y: Buffer): Buffer {
  * other form) or not on its curve, an RSA or DSA key OpenSSL refuses.
  */
 export function publicKeyObject(type: KeyType, blob: Buffer): KeyObject {
-  const reader = new WireReader(blob, `${type} key`)
+  const reader = keyBlobReader(blob, `${type} key`)
   reader.string('key type')
   let key: KeyObject
   try {
@@ -141,20 +141,18 @@ export interface SignatureCheck {
 export function verifySshSignature(type: KeyType, key: KeyObject, signature: Buffer, data: Buffer, application: Buffer | null = null): SignatureCheck {
   let algorithm = ''
   try {
-    const reader = new WireReader(signature, 'signature')
+    const reader = keyBlobReader(signature, 'signature')
     const format = reader.string('format')
     algorithm = printableBytes(format.subarray(0, MAX_ALGORITHM_NAME))
     const blob = reader.string('signature blob')
     if (type === 'sk-ssh-ed25519@openssh.com' || type === 'sk-ecdsa-sha2-nistp256@openssh.com') {
       // PROTOCOL.u2f: the token signed SHA-256(application) || flags || counter || SHA-256(data), and the
       // signature carries flags and counter after its blob.
-      const flags = reader.take1('flags')
+      const flags = reader.byte('flags')
       const counter = reader.uint32('counter')
       reader.expectEnd()
       if (application === null || format.toString('latin1') !== type) return { algorithm, valid: false }
-      const counterBytes = Buffer.alloc(4)
-      counterBytes.writeUInt32BE(counter)
-      const signed = Buffer.concat([hash('sha256', application, 'buffer'), Buffer.from([flags]), counterBytes, hash('sha256', data, 'buffer')])
+      const signed = Buffer.concat([hash('sha256', application, 'buffer'), sshByte(flags), sshUint32(counter), hash('sha256', data, 'buffer')])
       const plain = type === 'sk-ssh-ed25519@openssh.com' ? 'ssh-ed25519' : 'ecdsa-sha2-nistp256'
       return { algorithm, valid: verifyBlob(plain, key, FORMATS[type][type] ?? null, blob, signed) }
     }
@@ -182,7 +180,7 @@ function verifyBlob(type: KeyType, key: KeyObject, digest: string | null, blob: 
     case 'ecdsa-sha2-nistp384':
     case 'ecdsa-sha2-nistp521': {
       const { fieldBytes } = EC_CURVES[type]
-      const reader = new WireReader(blob, 'ECDSA signature')
+      const reader = keyBlobReader(blob, 'ECDSA signature')
       const r = reader.unsignedMpint('r')
       const s = reader.unsignedMpint('s')
       reader.expectEnd()

@@ -25,10 +25,15 @@ function label(key: StatedKey): string {
 
 const WHOSE = { expect: "the owner's statement", 'self-report': "the host's own report" } as const
 
+/** How much a statement claims: every key the host has, or the families it lists. */
+function scope(statement: Pick<KeyStatement, 'complete'>): string {
+  return statement.complete ? 'every key the host has' : 'the families it lists'
+}
+
 /** The text lines: a heading, one line per key, then what it replaced and how it compares. */
 export function renderStatementText(view: StatementView): string[] {
   const { statement, host } = view
-  const lines = [`${host.identity}: recorded ${WHOSE[statement.source]} (${echoInput(statement.statedBy)}, ${when(statement.statedAt)}):`]
+  const lines = [`${host.identity}: recorded ${WHOSE[statement.source]} (${echoInput(statement.statedBy)}, ${when(statement.statedAt)}), of ${scope(statement)}:`]
   const width = Math.max(...statement.keys.map((k) => label(k).length))
   for (const key of statement.keys) {
     lines.push(`  ${label(key).padEnd(width)}  ${statedFingerprint(key)}${key.comment ? `  ${echoInput(key.comment, 80)}` : ''}`)
@@ -39,7 +44,7 @@ export function renderStatementText(view: StatementView): string[] {
   } else if (view.lastScan === null) {
     lines.push(`${host.identity} has not been reached by a scan yet: the next scan that reaches it is compared with this statement`)
   } else if (view.lastScan.differing.length === 0) {
-    lines.push(`it agrees with the ${view.lastScan.agreeing.length} key(s) ${host.identity} served at its last scan, of the families it lists`)
+    lines.push(`it agrees with the ${view.lastScan.agreeing.length} key(s) ${host.identity} served at its last scan, of ${statement.complete ? 'every family' : 'the families it lists'}`)
   } else {
     const differing = view.lastScan.differing.map((r) => `${r.type} ${r.sha256}`).join(', ')
     lines.push(`it differs from what ${host.identity} served at its last scan (${differing}): the next scan that sees those keys reports oob_mismatch`)
@@ -60,6 +65,7 @@ export function renderStatementJson(view: StatementView): string {
     source: statement.source,
     statedAt: statement.statedAt.toISOString(),
     statedBy: statement.statedBy,
+    complete: statement.complete,
     keys: statement.keys.map(keyJson),
     replaced: view.replaced ? { statedAt: view.replaced.statedAt.toISOString(), statedBy: view.replaced.statedBy } : null,
     lastScan: view.lastScan
@@ -75,7 +81,7 @@ export function renderStatementJson(view: StatementView): string {
 export function renderStatementsSummary(statements: readonly KeyStatement[]): string[] {
   return statements.map(
     (s) =>
-      `  stated in ${WHOSE[s.source]} (${echoInput(s.statedBy)}, ${when(s.statedAt)}): ` +
+      `  stated in ${WHOSE[s.source]} (${echoInput(s.statedBy)}, ${when(s.statedAt)}), of ${scope(s)}: ` +
       s.keys.map((k) => `${k.type ?? k.family} ${statedFingerprint(k)}`).join(', '),
   )
 }

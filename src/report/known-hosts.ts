@@ -31,3 +31,9 @@ export function renderKnownHostsLines(entry: KnownHostsEntry, options: { hash: b
 export function renderCertAuthorityLine(authority: { readonly patterns: readonly string[]; readonly type: HostKey['type']; readonly blob: Buffer }): string {
   return `@cert-authority ${authority.patterns.join(',')} ${publicKeyLine(authority)}`
 }
+
+/** `@revoked * TYPE BASE64`: sshd(8) "a key that must never be accepted", for every host. The `*`
+ * pattern stays in clear where lines are hashed (a hashed `*` would match nothing). */
+export function renderRevokedLine(key: Pick<HostKey, 'type' | 'blob'>): string {
+  return `@revoked * ${publicKeyLine(key)}`
+}

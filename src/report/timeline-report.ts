@@ -5,7 +5,7 @@ function at(date: Date): string {
   return `${date.toISOString().slice(0, 19)}Z`
 }
 
-/** `hostkeys history HOST`: the host's keys, acceptances, failures and findings, in time order. */
+/** `hostkeys history HOST`: the host's keys with their ledger state, acceptances, trust changes, waivers, failures and findings, in time order. */
 export function renderTimelineText(t: HostTimeline): string[] {
   const events: { when: Date; line: string }[] = []
   for (const k of t.keys) {
@@ -14,6 +14,12 @@ export function renderTimelineText(t: HostTimeline): string[] {
   }
   for (const a of t.acceptances) {
     events.push({ when: a.acceptedAt, line: `accepted by ${a.acceptedBy}${a.reason ? ` (${a.reason})` : ''}: ${a.fingerprints.join(', ')}` })
+  }
+  for (const c of t.trustChanges) {
+    events.push({ when: c.at, line: `${c.sha256} became ${c.trust}: ${c.actor}${c.reason ? ` (${c.reason})` : ''}` })
+  }
+  for (const w of t.waivers) {
+    events.push({ when: w.waivedAt, line: `${w.kind} waived by ${w.waivedBy} until ${w.until ? at(w.until) : 'withdrawn'} (${w.reason})` })
   }
   for (const f of t.failures) events.push({ when: f.at, line: `did not answer: ${f.status}${f.error ? ` (${f.error})` : ''}` })
   for (const f of t.findings) events.push({ when: f.firstSeen, line: renderStoredFindingText(f).slice(22) })

@@ -1,5 +1,5 @@
 import { createECDH, generateKeyPairSync, getDiffieHellman, randomBytes } from 'node:crypto'
-import { bigintOf, sshMpint, sshString, sshUint32 } from './wire.js'
+import { bigintFromMagnitude, sshByte, sshMpint, sshString, sshUint32 } from '../domain/ssh-wire.js'
 
 /* kex method : how a key exchange starts (RFC 4253 §8, RFC 4419, RFC 5656 §4, RFC 8731 §3,
  *              RFC 8268). To learn the host key a client needs only to send its first message;
@@ -82,7 +82,7 @@ export function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint 
  * more than one bit set (a random exponent gives that with overwhelming odds; retried otherwise). */
 function dhPublic(p: bigint, g: bigint): bigint {
   for (;;) {
-    const e = modPow(g, bigintOf(randomBytes(EXPONENT_BYTES)), p)
+    const e = modPow(g, bigintFromMagnitude(randomBytes(EXPONENT_BYTES)), p)
     if (e > 1n && e < p - 1n && (e & (e - 1n)) !== 0n) return e
   }
 }
@@ -112,17 +112,17 @@ export function kexInitPayload(method: KexMethod): Buffer {
   return once(method.name, () => {
     if (method.kind === 'ecdh') {
       const q = method.name.startsWith('curve25519') ? once('x25519', x25519Public) : createECDH(CURVES[method.name]!).generateKeys()
-      return Buffer.concat([Buffer.from([SSH_MSG_KEXDH_INIT]), sshString(q)])
+      return Buffer.concat([sshByte(SSH_MSG_KEXDH_INIT), sshString(q)])
     }
     if (method.kind === 'dh') {
       const group = MODP_GROUPS[method.name]!
       return once(`group:${group}`, () => {
-        const p = bigintOf(getDiffieHellman(group).getPrime())
-        return Buffer.concat([Buffer.from([SSH_MSG_KEXDH_INIT]), sshMpint(dhPublic(p, 2n))])
+        const p = bigintFromMagnitude(getDiffieHellman(group).getPrime())
+        return Buffer.concat([sshByte(SSH_MSG_KEXDH_INIT), sshMpint(dhPublic(p, 2n))])
       })
     }
     // RFC 4419 §3: the client asks for a group first; the init comes after the server names it.
-    return Buffer.concat([Buffer.from([SSH_MSG_KEX_DH_GEX_REQUEST]), sshUint32(GEX_MIN_BITS), sshUint32(GEX_PREFERRED_BITS), sshUint32(GEX_MAX_BITS)])
+    return Buffer.concat([sshByte(SSH_MSG_KEX_DH_GEX_REQUEST), sshUint32(GEX_MIN_BITS), sshUint32(GEX_PREFERRED_BITS), sshUint32(GEX_MAX_BITS)])
   })
 }
 
@@ -141,7 +141,7 @@ export function gexInitPayload(p: bigint, g: bigint): Buffer {
   const key = `${p.toString(16)}:${g.toString(16)}`
   let payload = gexCache.get(key)
   if (payload === undefined) {
-    payload = Buffer.concat([Buffer.from([SSH_MSG_KEX_DH_GEX_INIT]), sshMpint(dhPublic(p, g))])
+    payload = Buffer.concat([sshByte(SSH_MSG_KEX_DH_GEX_INIT), sshMpint(dhPublic(p, g))])
     if (gexCache.size >= GEX_CACHE_LIMIT) gexCache.delete(gexCache.keys().next().value!)
     gexCache.set(key, payload)
   }

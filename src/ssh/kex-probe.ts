@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto'
 import type { HostKey } from '../domain/host-key.js'
 import { readHostKeyBlob } from '../fingerprint/host-key-blob.js'
 import { KeyBlobError } from '../fingerprint/key-blob.js'
-import { MAX_PACKET_BYTES, printable, ServerHelloReader, type ServerHello } from './kexinit.js'
+import { bigintFromMagnitude, MAX_NAME_LENGTH, sshBoolean, sshByte, SshReader, sshString, sshUint32, SshWireError } from '../domain/ssh-wire.js'
+import { framePacket, isIgnorableMessage, readPacket, SSH_MSG_DISCONNECT, SSH_MSG_KEXINIT } from './binary-packet.js'
+import { printable, ServerHelloReader, type ServerHello } from './kexinit.js'
 import {
   chooseKex,
   KEX_METHODS,
@@ -15,7 +17,6 @@ import {
   type KexMethod,
 } from './kex-methods.js'
 import { keyFormatOf, negotiateHostKey, type ProbeGroup } from './probe-groups.js'
-import { bigintOf, PayloadReader, sshPacket, sshString, WireError } from './wire.js'
 
 /* key-exchange probe : the client half of an SSH key exchange, just far enough to be sent the
  *                      server's host key (ssh-keyscan's way): identification line, KEXINIT, the
@@ -46,12 +47,6 @@ export interface KexStep {
   /** Set once, when the probe has ended. */
   readonly outcome: KexOutcome | null
 }
-
-const SSH_MSG_DISCONNECT = 1
-const SSH_MSG_IGNORE = 2
-const SSH_MSG_UNIMPLEMENTED = 3
-const SSH_MSG_DEBUG = 4
-const SSH_MSG_KEXINIT = 20
 
 /* Every cipher, MAC and compression name a server has been known to offer, so negotiation (RFC 4253
  * §7.1) cannot fail on algorithms a probe never uses: our KEXINIT goes out before the server's
@@ -106,7 +101,7 @@ function makeOpening(groups: readonly ProbeGroup[]): Buffer {
   let opening = openings.get(hostKeyAlgorithms)
   if (opening === undefined) {
     const kexinit = Buffer.concat([
-      Buffer.from([SSH_MSG_KEXINIT]),
+      sshByte(SSH_MSG_KEXINIT),
       COOKIE,
       sshString(KEX_NAMES),
       sshString(hostKeyAlgorithms),
@@ -118,9 +113,10 @@ function makeOpening(groups: readonly ProbeGroup[]): Buffer {
       sshString(COMPRESSION),
       sshString(''),
       sshString(''),
-      Buffer.from([0, 0, 0, 0, 0]), // first_kex_packet_follows false, reserved uint32 0
+      sshBoolean(false), // first_kex_packet_follows
+      sshUint32(0), // reserved
     ])
-    opening = Buffer.concat([Buffer.from(`${CLIENT_IDENTIFICATION}\r\n`, 'latin1'), sshPacket(kexinit)])
+    opening = Buffer.concat([Buffer.from(`${CLIENT_IDENTIFICATION}\r\n`, 'latin1'), framePacket(kexinit)])
     openings.set(hostKeyAlgorithms, opening)
   }
   return opening
@@ -208,27 +204,20 @@ export class KexProbeSession {
       algorithm: negotiated.algorithm,
       expect: method.kind === 'gex' ? SSH_MSG_KEX_DH_GEX_GROUP : SSH_MSG_KEXDH_REPLY,
     }
-    return { write: sshPacket(kexInitPayload(method)), outcome: null }
+    return { write: framePacket(kexInitPayload(method)), outcome: null }
   }
 
-  /** RFC 4253 §6 packets, no MAC before NEWKEYS; bounded like the hello reader. */
+  /** RFC 4253 §6 packets, no MAC before NEWKEYS, framed as the hello reader frames them. */
   private readPackets(chunk: Buffer): KexStep {
     this.buffer = this.buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buffer, chunk])
     let write: Buffer | null = null
     for (;;) {
       if (this.state.kind !== 'reply') return { write, outcome: null }
-      if (this.buffer.length < 4) return { write, outcome: null }
-      const packetLength = this.buffer.readUInt32BE(0)
-      if (packetLength > MAX_PACKET_BYTES) return this.end({ kind: 'failed', detail: `packet length ${packetLength} exceeds ${MAX_PACKET_BYTES} bytes (RFC 4253 §6.1)` })
-      if (packetLength < 6) return this.end({ kind: 'failed', detail: `packet length ${packetLength} is too short (RFC 4253 §6)` })
-      if (this.buffer.length < 4 + packetLength) return { write, outcome: null }
-      const packet = this.buffer.subarray(4, 4 + packetLength)
-      this.buffer = this.buffer.subarray(4 + packetLength)
-      const paddingLength = packet[0]!
-      if (paddingLength < 4 || paddingLength + 1 >= packet.length) {
-        return this.end({ kind: 'failed', detail: `padding length ${paddingLength} does not fit packet of ${packetLength} bytes (RFC 4253 §6)` })
-      }
-      const step = this.handle(packet.subarray(1, packet.length - paddingLength))
+      const packet = readPacket(this.buffer, 0)
+      if (packet.kind === 'incomplete') return { write, outcome: null }
+      if (packet.kind === 'invalid') return this.end({ kind: 'failed', detail: packet.reason })
+      this.buffer = this.buffer.subarray(packet.end)
+      const step = this.handle(packet.payload)
       if (step.outcome !== null) return { write: step.write ?? write, outcome: step.outcome }
       if (step.write !== null) write = write === null ? step.write : Buffer.concat([write, step.write])
     }
@@ -238,29 +227,31 @@ export class KexProbeSession {
     const state = this.state as Extract<State, { kind: 'reply' }>
     const type = payload[0]!
     try {
-      if (type === SSH_MSG_IGNORE || type === SSH_MSG_DEBUG || type === SSH_MSG_UNIMPLEMENTED) {
+      if (isIgnorableMessage(type)) {
         if (++this.skipped > MAX_SKIPPED_PACKETS) return this.end({ kind: 'failed', detail: `more than ${MAX_SKIPPED_PACKETS} ignorable packets during key exchange` })
         return NO_STEP
       }
       if (type === SSH_MSG_DISCONNECT) {
-        const reader = new PayloadReader(payload, 1)
-        const code = reader.uint32()
-        const description = printable(reader.string().subarray(0, 200))
+        // RFC 4253 §11.1: uint32 reason code, string description, string language tag.
+        const reader = new SshReader(payload, 'DISCONNECT', { start: 1 })
+        const code = reader.uint32('reason code')
+        const description = printable(reader.string('description').subarray(0, 200))
         return this.end({ kind: 'failed', detail: `server disconnected during key exchange (code ${code}): ${description}` })
       }
       if (type !== state.expect) {
         return this.end({ kind: 'failed', detail: `expected message ${state.expect} during ${state.method.name} key exchange, got message ${type}` })
       }
       if (state.method.kind === 'gex' && type === SSH_MSG_KEX_DH_GEX_GROUP) {
-        const reader = new PayloadReader(payload, 1)
-        const p = bigintOf(reader.mpint(GEX_MAX_PRIME_BYTES))
-        const g = bigintOf(reader.mpint(GEX_MAX_PRIME_BYTES))
+        // RFC 4419 §3: mpint p, mpint g.
+        const reader = new SshReader(payload, 'KEX_DH_GEX_GROUP', { start: 1 })
+        const p = bigintFromMagnitude(reader.unsignedMpint('p', GEX_MAX_PRIME_BYTES))
+        const g = bigintFromMagnitude(reader.unsignedMpint('g', GEX_MAX_PRIME_BYTES))
         this.state = { ...state, expect: SSH_MSG_KEX_DH_GEX_REPLY }
-        return { write: sshPacket(gexInitPayload(p, g)), outcome: null }
+        return { write: framePacket(gexInitPayload(p, g)), outcome: null }
       }
       return this.end(this.readReply(payload, state))
     } catch (err) {
-      if (err instanceof WireError || err instanceof RangeError) {
+      if (err instanceof SshWireError || err instanceof RangeError) {
         return this.end({ kind: 'failed', detail: `malformed message ${type} during ${state.method.name} key exchange: ${err.message}` })
       }
       throw err
@@ -270,9 +261,9 @@ export class KexProbeSession {
   /** The reply's first field is K_S, the host key or certificate; the rest (f or Q_S, the
    * signature) is not read: the probe ends here. */
   private readReply(payload: Buffer, state: Extract<State, { kind: 'reply' }>): KexOutcome {
-    const blob = new PayloadReader(payload, 1).string(MAX_HOST_KEY_BYTES)
+    const blob = new SshReader(payload, 'key exchange reply', { start: 1 }).string('host key', MAX_HOST_KEY_BYTES)
     const format = keyFormatOf(state.algorithm)
-    const sent = new PayloadReader(blob).string(64).toString('latin1')
+    const sent = new SshReader(blob, 'host key').string('key type', MAX_NAME_LENGTH).toString('latin1')
     if (sent !== format) {
       return { kind: 'failed', detail: `server sent a ${printable(Buffer.from(sent, 'latin1'))} key where ${state.algorithm} was negotiated` }
     }

@@ -1,5 +1,7 @@
 import type { OfferedAlgorithms } from '../domain/observation.js'
 import { printableBytes } from '../domain/printable-bytes.js'
+import { SshReader, SshWireError } from '../domain/ssh-wire.js'
+import { isIgnorableMessage, MAX_PACKET_BYTES, readPacket, SSH_MSG_KEXINIT } from './binary-packet.js'
 
 /* server hello : what an SSH server sends before any key is exchanged, all of it in clear text:
  *                optional other lines, the identification line (RFC 4253 §4.2), then binary packets
@@ -26,20 +28,11 @@ export type ServerHello =
 export const MAX_IDENTIFICATION_BYTES = 255
 /** RFC 4253 §4.2 lets a server send other lines first; it sets no bound, so we set one. */
 export const MAX_PRE_BANNER_BYTES = 8192
-/** RFC 4253 §6.1: implementations must handle packets of 35000 bytes total; a KEXINIT is ~1-2 KB. */
-export const MAX_PACKET_BYTES = 35000
 /** Packets we skip before KEXINIT (SSH_MSG_IGNORE / DEBUG, RFC 4253 §11): a handful, not a stream. */
 const MAX_PACKETS_BEFORE_KEXINIT = 8
-/** RFC 4251 §6: algorithm names are at most 64 characters. */
-const MAX_NAME_LENGTH = 64
 
 /** The most a well-formed hello can take: other lines, identification line, skipped packets, KEXINIT. */
 const MAX_HELLO_BYTES = MAX_PRE_BANNER_BYTES + MAX_IDENTIFICATION_BYTES + (MAX_PACKETS_BEFORE_KEXINIT + 1) * (MAX_PACKET_BYTES + 4)
-
-const SSH_MSG_IGNORE = 2
-const SSH_MSG_UNIMPLEMENTED = 3
-const SSH_MSG_DEBUG = 4
-const SSH_MSG_KEXINIT = 20
 
 const LF = 0x0a
 const CR = 0x0d
@@ -167,27 +160,17 @@ export class ServerHelloReader {
     }
   }
 
-  /** RFC 4253 §6: uint32 packet_length, byte padding_length, payload, padding; no MAC before NEWKEYS. */
+  /** RFC 4253 §6 packets, no MAC before NEWKEYS: KEXINIT, after at most a few ignorable ones. */
   private readPackets(): ServerHello {
     const banner = this.banner!
     for (;;) {
-      const available = this.length - this.start
-      if (available < 4) return { kind: 'incomplete', banner }
-      const packetLength = this.buffer.readUInt32BE(this.start)
-      if (packetLength > MAX_PACKET_BYTES) return this.invalid(`packet length ${packetLength} exceeds ${MAX_PACKET_BYTES} bytes (RFC 4253 §6.1)`)
-      // At least padding_length, a message byte and 4 bytes of padding (RFC 4253 §6).
-      if (packetLength < 6) return this.invalid(`packet length ${packetLength} is too short (RFC 4253 §6)`)
-      if (available < 4 + packetLength) return { kind: 'incomplete', banner }
-      const packet = this.buffer.subarray(this.start + 4, this.start + 4 + packetLength)
-      this.start += 4 + packetLength
-      const paddingLength = packet[0]!
-      if (paddingLength < 4 || paddingLength + 1 >= packet.length) {
-        return this.invalid(`padding length ${paddingLength} does not fit packet of ${packetLength} bytes (RFC 4253 §6)`)
-      }
-      const payload = packet.subarray(1, packet.length - paddingLength)
-      const type = payload[0]!
-      if (type === SSH_MSG_KEXINIT) return this.readKexinit(payload, banner)
-      if (type !== SSH_MSG_IGNORE && type !== SSH_MSG_DEBUG && type !== SSH_MSG_UNIMPLEMENTED) {
+      const packet = readPacket(this.buffer, this.start, this.length)
+      if (packet.kind === 'incomplete') return { kind: 'incomplete', banner }
+      if (packet.kind === 'invalid') return this.invalid(packet.reason)
+      this.start = packet.end
+      const type = packet.payload[0]!
+      if (type === SSH_MSG_KEXINIT) return this.readKexinit(packet.payload, banner)
+      if (!isIgnorableMessage(type)) {
         return this.invalid(`expected KEXINIT (message 20) as first packet, got message ${type} (RFC 4253 §7.1)`)
       }
       if (++this.packetsSkipped > MAX_PACKETS_BEFORE_KEXINIT) {
@@ -198,21 +181,18 @@ export class ServerHelloReader {
 
   /** RFC 4253 §7.1: byte 20, cookie[16], ten name-lists, boolean first_kex_packet_follows, uint32 0. */
   private readKexinit(payload: Buffer, banner: string): ServerHello {
-    let offset = 17
-    const lists: string[][] = []
-    for (let i = 0; i < 10; i++) {
-      if (offset + 4 > payload.length) return this.invalid('KEXINIT is truncated')
-      const length = payload.readUInt32BE(offset)
-      offset += 4
-      if (length > payload.length - offset) return this.invalid('KEXINIT name-list runs past the packet')
-      const parsed = parseNameList(payload.subarray(offset, offset + length))
-      if (typeof parsed === 'string') return this.invalid(`KEXINIT ${NAME_LISTS[i]}: ${parsed}`)
-      lists.push(parsed)
-      offset += length
+    const reader = new SshReader(payload, 'KEXINIT', { start: 1 })
+    try {
+      reader.fixedBytes('cookie', 16)
+      const lists = NAME_LISTS.map((name) => reader.nameList(name))
+      reader.boolean('first_kex_packet_follows')
+      reader.uint32('reserved')
+      const both = (i: number) => ({ clientToServer: lists[i]!, serverToClient: lists[i + 1]! })
+      return { kind: 'kexinit', banner, offered: { kex: lists[0]!, serverHostKey: lists[1]!, ciphers: both(2), macs: both(4), compression: both(6) }, lists }
+    } catch (e) {
+      if (e instanceof SshWireError) return this.invalid(e.message)
+      throw e
     }
-    if (offset + 5 > payload.length) return this.invalid('KEXINIT is truncated')
-    const both = (i: number) => ({ clientToServer: lists[i]!, serverToClient: lists[i + 1]! })
-    return { kind: 'kexinit', banner, offered: { kex: lists[0]!, serverHostKey: lists[1]!, ciphers: both(2), macs: both(4), compression: both(6) }, lists }
   }
 }
 
@@ -228,28 +208,6 @@ const NAME_LISTS = [
   'languages_client_to_server',
   'languages_server_to_client',
 ]
-
-/** RFC 4251 §5 name-list, RFC 4251 §6 names: non-empty, printable US-ASCII, no comma or space,
- * at most 64 characters. Returns the names, or why the list is malformed. */
-export function parseNameList(bytes: Buffer): string[] | string {
-  if (bytes.length === 0) return []
-  // One pass over the bytes (this runs for ten lists on every connection): printable US-ASCII but
-  // space, commas between names of 1 to 64 characters.
-  let start = 0
-  for (let i = 0; i <= bytes.length; i++) {
-    const byte = i === bytes.length ? 0x2c : bytes[i]!
-    if (byte === 0x2c) {
-      if (i === start) return 'empty algorithm name'
-      if (i - start > MAX_NAME_LENGTH) return `algorithm name longer than ${MAX_NAME_LENGTH} characters`
-      start = i + 1
-    } else if (byte < 0x21 || byte > 0x7e) {
-      let end = bytes.indexOf(0x2c, i)
-      if (end === -1) end = bytes.length
-      return `algorithm name with non-printable characters '${printable(bytes.subarray(start, end)).slice(0, 80)}'`
-    }
-  }
-  return bytes.toString('latin1').split(',')
-}
 
 /** Reads a complete server hello from bytes already in hand (tests, captured sessions). */
 export function readServerHello(...chunks: Buffer[]): ServerHello {

@@ -20,12 +20,14 @@ import type { CertAuthorityEntry, CertAuthorityTrust } from './store.js'
 
 type Db = Kysely<Database>
 
-/** Every trusted CA, one entry per (key, pattern list), oldest first; or only the keys `ids` name. */
+/** Every trusted CA (never a revoked one), one entry per (key, pattern list), oldest first; or only the keys `ids` name. */
 export async function loadCertAuthorities(db: Db, ids?: readonly number[]): Promise<TrustedAuthority[]> {
   let query = db
     .selectFrom('cert_authorities as c')
     .innerJoin('keys as k', 'k.id', 'c.key_id')
     .select(['k.sha256', 'k.type', 'k.bits', 'k.blob', 'c.patterns', 'c.source', 'c.imported_at'])
+    // A revoked CA (@revoked, `hostkeys revoke`) is trusted for nothing, whatever its rows say.
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('revoked_keys as r').select('r.key_id').whereRef('r.key_id', '=', 'c.key_id'))))
   if (ids) query = query.where('c.key_id', 'in', ids.length > 0 ? [...ids] : [-1])
   const rows = await query.orderBy('c.imported_at').orderBy('c.id').execute()
   return rows.map(toTrustedAuthority)

@@ -16,8 +16,11 @@ import type { StoredHost, StoredSighting } from './store.js'
  *              key_changed, which is exactly what DNS spoofing looks like.
  *   by address : an identity that is an address, or a name the history does not know yet, joins a
  *              host known by that address on that port: a host whose identity is that address (a
- *              scan or known_hosts line by address), or, for an address identity only, a host that
- *              has the address among its names and has not been seen at another address since.
+ *              scan or known_hosts line by address), or, for an address identity only, the one host
+ *              that has the address among its names and has not been seen at another address since
+ *              (however the name row was labelled: an inventory line `ADDR NAME` records ADDR as an
+ *              alias). When several hosts have it (two inventory lines on one address), none is
+ *              chosen: an address scan must not pick one of two names at random.
  *              A name never joins a host known by another name just because they share an address:
  *              when the name later resolves elsewhere that would turn into a false key_changed.
  * Names compare case-insensitively (RFC 4343) and are kept lowercase. */
@@ -74,18 +77,27 @@ export async function resolveHostIds(db: Db, claims: readonly IdentityClaim[]): 
       JOIN hosts h ON h.name = v.n`.execute(db)
     for (const row of rows.rows) consider(row.c, row.r, row.id)
   }
+  /** Per claim, the hosts that have one of its addresses among their names. */
+  const byAddressName = new Map<number, Set<number>>()
   for (const batch of batches(nameProbes)) {
-    // An address alias counts only while the host has not been seen at another address since.
-    const rows = await sql<{ c: number; r: number; id: number }>`
-      SELECT v.c, v.r, h.id FROM unnest(${batch.map((p) => p.claim)}::int[], ${batch.map((p) => p.rank)}::int[],
+    // An address counts only while the host has not been seen at another address since. A name that is
+    // an IP literal is an address whatever its row's kind: a scan records the ADDR of an inventory line
+    // `ADDR NAME` as an alias of NAME.
+    const rows = await sql<{ c: number; r: number; id: number; a: boolean }>`
+      SELECT v.c, v.r, h.id, v.a FROM unnest(${batch.map((p) => p.claim)}::int[], ${batch.map((p) => p.rank)}::int[],
                                         ${batch.map((p) => p.name)}::text[], ${batch.map((p) => p.port)}::int[],
                                         ${batch.map((p) => p.addressOnly)}::bool[]) AS v(c, r, n, p, a)
       JOIN host_names hn ON hn.name = v.n
       JOIN hosts h ON h.id = hn.host_id AND h.port = v.p
       WHERE (NOT v.a AND hn.kind = 'alias')
-         OR (v.a AND hn.kind = 'address' AND (h.last_address IS NULL OR h.last_address = v.n))`.execute(db)
-    for (const row of rows.rows) consider(row.c, row.r, row.id)
+         OR (v.a AND (h.last_address IS NULL OR h.last_address = v.n))`.execute(db)
+    for (const row of rows.rows) {
+      if (!row.a) consider(row.c, row.r, row.id)
+      else byAddressName.set(row.c, (byAddressName.get(row.c) ?? new Set()).add(row.id))
+    }
   }
+  // README identity rule 2: an address scan of an address that exactly one known host has is that host.
+  for (const [claim, hosts] of byAddressName) if (hosts.size === 1) consider(claim, BY_ADDRESS, [...hosts][0]!)
   return new Map([...best].map(([claim, { id }]) => [claim, id]))
 }
 
@@ -198,13 +210,25 @@ export async function absorbHost(db: Db, from: { id: number; name: string }, int
   await sql`INSERT INTO host_names (host_id, name, kind, first_seen)
             VALUES (${into.id}, ${name}, ${isIpLiteral(name) ? 'address' : 'alias'}, ${at}::timestamptz)
             ON CONFLICT DO NOTHING`.execute(db)
-  // Sightings: the same key on both keeps into's row, first seen at the earlier of the two; a key
-  // trusted under the address stays trusted under the name.
+  // Trust never travels into a host that has trusted keys of its own (domain/trust.ts): what the other
+  // identity trusted (a one-off scan of an address an interceptor answered at, say) becomes pending
+  // here and is judged as served keys are. A host with no trusted key may take the joined one's trust.
+  const owns = await sql<{ trusted: boolean }>`
+    SELECT EXISTS (SELECT 1 FROM sightings WHERE host_id = ${into.id} AND trust = 'trusted') AS trusted`.execute(db)
+  const intoTrusts = owns.rows[0]!.trusted
+  const actor = `join of ${from.name} into ${into.name}`
+  // Sightings: the same key on both keeps into's row, first seen at the earlier of the two.
   await sql`UPDATE sightings t SET first_seen = LEAST(t.first_seen, f.first_seen),
-              trust = CASE WHEN f.trust = 'trusted' AND t.trust = 'untrusted' THEN 'trusted' ELSE t.trust END
+              trust = CASE WHEN NOT ${intoTrusts}::boolean AND f.trust = 'trusted' THEN 'trusted' ELSE t.trust END
             FROM sightings f WHERE f.host_id = ${from.id} AND t.host_id = ${into.id} AND t.key_id = f.key_id`.execute(db)
-  await sql`UPDATE sightings f SET host_id = ${into.id} WHERE f.host_id = ${from.id}
-            AND NOT EXISTS (SELECT 1 FROM sightings t WHERE t.host_id = ${into.id} AND t.key_id = f.key_id)`.execute(db)
+  await sql`WITH moved AS (
+              UPDATE sightings f SET host_id = ${into.id},
+                     trust = CASE WHEN ${intoTrusts}::boolean AND f.trust = 'trusted' THEN 'pending' ELSE f.trust END
+              WHERE f.host_id = ${from.id}
+                AND NOT EXISTS (SELECT 1 FROM sightings t WHERE t.host_id = ${into.id} AND t.key_id = f.key_id)
+              RETURNING f.key_id, f.trust)
+            INSERT INTO trust_changes (host_id, key_id, trust, at, actor)
+            SELECT ${into.id}, key_id, trust, ${at}::timestamptz, ${actor} FROM moved`.execute(db)
   await sql`UPDATE certificates f SET host_id = ${into.id} WHERE f.host_id = ${from.id}
             AND NOT EXISTS (SELECT 1 FROM certificates t WHERE t.host_id = ${into.id} AND t.sha256 = f.sha256)`.execute(db)
   await sql`UPDATE host_config_changes f SET host_id = ${into.id} WHERE f.host_id = ${from.id}

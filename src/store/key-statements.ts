@@ -7,7 +7,7 @@ import { batches } from './batches.js'
 import { toBuffer } from './rows.js'
 import type { Database } from './schema.js'
 
-/* key_statements and stated_keys (migration 0005): what a host's owner (`expect`) or the host itself
+/* key_statements and stated_keys (migrations 0005, 0009 for `complete`): what a host's owner (`expect`) or the host itself
  * (`self-report`) says its keys are. A new statement supersedes the one in force of its source for
  * the host; a scan reads those in force for its hosts, one statement per chunk. A statement about a
  * name the history has no host for yet is kept by that name (host_id null) and bound to the host by
@@ -44,6 +44,7 @@ interface StatementRow {
   source: StatementSource
   stated_at: Date
   stated_by: string
+  complete: boolean
   family: string
   key_type: string | null
   bits: number | null
@@ -68,7 +69,7 @@ function toStatements(rows: readonly StatementRow[]): Map<number, { row: Stateme
     if (!entry) {
       entry = {
         row,
-        statement: { host: row.host_name, source: row.source, statedAt: row.stated_at, statedBy: row.stated_by, keys: [] },
+        statement: { host: row.host_name, source: row.source, statedAt: row.stated_at, statedBy: row.stated_by, keys: [], complete: row.complete },
       }
       statements.set(row.id, entry)
     }
@@ -77,7 +78,7 @@ function toStatements(rows: readonly StatementRow[]): Map<number, { row: Stateme
   return statements
 }
 
-const STATEMENT_COLUMNS = sql`s.id, s.host_id, s.host_name, s.source, s.stated_at, s.stated_by,
+const STATEMENT_COLUMNS = sql`s.id, s.host_id, s.host_name, s.source, s.stated_at, s.stated_by, s.complete,
   k.family, k.key_type, k.bits, k.digest_type, k.digest, k.blob, k.comment`
 
 /**
@@ -94,8 +95,8 @@ export async function recordKeyStatement(db: Db, statement: KeyStatement): Promi
       AND (host_id = ${hostId}::int OR (host_id IS NULL AND host_name = ${statement.host}))
     RETURNING stated_at, stated_by`.execute(db)
   const inserted = await sql<{ id: number }>`
-    INSERT INTO key_statements (host_id, host_name, source, stated_at, stated_by)
-    VALUES (${hostId}::int, ${statement.host}, ${statement.source}, ${statement.statedAt}::timestamptz, ${statement.statedBy})
+    INSERT INTO key_statements (host_id, host_name, source, stated_at, stated_by, complete)
+    VALUES (${hostId}::int, ${statement.host}, ${statement.source}, ${statement.statedAt}::timestamptz, ${statement.statedBy}, ${statement.complete})
     RETURNING id`.execute(db)
   const id = inserted.rows[0]!.id
   const keys = statement.keys

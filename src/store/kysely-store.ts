@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import { OperationalError, UserError } from '../domain/errors.js'
-import type { Acceptance, HostTimeline, KeyRecord, StoredFinding, TrustedAuthority, TrustedKey } from '../domain/history.js'
+import type { Acceptance, Waiver, HostTimeline, KeyRecord, StoredFinding, RefusedKey, TrustedAuthority, TrustedKey } from '../domain/history.js'
 import type { Finding, FindingKind } from '../domain/finding.js'
 import type { Sha256Fingerprint } from '../domain/host-key.js'
 import * as admin from './admin-commands.js'
@@ -16,6 +16,7 @@ import { readRsaModuli, type StoredModulus } from './key-verdicts.js'
 import { createSharedPrimeSession } from './shared-prime-session.js'
 import type { Database } from './schema.js'
 import * as reads from './store-reads.js'
+import { recordedScanReport, type RecordedScanReport } from './scan-report-reads.js'
 import { readFleetSnapshot } from './publish-reads.js'
 import type { FleetSnapshot } from '../domain/fleet.js'
 import type {
@@ -30,6 +31,7 @@ import type {
   SharedPrimeSession,
   Store,
   StoreStats,
+  RevokedKeyEntry,
 } from './store.js'
 
 /* The Store over kysely: each method is one function of store-reads.ts, admin-commands.ts,
@@ -157,6 +159,10 @@ export class KyselyStore implements Store {
     return this.guard('reading findings', () => reads.scanFindings(this.db, scanId, kind))
   }
 
+  recordedScanReport(scanId: number): Promise<RecordedScanReport | null> {
+    return this.guard('reading the scan\'s findings', () => recordedScanReport(this.db, scanId))
+  }
+
   hostTimeline(name: string): Promise<HostTimeline | null> {
     return this.guard('reading history', () => reads.hostTimeline(this.db, name))
   }
@@ -167,6 +173,10 @@ export class KyselyStore implements Store {
 
   trustedKeys(): Promise<TrustedKey[]> {
     return this.guard('listing trusted keys', () => reads.trustedKeys(this.db))
+  }
+
+  refusedKeys(): Promise<RefusedKey[]> {
+    return this.guard('listing refused keys', () => reads.refusedKeys(this.db))
   }
 
   fleetConfigurations(): Promise<AuditedHost[]> {
@@ -183,6 +193,14 @@ export class KyselyStore implements Store {
 
   acceptHost(name: string, by: { actor: string; reason: string | null; at: Date }): Promise<Acceptance | null> {
     return this.guard('accepting', () => this.locked((tx) => admin.acceptHost(tx, name, by)))
+  }
+
+  waiveFindings(name: string, kind: FindingKind, by: { actor: string; reason: string; until: Date | null; at: Date }): Promise<Waiver | null> {
+    return this.guard('waiving', () => this.locked((tx) => admin.waiveFindings(tx, name, kind, by)))
+  }
+
+  revokeKeys(keys: readonly RevokedKeyEntry[], by: { actor: string; reason: string; at: Date }): Promise<Sha256Fingerprint[]> {
+    return this.guard('revoking keys', () => this.locked((tx) => admin.revokeKeys(tx, keys, by)))
   }
 
   allowShared(hosts: readonly string[], by: { actor: string; at: Date }): Promise<void> {

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely'
+import { ledgerStateOf } from './ledger.js'
 import type { FleetCertificate, FleetHost, FleetKey, FleetScan, FleetSnapshot } from '../domain/fleet.js'
 import type { KeyFamily, KeyType } from '../domain/host-key.js'
 import { md5FromDigest, sha256FromDigest } from '../fingerprint/digest-forms.js'
@@ -36,7 +37,7 @@ export async function readFleetSnapshot(db: Db): Promise<FleetSnapshot> {
           'k.blob',
           'k.sha256',
           'k.md5',
-          's.trust',
+          ledgerStateOf().as('trust'),
           's.current',
           's.source',
           's.first_seen',

@@ -91,6 +91,13 @@ export function createRecordingSession(tx: Transaction<Database>): RecordingSess
 
     authorityTrust: () => loadCertAuthorities(tx),
 
+    async activeWaivers(at) {
+      const rows = await sql<{ kind: string; name: string }>`
+        SELECT w.kind, h.name FROM waivers w JOIN hosts h ON h.id = w.host_id
+        WHERE w.until IS NULL OR w.until > ${at}::timestamptz`.execute(tx)
+      return new Set(rows.rows.map((r) => `${r.kind}|${r.name}`))
+    },
+
     configIds: (configs, at) => configIds.idsOf(configs, at),
     loadConfigs: (ids) => loadConfigs(tx, ids),
     earlierConfigs: (pairs) => earlierConfigs(tx, pairs),

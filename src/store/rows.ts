@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely'
+import type { LedgerState } from '../domain/trust.js'
 import type { Finding, FindingKind, Severity } from '../domain/finding.js'
 import { familyOfType, type KeyType } from '../domain/host-key.js'
 import type { SightingTrust } from '../domain/sighting.js'
@@ -60,7 +61,7 @@ export interface KeyRecordRow {
   first_seen: Date
   last_seen: Date | null
   current: boolean
-  trust: SightingTrust
+  trust: LedgerState
   source: 'scan' | 'import'
 }
 
@@ -92,7 +93,7 @@ export interface FindingRow {
   fingerprint: string | null
   previous: string | null
   message: string
-  status: 'open' | 'accepted' | 'resolved'
+  status: 'open' | 'accepted' | 'waived' | 'resolved'
   first_seen: Date
   last_seen: Date
   resolved_at: Date | null
@@ -133,7 +134,7 @@ export function toLiveFinding(row: Pick<FindingRow, 'id' | 'identity' | 'kind' |
     id: row.id,
     identity: row.identity,
     kind: row.kind as FindingKind,
-    status: row.status === 'accepted' ? 'accepted' : 'open',
+    status: row.status === 'accepted' || row.status === 'waived' ? row.status : 'open',
     host: row.host,
     hosts: row.hosts,
     keyType: row.key_type as KeyType | null,
@@ -172,6 +173,8 @@ export interface HostTimelineRows {
   findings: readonly StoredFinding[]
   acceptances: readonly Selectable<AcceptancesTable>[]
   failures: readonly HostFailureRow[]
+  trustChanges: readonly { sha256: Uint8Array; trust: SightingTrust; at: Date; actor: string; reason: string | null }[]
+  waivers: readonly { kind: string; waived_at: Date; waived_by: string; reason: string; until: Date | null }[]
 }
 
 export function toHostTimeline(rows: HostTimelineRows): HostTimeline {
@@ -186,6 +189,8 @@ export function toHostTimeline(rows: HostTimelineRows): HostTimeline {
     findings: [...rows.findings].reverse(),
     acceptances: rows.acceptances.map((a) => toAcceptance(a, host.name)),
     failures: rows.failures.map(toHostFailure),
+    trustChanges: rows.trustChanges.map((c) => ({ sha256: sha256FromDigest(c.sha256), trust: c.trust, at: c.at, actor: c.actor, reason: c.reason })),
+    waivers: rows.waivers.map((w) => ({ host: host.name, kind: w.kind as FindingKind, waivedAt: w.waived_at, waivedBy: w.waived_by, reason: w.reason, until: w.until })),
   }
 }
 

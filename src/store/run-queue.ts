@@ -509,6 +509,19 @@ export class RunQueue {
     await this.pool.query(`UPDATE runs SET hosts_judged = $2, findings_so_far = $3 WHERE id = $1 AND status = 'judging'`, [runId, progress.hosts, progress.findings])
   }
 
+  /** Fails a run whose judging cannot be completed (its lost judge's report cannot be rebuilt): the
+   * scan it recorded, if any, stays with it, and the error says why. */
+  async failJudging(runId: number, scanId: number | null, error: string): Promise<void> {
+    await this.transaction(async (client) => {
+      await client.query(`UPDATE runs SET status = 'failed', scan_id = $2, error = $3, finished_at = now() WHERE id = $1 AND status = 'judging'`, [
+        runId,
+        scanId,
+        error,
+      ])
+      await client.query(`DELETE FROM run_shards WHERE run_id = $1`, [runId])
+    })
+  }
+
   /** Counts a judging attempt that threw; after MAX_JUDGE_ATTEMPTS the run fails with the error. */
   async judgingFailed(runId: number, error: string): Promise<void> {
     await this.transaction(async (client) => {

@@ -69,7 +69,7 @@ export async function writeFindings(tx: Tx, scanId: number, at: Date, plan: Reco
                             first_scan_id, last_scan_id, first_seen, last_seen, resolved_at)
       SELECT v.identity, v.kind, v.severity, h.id,
              ARRAY(SELECT jsonb_array_elements_text(v.hosts)), v.key_type, v.fingerprint, v.previous, v.message,
-             CASE WHEN v.resolved THEN 'resolved' ELSE 'open' END,
+             CASE WHEN v.resolved THEN 'resolved' WHEN v.waived THEN 'waived' ELSE 'open' END,
              ${scanId}::int, ${scanId}::int, ${at}::timestamptz, ${at}::timestamptz,
              CASE WHEN v.resolved THEN ${at}::timestamptz END
       FROM jsonb_to_recordset(${JSON.stringify(
@@ -85,9 +85,10 @@ export async function writeFindings(tx: Tx, scanId: number, at: Date, plan: Reco
           previous: i.finding.previous,
           message: i.finding.message,
           resolved: i.resolved,
+          waived: i.waived === true,
         })),
       )}::jsonb) AS v(n int, identity text, kind text, severity text, host text, hosts jsonb, key_type text,
-                      fingerprint text, previous text, message text, resolved boolean)
+                      fingerprint text, previous text, message text, resolved boolean, waived boolean)
       JOIN hosts h ON h.name = v.host
       ORDER BY v.n`.execute(tx)
   }
@@ -99,6 +100,11 @@ export async function writeFindings(tx: Tx, scanId: number, at: Date, plan: Reco
         batch.map((t) => ({ id: t.id, message: t.finding.message, severity: t.finding.severity, hosts: t.finding.hosts })),
       )}::jsonb) AS v(id int, message text, severity text, hosts jsonb)
       WHERE findings.id = v.id`.execute(tx)
+  }
+  // A waiver that expired while its condition lasts: the finding is open again, and no longer says who waived it.
+  for (const batch of batches(plan.reopen ?? [])) {
+    await sql`UPDATE findings SET status = 'open', accepted_at = NULL, accepted_by = NULL, accept_reason = NULL
+              WHERE id = ANY(${batch}::int[]) AND status = 'waived'`.execute(tx)
   }
   for (const batch of batches(plan.resolve)) {
     await sql`UPDATE findings SET status = 'resolved', resolved_at = ${at}::timestamptz

@@ -50,7 +50,8 @@ export interface KeysTable {
   gcd_checked: ColumnType<boolean, boolean | undefined, boolean>
 }
 
-export type SightingTrust = 'trusted' | 'untrusted' | 'superseded'
+export type { SightingTrust } from '../domain/trust.js'
+import type { SightingTrust } from '../domain/trust.js'
 
 export interface SightingsTable {
   id: Generated<number>
@@ -89,7 +90,7 @@ export interface ScanFailuresTable {
   address: string | null
 }
 
-export type FindingStatus = 'open' | 'accepted' | 'resolved'
+export type FindingStatus = 'open' | 'accepted' | 'waived' | 'resolved'
 
 export interface FindingsTable {
   id: Generated<number>
@@ -111,6 +112,26 @@ export interface FindingsTable {
   accepted_at: Timestamp | null
   accepted_by: string | null
   accept_reason: string | null
+}
+
+export interface TrustChangesTable {
+  id: Generated<number>
+  host_id: number
+  key_id: number
+  trust: SightingTrust
+  at: Timestamp
+  actor: string
+  reason: string | null
+}
+
+export interface WaiversTable {
+  id: Generated<number>
+  host_id: number
+  kind: string
+  waived_at: Timestamp
+  waived_by: string
+  reason: string
+  until: Timestamp | null
 }
 
 export interface AcceptancesTable {
@@ -152,6 +173,8 @@ export interface RevokedKeysTable {
   key_id: number
   imported_at: Timestamp
   source: string
+  /** Why (`hostkeys revoke --reason`, 0008); null for imported lines. */
+  reason: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface CertAuthoritiesTable {
@@ -216,6 +239,8 @@ export interface Database {
   share_group_members: ShareGroupMembersTable
   imported_hashed: ImportedHashedTable
   revoked_keys: RevokedKeysTable
+  trust_changes: TrustChangesTable
+  waivers: WaiversTable
   cert_authorities: CertAuthoritiesTable
   certificates: CertificatesTable
   server_configs: ServerConfigsTable

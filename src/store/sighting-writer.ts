@@ -62,8 +62,9 @@ export async function recordScannedSightings(
     const served = new Set<Sha256Fingerprint>()
     for (const key of w.scanned.keys) {
       served.add(key.sha256)
-      const trust = w.trust.get(key.sha256) ?? 'trusted'
       const existing = bySha.get(key.sha256)
+      // A key the comparison did not judge keeps its state; a new one is pending, never trusted by default.
+      const trust = w.trust.get(key.sha256) ?? existing?.trust ?? 'pending'
       if (existing) {
         touch.push({ id: existing.id, address: w.scanned.address, port: w.scanned.port })
         if (existing.trust !== trust) retrust.push({ id: existing.id, trust })
@@ -84,9 +85,13 @@ export async function recordScannedSightings(
       WHERE sightings.id = v.id`.execute(db)
   }
   if (retrust.length > 0) {
+    // The ledger keeps who changed a state and when: here, the scan (a retired key served again is pending).
     await sql`
-      UPDATE sightings SET trust = v.t FROM unnest(${retrust.map((r) => r.id)}::int[], ${retrust.map((r) => r.trust)}::text[]) AS v(id, t)
-      WHERE sightings.id = v.id`.execute(db)
+      WITH changed AS (
+        UPDATE sightings SET trust = v.t FROM unnest(${retrust.map((r) => r.id)}::int[], ${retrust.map((r) => r.trust)}::text[]) AS v(id, t)
+        WHERE sightings.id = v.id RETURNING sightings.host_id, sightings.key_id, sightings.trust)
+      INSERT INTO trust_changes (host_id, key_id, trust, at, actor)
+      SELECT host_id, key_id, trust, ${at}::timestamptz, ${`scan ${scanId}`} FROM changed`.execute(db)
   }
   if (uncurrent.length > 0) {
     await sql`UPDATE sightings SET current = false WHERE id = ANY(${uncurrent}::int[])`.execute(db)

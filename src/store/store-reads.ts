@@ -1,8 +1,10 @@
 import { sql, type Kysely } from 'kysely'
-import type { HostTimeline, KeyRecord, StoredFinding, TrustedKey } from '../domain/history.js'
+import type { HostTimeline, KeyRecord, RefusedKey, StoredFinding, TrustedKey } from '../domain/history.js'
+import type { KeyType } from '../domain/host-key.js'
 import type { Finding, FindingKind } from '../domain/finding.js'
 import { toFinding, toHostTimeline, toKeyRecord, toStoredFinding, toTrustedKey, type FindingRow, type KeyRecordRow } from './rows.js'
 import type { Database } from './schema.js'
+import { ledgerStateOf, vouchedFor } from './ledger.js'
 import { sha256FromDigest } from '../fingerprint/digest-forms.js'
 import type { FindingFilter, KeySelector, StoreStats } from './store.js'
 
@@ -32,7 +34,7 @@ function keyRecords(db: Db) {
     's.first_seen',
     's.last_seen',
     's.current',
-    's.trust',
+    ledgerStateOf().as('trust'),
     's.source',
   ])
 }
@@ -186,7 +188,16 @@ export async function hostTimeline(db: Db, name: string): Promise<HostTimeline |
     .where('f.host_id', '=', host.id)
     .orderBy('s.finished_at')
     .execute()
-  return toHostTimeline({ host, names, keys: keys as KeyRecordRow[], findings, acceptances, failures })
+  const trustChanges = await db
+    .selectFrom('trust_changes as c')
+    .innerJoin('keys as k', 'k.id', 'c.key_id')
+    .select(['k.sha256', 'c.trust', 'c.at', 'c.actor', 'c.reason'])
+    .where('c.host_id', '=', host.id)
+    .orderBy('c.at')
+    .orderBy('c.id')
+    .execute()
+  const waivers = await db.selectFrom('waivers').selectAll().where('host_id', '=', host.id).orderBy('waived_at').execute()
+  return toHostTimeline({ host, names, keys: keys as KeyRecordRow[], findings, acceptances, failures, trustChanges, waivers })
 }
 
 /** Every trusted key with the names a known_hosts line gives it. */
@@ -200,11 +211,22 @@ export async function trustedKeys(db: Db): Promise<TrustedKey[]> {
       'k.blob',
       sql<string[]>`ARRAY(SELECT n.name FROM host_names n WHERE n.host_id = h.id ORDER BY n.kind DESC, n.name)`.as('aliases'),
     ])
-    .where('s.trust', '=', 'trusted')
+    .where(vouchedFor())
     .orderBy('h.name')
     .orderBy('k.type')
     .execute()
   return rows.map(toTrustedKey)
+}
+
+/** Every key the ledger refuses whoever serves it: revoked (@revoked, `hostkeys revoke`, CAs included)
+ * or compromised and served by some host. known_hosts exports write them as `@revoked` lines. */
+export async function refusedKeys(db: Db): Promise<RefusedKey[]> {
+  const rows = await sql<{ type: string; blob: Uint8Array; state: 'revoked' | 'compromised' }>`
+    SELECT k.type, k.blob, CASE WHEN r.key_id IS NOT NULL THEN 'revoked' ELSE 'compromised' END AS state
+    FROM keys k LEFT JOIN revoked_keys r ON r.key_id = k.id
+    WHERE r.key_id IS NOT NULL OR (k.compromised IS NOT NULL AND EXISTS (SELECT 1 FROM sightings s WHERE s.key_id = k.id))
+    ORDER BY k.type, k.sha256`.execute(db)
+  return rows.rows.map((r) => ({ type: r.type as KeyType, blob: Buffer.from(r.blob), state: r.state }))
 }
 
 /** The hosts of each share group (hosts allowed to serve one key), group by group. */

@@ -2,12 +2,13 @@ import type { ServerConfig } from '../domain/server-config.js'
 import type { AuditedHost } from '../domain/fleet-audit.js'
 import type { StoredModulus, StoredVerdict, VerdictWrite } from './key-verdicts.js'
 import type { Finding, FindingKind } from '../domain/finding.js'
-import type { KeyFamily, Sha256Fingerprint } from '../domain/host-key.js'
+import type { HostKey, KeyFamily, Sha256Fingerprint } from '../domain/host-key.js'
 import type { HostHistory, Sighting, SightingTrust } from '../domain/sighting.js'
 import type { IdentityClaim } from './host-identity.js'
 import type { ClaimedStatements, StatementClaim, StatementRecorded } from './key-statements.js'
 import type { KeyStatement } from '../domain/key-statement.js'
 import type { MigrationReport } from './migrate.js'
+import type { RecordedScanReport } from './scan-report-reads.js'
 import type { AuthorityTrust, RecordedCertificate } from '../domain/certificate-history.js'
 import type { CertificateWrite } from './certificate-writer.js'
 import type { LiveFinding, Reconciliation } from '../domain/finding-plan.js'
@@ -15,7 +16,7 @@ import type { KeyHolders } from '../domain/key-holders.js'
 import type { ScannedHost } from '../domain/scanned-host.js'
 import type { HostStatus } from '../domain/observation.js'
 import type { FleetSnapshot } from '../domain/fleet.js'
-import type { Acceptance, KeyRecord, StoredFinding, HostTimeline, TrustedAuthority, TrustedKey } from '../domain/history.js'
+import type { Acceptance, Waiver, KeyRecord, StoredFinding, HostTimeline, RefusedKey, TrustedAuthority, TrustedKey } from '../domain/history.js'
 
 /* Store : the history behind one `--db`: PostgreSQL or an embedded PGlite directory, same schema.
  * Everything a use case reads or writes goes through this interface; SQL stays in src/store/. */
@@ -95,6 +96,8 @@ export interface RecordingSession {
   absorbHost(from: { id: number; name: string }, into: { id: number; name: string }, at: Date): Promise<void>
   /** The keys among these that an imported `@revoked` line names, with the file that named them. */
   revokedKeys(fingerprints: readonly Sha256Fingerprint[]): Promise<Map<Sha256Fingerprint, string>>
+  /** Waivers in force at `at`, as `kind|host` (analysis/finding-lifecycle.ts waiverKey). */
+  activeWaivers(at: Date): Promise<Set<string>>
   /** Trusted CAs and the host patterns each is trusted for. */
   authorityTrust(): Promise<AuthorityTrust[]>
   /** The id of each server configuration, by its digest in hex, adding those not stored yet. */
@@ -194,6 +197,9 @@ export interface ImportReport {
   readonly authorities: number
 }
 
+/** A key to revoke: its blob when known (a .pub or known_hosts line), else its fingerprint, which the history must know. */
+export type RevokedKeyEntry = { readonly kind: 'blob'; readonly key: HostKey } | { readonly kind: 'fingerprint'; readonly sha256: Sha256Fingerprint }
+
 /** A CA key to trust for the hosts one pattern list names (an `@cert-authority PATTERNS KEY` line). */
 export interface CertAuthorityEntry {
   readonly blob: Buffer
@@ -258,11 +264,20 @@ export interface Store {
   listFindings(filter: FindingFilter): Promise<StoredFinding[]>
   /** The findings of one kind that scan raised first, in the order it wrote them. */
   scanFindings(scanId: number, kind: FindingKind): Promise<Finding[]>
+  /** What a recorded scan reported, read back from its findings' rows; null when there is no such scan. */
+  recordedScanReport(scanId: number): Promise<RecordedScanReport | null>
   /** Trusts the keys the host serves now; null when the host is unknown. */
   acceptHost(name: string, by: { actor: string; reason: string | null; at: Date }): Promise<Acceptance | null>
+  /** Waives one kind of finding on a host (`hostkeys waive`); null when the host is unknown. */
+  waiveFindings(name: string, kind: FindingKind, by: { actor: string; reason: string; until: Date | null; at: Date }): Promise<Waiver | null>
+  /** Marks keys revoked (`hostkeys revoke`): stored as keys if new; returns those newly revoked. */
+  revokeKeys(keys: readonly RevokedKeyEntry[], by: { actor: string; reason: string; at: Date }): Promise<Sha256Fingerprint[]>
   allowShared(hosts: readonly string[], by: { actor: string; at: Date }): Promise<void>
   listShareGroups(): Promise<string[][]>
+  /** Every key the trust ledger vouches for (domain/trust.ts), with the names a known_hosts line gives it. */
   trustedKeys(): Promise<TrustedKey[]>
+  /** Every key the ledger refuses whoever serves it: revoked, or compromised and served. */
+  refusedKeys(): Promise<RefusedKey[]>
   importKnownHosts(entries: readonly ImportEntry[], by: { source: string; at: Date }): Promise<ImportReport>
   /**
    * Trusts each CA the entries name for exactly the pattern lists they give it, replacing any it had:

@@ -6,8 +6,8 @@ import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { checkHostKey } from '../../src/analysis/bad-keys.js'
 import { sharedFactors } from '../../src/analysis/batch-gcd.js'
-import { bigintFromBytes } from '../../src/analysis/big-integer.js'
 import type { HostKey } from '../../src/domain/host-key.js'
+import { SshReader } from '../../src/domain/ssh-wire.js'
 import { scanHost } from '../../src/ssh/scan-host.js'
 import { closePrimes, keysSharingAPrime, rocaKey, rsaFromPrimes, rsaKeyDir, type RsaFromPrimes } from '../support/rsa-from-primes.js'
 import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
@@ -36,10 +36,10 @@ async function collectRsaKey(server: SshdServer): Promise<HostKey> {
 
 function modulusOf(key: HostKey): bigint {
   // ssh-rsa blob: string type, mpint e, mpint n.
-  let offset = 4 + key.blob.readUInt32BE(0)
-  offset += 4 + key.blob.readUInt32BE(offset)
-  const length = key.blob.readUInt32BE(offset)
-  return bigintFromBytes(key.blob.subarray(offset + 4, offset + 4 + length))
+  const reader = new SshReader(key.blob, 'ssh-rsa key blob')
+  reader.string('key type')
+  reader.string('e')
+  return reader.mpint('n')
 }
 
 describe('known-bad RSA host keys served by real sshd', { skip: skipUnlessSshd() }, () => {

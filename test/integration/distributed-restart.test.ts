@@ -13,8 +13,9 @@ import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
  * hand and stage them once the server is back (rather than leaving them to be scanned again after
  * their --shard-expiry), take the rest, and judge the run; a `run wait` started before the restart
  * waits it out and reports the run. The test's own cluster (test/support/pg-cluster.ts), so it may be
- * stopped; real sshd and hosts that never answer on 127.86.252.0/24. `run wait --metrics-file` writes
- * what `scan --metrics-file` writes, on success and on failure. */
+ * stopped while the workers are inside shards, and started again once each has run into the outage
+ * (no outage length assumed); real sshd and hosts that never answer on 127.86.252.0/24.
+ * `run wait --metrics-file` writes what `scan --metrics-file` writes, on success and on failure. */
 
 const SILENT = 6
 
@@ -61,9 +62,19 @@ describe('a distributed run across a PostgreSQL restart', { skip: skipUnlessPgCl
       120_000,
       'the first shards in',
     )
+    const before = workers.map((w) => w.output().stderr.length)
     cluster.stop('fast')
-    // Down for longer than a silent shard takes: the workers finish scanning while it is away.
-    await new Promise((r) => setTimeout(r, 6_000))
+    // Down until each worker has run into the outage: one that was scanning a shard says so once the
+    // shard is scanned and cannot be staged, one that was between shards when it looked for work. No
+    // outage length is assumed; pg-boss maintenance's own complaints do not count (they come on a timer,
+    // mid-shard).
+    const noticed = (worker: RunningCli, i: number) =>
+      worker
+        .output()
+        .stderr.slice(before[i])
+        .split('\n')
+        .some((line) => line.startsWith('hostkeys worker: ') && !line.includes('job queue maintenance'))
+    await waitFor(() => workers.every(noticed), 120_000, 'each worker to run into the outage')
     await cluster.start()
 
     const waited = await wait.done

@@ -218,8 +218,11 @@ describe('vantages (CLI, real sshd, PostgreSQL)', { skip: skipUnlessSshd() || (p
   let real: SshdServer
   let interceptor: SshdServer
   let relay: Server
+  // An interceptor that has only an RSA key of its own, where the host has only Ed25519 (a family swap).
+  let rsaInterceptor: SshdServer
+  let swapRelay: Server
   const workers: RunningCli[] = []
-  let cleanup: (() => Promise<void>) | null = null
+  const cleanups: (() => Promise<void>)[] = []
   let interceptedWorker: RunningCli | null = null
 
   before(async () => {
@@ -231,18 +234,27 @@ describe('vantages (CLI, real sshd, PostgreSQL)', { skip: skipUnlessSshd() || (p
       { host: '127.85.5.2', port: interceptor.port },
       () => interceptedWorker?.child.pid ?? null,
     )
+    rsaInterceptor = await startSshd({ addresses: ['127.85.5.3'], keyTypes: ['rsa'] })
+    swapRelay = await interceptingRelay(
+      '127.85.5.1',
+      { host: '127.85.5.1', port: real.port },
+      { host: '127.85.5.3', port: rsaInterceptor.port },
+      () => interceptedWorker?.child.pid ?? null,
+    )
   })
   after(async () => {
     for (const worker of workers) stopWorker(worker)
     relay?.close()
+    swapRelay?.close()
     await real?.stop()
     await interceptor?.stop()
-    await cleanup?.().catch(() => {})
+    await rsaInterceptor?.stop()
+    for (const cleanup of cleanups) await cleanup().catch(() => {})
   })
 
   it('a host that serves other keys to one vantage is vantage_mismatch, naming both vantages and keys', async () => {
     const fresh = await pgBackend!.fresh()
-    cleanup = fresh.cleanup
+    cleanups.push(fresh.cleanup)
     const db = fresh.db
     const relayPort = (relay.address() as { port: number }).port
     const target = `[127.85.5.1]:${relayPort}`
@@ -271,5 +283,35 @@ describe('vantages (CLI, real sshd, PostgreSQL)', { skip: skipUnlessSshd() || (p
     assert.equal(mismatch!.fingerprint, fingerprint(real.publicKeyFiles.ed25519!))
     const [scanRow] = await query<{ vantage: string; hosts_asked: number }>(db, `SELECT vantage, hosts_asked FROM scans`)
     assert.deepEqual(scanRow, { vantage: 'inside', hosts_asked: 2 })
+    for (const worker of [inside, outside]) stopWorker(worker)
+  })
+
+  it('a host whose key families differ between vantages (a family swap) is vantage_mismatch, saying which vantage saw which family', async () => {
+    const fresh = await pgBackend!.fresh()
+    cleanups.push(fresh.cleanup)
+    const db = fresh.db
+    const target = `[127.85.5.1]:${(swapRelay.address() as { port: number }).port}`
+    const scan = startCli(['scan', '--distribute', '--db', db, '--no-dns', '--vantage', 'inside', '--vantage', 'outside', '--format', 'json', target], { timeoutMs: 180_000 })
+    const inside = startCli(['worker', '--db', db, '--vantage', 'inside', '--poll', '0.5'], { timeoutMs: 180_000 })
+    const outside = startCli(['worker', '--db', db, '--vantage', 'outside', '--poll', '0.5'], { timeoutMs: 180_000 })
+    workers.push(inside, outside)
+    interceptedWorker = inside
+    const result = await scan.done
+    assert.equal(result.code, 1, result.stderr + inside.output().stderr + outside.output().stderr)
+    const findings = JSON.parse(result.stdout).findings as { kind: string; host: string; severity: string; message: string; fingerprint: string; keyType: string }[]
+    const fingerprint = (file: string) => execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', file], { encoding: 'utf8' }).split(' ')[1]!
+    const mismatches = findings.filter((f) => f.kind === 'vantage_mismatch').sort((a, b) => a.keyType.localeCompare(b.keyType))
+    // Inside (judged) was served only the interceptor's RSA key; outside only the host's Ed25519 key.
+    assert.deepEqual(
+      mismatches.map((f) => [f.host, f.severity, f.keyType, f.fingerprint]),
+      [
+        [target, 'critical', 'ssh-ed25519', fingerprint(real.publicKeyFiles.ed25519!)],
+        [target, 'critical', 'ssh-rsa', fingerprint(rsaInterceptor.publicKeyFiles.rsa!)],
+      ],
+      JSON.stringify(findings),
+    )
+    assert.match(mismatches[0]!.message, /served ssh-ed25519 \S+ to vantage outside .*but no ed25519 key to vantage inside.*which reached it in the same run and was served ssh-rsa/)
+    assert.match(mismatches[1]!.message, /served ssh-rsa \S+ to vantage inside .*but no rsa key to vantage outside.*which reached it in the same run and was served ssh-ed25519/)
+    for (const worker of [inside, outside]) stopWorker(worker)
   })
 })

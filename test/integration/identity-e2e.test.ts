@@ -273,6 +273,46 @@ describe('identity and trust end to end (CLI, real sshd)', { skip: skipUnlessSsh
         assert.match(lookup.stdout, /web1\.example\.test/)
       })
 
+      it('an address scan of an address that exactly one named host has is that host: no second host, no new_host (rule 2)', async () => {
+        const address = `${net(11)}.11`
+        const server = await sshd(address)
+        const inventory = join(work, `inv-${index}-11`)
+        writeFileSync(inventory, `${address}:${server.port} web11\n`)
+        const named = json(await scan('-f', inventory))
+        const host = `[web11]:${server.port}`
+        assert.deepEqual(kinds(named), [`new_host ${host}`])
+
+        const byAddress = await scan(`[${address}]:${server.port}`)
+        assert.equal(byAddress.code, 0, byAddress.stderr)
+        const doc = json(byAddress)
+        assert.deepEqual(kinds(doc), [])
+        const history = await cli(['history', address])
+        assert.equal(history.code, 0, history.stderr)
+        assert.ok(history.stdout.startsWith(host), history.stdout)
+        assert.ok(history.stdout.includes(address), history.stdout)
+        // One host in the history: the address identity names web11 too, and no new_host was ever recorded for it.
+        const byIdentity = await cli(['history', `[${address}]:${server.port}`])
+        assert.equal(byIdentity.code, 0, byIdentity.stderr)
+        assert.ok(byIdentity.stdout.startsWith(host), byIdentity.stdout)
+        const all = await cli(['findings', '--format', 'json'])
+        // This scenario's hosts, of the history the scenarios share: web11 (and web12 below) or the address.
+        const ours = (f: Finding) => f.host.includes('web11') || f.host.includes('web12') || f.host.includes(address)
+        assert.deepEqual((JSON.parse(all.stdout) as { findings: Finding[] }).findings.filter(ours).map((f) => `${f.kind} ${f.host}`), [`new_host ${host}`])
+
+        // Two inventory lines on that address, in a history of their own: an address scan picks neither name.
+        const two = await backend.open()
+        try {
+          const scanTwo = (...args: string[]) => runInProcess(['scan', '--no-dns', ...TIMEOUT, '--format', 'json', ...args], { history: two.store })
+          const lines = join(work, `inv-${index}-11b`)
+          writeFileSync(lines, `${address}:${server.port} web11\n${address}:${server.port} web12\n`)
+          assert.deepEqual(kinds(json(await scanTwo('-f', lines))), [`new_host ${host}`, `new_host [web12]:${server.port}`])
+          const neither = json(await scanTwo(`[${address}]:${server.port}`))
+          assert.deepEqual(kinds(neither), [`new_host [${address}]:${server.port}`])
+        } finally {
+          await two.cleanup()
+        }
+      })
+
       it('a name that never resolves is host_unresolvable and a host never reached is never_reached (warnings, printed by -q)', async () => {
         const refused = `${net(3)}.1:1` // nothing listens on port 1 of a fresh loopback address: refused
         const quiet = await cli(['scan', '--no-dns', ...TIMEOUT, '-q', 'web3.example.invalid', refused])

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test'
 import { hashHostName } from '../../src/fingerprint/known-hosts-hash.js'
 import type { CliResult } from '../support/cli.js'
 import { runInProcess, type InProcessOptions } from '../support/cli-in-process.js'
-import { ensureHostKeysAsync, skipUnlessSshd, startSshd, type SshdKeyType, type SshdServer } from '../support/sshd.js'
+import { ensureHostKeysAsync, keyFile, skipUnlessSshd, startSshd, type SshdKeyType, type SshdServer } from '../support/sshd.js'
 import { testBackends, type OpenedStore } from '../support/test-store.js'
 
 /* Out-of-band verification (issue 13) end to end: the CLI run in this process (main(): the same wiring,
@@ -186,6 +186,57 @@ describe('out-of-band verification (CLI, real sshd)', { skip: skipUnlessSshd() }
         const after = await scan(target)
         assert.equal(after.code, 0, after.stderr)
         assert.deepEqual(json(after).findings, [])
+      })
+
+      it("the family swap: the host's own report (Ed25519 alone) contradicts an interceptor serving only RSA; so does an owner's --complete list, not a plain one", async () => {
+        const address = `${net(6)}.1`
+        const realDir = join(work, `${backend.name}-host6-real`)
+        const real = await sshd(address, ['ed25519'], { keyDir: realDir })
+        const host = `[${address}]:${real.port}`
+        const target = `${address}:${real.port}`
+        const reported = await cli(['self-report', '--keys-dir', realDir, '--host', host, '--format', 'json'])
+        assert.equal(reported.code, 0, reported.stderr)
+        assert.equal((JSON.parse(reported.stdout) as { complete: boolean }).complete, true)
+        const first = await scan(target)
+        assert.equal(first.code, 0, first.stderr)
+        assert.deepEqual(mismatches(json(first)), [])
+
+        // The interceptor answers at the host's address and port with its own RSA key and no Ed25519.
+        await stop(real)
+        const interceptor = await sshd(address, ['rsa'], { keyDir: join(work, `${backend.name}-host6-interceptor`), port: real.port })
+        const swapped = await scan(target)
+        assert.equal(swapped.code, 1, swapped.stderr)
+        const found = mismatches(json(swapped))
+        const rsa = fingerprint(interceptor.publicKeyFiles['rsa']!)
+        assert.deepEqual(found.map((f) => [f.severity, f.keyType, f.fingerprint, f.previous]), [['critical', 'ssh-rsa', rsa, null]])
+        assert.ok(found[0]!.message.includes(`serves the ssh-rsa key ${rsa}`), found[0]!.message)
+        assert.match(found[0]!.message, /the host's own report \(self-report by .+\), which lists every key the host has, has no rsa key \(only ssh-ed25519\)/)
+        assert.match(found[0]!.message, /suspect the network path first/)
+        assert.ok(found[0]!.message.includes(`\`hostkeys self-report --host '${host}'\``), found[0]!.message)
+        const history = await cli(['history', host])
+        assert.ok(history.stdout.includes("stated in the host's own report (self-report by ") && history.stdout.includes('of every key the host has'), history.stdout)
+
+        // The owner's list of the same host, on another database: plain covers only Ed25519; --complete covers RSA too.
+        const owner = await backend.open()
+        try {
+          const onOwner = (args: readonly string[]) => runInProcess(args, { history: owner.store })
+          const scanOwner = () => onOwner(['scan', '--no-dns', ...TIMEOUT, '--format', 'json', target])
+          const list = file('host6-owner.txt', execFileSync('ssh-keygen', ['-l', '-f', `${keyFile(realDir, 'ed25519')}.pub`], { encoding: 'utf8' }))
+          assert.equal((await onOwner(['expect', host, list])).code, 0)
+          const plain = await scanOwner()
+          assert.equal(plain.code, 0, plain.stderr)
+          assert.deepEqual(mismatches(json(plain)), [])
+          const complete = await onOwner(['expect', '--complete', host, list])
+          assert.equal(complete.code, 0, complete.stderr)
+          assert.match(complete.stdout, /recorded the owner's statement \(.+\), of every key the host has:/)
+          assert.match(complete.stdout, /it differs from what .+ served at its last scan \(ssh-rsa /)
+          const contradicted = await scanOwner()
+          assert.equal(contradicted.code, 1, contradicted.stderr)
+          assert.deepEqual(mismatches(json(contradicted)).map((f) => [f.severity, f.fingerprint]), [['critical', rsa]])
+          assert.match(mismatches(json(contradicted))[0]!.message, /its owner's statement \(expect by .+\), which lists every key the host has, has no rsa key/)
+        } finally {
+          await owner.cleanup()
+        }
       })
 
       it('a statement recorded by address binds to the host the inventory later names, scanned at that address', async () => {

@@ -1,11 +1,11 @@
 /* In-process TCP peers on loopback that misbehave the ways real networks do: a tarpit that never
- * speaks, an endless banner line, random bytes, a server that hangs up mid key exchange, a peer
- * that trickles one byte at a time. For tests and benchmarks of the collector's deadlines. */
+ * speaks, an endless banner line, random bytes, a server that hangs up mid key exchange, one that
+ * greets and then never answers the key exchange, a peer that trickles one byte at a time. For tests and benchmarks of the collector's deadlines. */
 
 import net from 'node:net'
 import { serverGreeting } from './ssh-wire.js'
 
-export type HostileBehaviour = 'silent' | 'endless-banner' | 'garbage' | 'drop-mid-kex' | 'trickle'
+export type HostileBehaviour = 'silent' | 'endless-banner' | 'garbage' | 'drop-mid-kex' | 'stall-after-kexinit' | 'trickle'
 
 export interface HostilePeer {
   readonly address: string
@@ -68,6 +68,13 @@ export function startHostilePeer(address: string, behaviour: HostileBehaviour, o
         // rate-limiting server does after the clear-text part).
         write(serverGreeting({ serverHostKey: 'ssh-ed25519,ecdsa-sha2-nistp256' }))
         socket.once('data', () => socket.destroy())
+        break
+      case 'stall-after-kexinit':
+        // A real banner and KEXINIT, then nothing: the key exchange reply never comes (a filter that
+        // lets the clear-text greeting through, a server that withholds its keys). What the client
+        // sends is read and dropped, so the connection stays open until the client's deadline.
+        write(serverGreeting({ serverHostKey: 'ssh-ed25519,rsa-sha2-512,rsa-sha2-256' }))
+        socket.on('data', () => {})
         break
       case 'trickle': {
         const line = Buffer.from(`SSH-2.0-${'x'.repeat(200)}\r\n`)

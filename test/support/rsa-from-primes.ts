@@ -2,7 +2,7 @@ import { checkPrimeSync, createPrivateKey, generatePrimeSync, randomBytes } from
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { bigintFromBytes, bitLength, bytesFromBigint, modPow, primesUpTo } from '../../src/analysis/big-integer.js'
-import { wireString, wireUnsignedMpint } from '../../src/fingerprint/wire-format.js'
+import { sshString, sshMagnitudeMpint } from '../../src/domain/ssh-wire.js'
 import { keyFile } from './sshd.js'
 
 /* RSA keys made from primes a test chooses, so that a real sshd serves a modulus with a known
@@ -37,7 +37,7 @@ function modInverse(a: bigint, m: bigint): bigint {
 
 /** The SSH blob of an RSA public key. */
 export function rsaPublicBlob(n: bigint, e = RSA_PUBLIC_EXPONENT): Buffer {
-  return Buffer.concat([wireString('ssh-rsa'), wireUnsignedMpint(bytesFromBigint(e)), wireUnsignedMpint(bytesFromBigint(n))])
+  return Buffer.concat([sshString('ssh-rsa'), sshMagnitudeMpint(bytesFromBigint(e)), sshMagnitudeMpint(bytesFromBigint(n))])
 }
 
 /** The RSA key with primes p and q (distinct, both prime, e invertible mod lcm(p-1, q-1)). */

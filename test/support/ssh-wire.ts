@@ -1,22 +1,19 @@
 /* Builders for the clear-text part of an SSH server's greeting (RFC 4253 §4.2, §6, §7.1), for
- * unit tests of the KEXINIT reader and for hostile in-process peers. */
+ * unit tests of the KEXINIT reader and for hostile in-process peers, on the writers src/ uses. */
 
-/** RFC 4251 §5 string: uint32 length, bytes. */
-export function sshString(value: Buffer | string): Buffer {
-  const bytes = typeof value === 'string' ? Buffer.from(value, 'latin1') : value
-  const length = Buffer.alloc(4)
-  length.writeUInt32BE(bytes.length)
-  return Buffer.concat([length, bytes])
-}
+import { sshBoolean, sshByte, sshString, sshUint32 } from '../../src/domain/ssh-wire.js'
+import { framePacket, SSH_MSG_KEXINIT } from '../../src/ssh/binary-packet.js'
 
-/** RFC 4253 §6 binary packet with no MAC: padding to a multiple of 8, at least 4 bytes. */
+export { sshString } from '../../src/domain/ssh-wire.js'
+
+/** RFC 4253 §6 binary packet with no MAC, framed as the probe frames its own. `paddingLength` and
+ * `packetLength` override the header's fields, for malformed packets: the padding is then that
+ * many zero bytes, and the packet length field says whatever it is told. */
 export function sshPacket(payload: Buffer, options: { paddingLength?: number; packetLength?: number } = {}): Buffer {
-  let padding = options.paddingLength ?? 8 - ((5 + payload.length) % 8)
-  if (options.paddingLength === undefined && padding < 4) padding += 8
-  const header = Buffer.alloc(5)
-  header.writeUInt32BE(options.packetLength ?? 1 + payload.length + padding)
-  header[4] = padding
-  return Buffer.concat([header, payload, Buffer.alloc(padding)])
+  if (options.paddingLength === undefined && options.packetLength === undefined) return framePacket(payload)
+  const padding = options.paddingLength ?? framePacket(payload)[4]!
+  const packetLength = options.packetLength ?? 1 + payload.length + padding
+  return Buffer.concat([sshUint32(packetLength), sshByte(padding), payload, Buffer.alloc(padding)])
 }
 
 export interface KexinitLists {
@@ -33,7 +30,7 @@ export function kexinitPayload(lists: KexinitLists = {}): Buffer {
   const mac = lists.mac ?? 'hmac-sha2-256'
   const compression = lists.compression ?? 'none'
   return Buffer.concat([
-    Buffer.from([20]),
+    sshByte(SSH_MSG_KEXINIT),
     Buffer.alloc(16, 0xab), // cookie
     sshString(lists.kex ?? 'curve25519-sha256,diffie-hellman-group14-sha256'),
     sshString(lists.serverHostKey ?? 'ssh-ed25519,rsa-sha2-512'),
@@ -45,8 +42,8 @@ export function kexinitPayload(lists: KexinitLists = {}): Buffer {
     sshString(compression),
     sshString(''),
     sshString(''),
-    Buffer.from([0]), // first_kex_packet_follows
-    Buffer.alloc(4), // reserved
+    sshBoolean(false), // first_kex_packet_follows
+    sshUint32(0), // reserved
   ])
 }
 

@@ -3,7 +3,7 @@ import { bigintFromBytes, bytesFromBigint, modPow, primesUpTo } from '../../src/
 import type { HostKey } from '../../src/domain/host-key.js'
 import type { HostStatus, Observation } from '../../src/domain/observation.js'
 import { describeKey } from '../../src/fingerprint/key-blob.js'
-import { wireUnsignedMpint } from '../../src/fingerprint/wire-format.js'
+import { sshMagnitudeMpint, sshString } from '../../src/domain/ssh-wire.js'
 
 /* Public key blobs (RFC 4253 §6.6, RFC 5656 §3.1, RFC 8709) made from a seed: distinct seeds give
  * distinct keys, the same seed the same key. They are honest keys, so that the known-bad key checks
@@ -11,12 +11,6 @@ import { wireUnsignedMpint } from '../../src/fingerprint/wire-format.js'
  * found from the seed (memoised; a new RSA-3072 key takes about a second), an ECDSA point is the public point of
  * a private scalar derived from the seed, a DSA key uses fixed valid domain parameters with
  * y = g^x mod p. Nobody holds their private keys; the store and analysis only ever look at blobs. */
-
-function sshString(bytes: Buffer): Buffer {
-  const length = Buffer.alloc(4)
-  length.writeUInt32BE(bytes.length)
-  return Buffer.concat([length, bytes])
-}
 
 function bytesFrom(seed: string, length: number): Buffer {
   const out: Buffer[] = []
@@ -73,7 +67,7 @@ const DSA_P = 0x8eb0b76c231c23018fce62d85908c70fdb0ad66e8265d643b747377a3ffbee12
 const DSA_Q = 0xf1b21b010a94afdf89dc26a64970bab01e43625dn
 const DSA_G = 0x6bad8e07cb1bfb96686a80eeffaddb38a3819ce5eaf6fd770fc054f35dfa865d0a1da8313ce582c4d113c71f40649ac81f05a1d931141e440ef528dd16d0975ba8ecc7c226762e73e89ce67d9a7fac861dc81a4b1e8e5d44ace90fe97d8e8368700da55736cde636efe1ab197446b5ff7693f51dba700c30ba2f872e02c11aa3n
 
-const mpint = (value: bigint) => wireUnsignedMpint(bytesFromBigint(value))
+const mpint = (value: bigint) => sshMagnitudeMpint(bytesFromBigint(value))
 
 export type SyntheticType = 'ed25519' | 'ecdsa256' | 'ecdsa384' | 'rsa' | 'dsa'
 

@@ -88,21 +88,33 @@ const cases: Case[] = [
   },
   {
     name: 'a key_changed repeats until accepted: the untrusted key stays a change',
-    history: { web1: { sightings: [sighting(A, 'trusted', false), sighting(B, 'untrusted')] } },
+    history: { web1: { sightings: [sighting(A, 'trusted', false), sighting(B, 'pending')] } },
     scan: [{ host: 'web1', keys: [B] }],
     expect: [`key_changed web1 ${B.sha256} prev ${A.sha256}`],
   },
   {
     name: 'after accept (old key superseded) the new key is quiet',
-    history: { web1: { sightings: [sighting(A, 'superseded', false), sighting(B, 'trusted')] } },
+    history: { web1: { sightings: [sighting(A, 'retired', false), sighting(B, 'trusted')] } },
     scan: [{ host: 'web1', keys: [B] }],
     expect: [],
   },
   {
-    name: 'an imported baseline is compared, and families it lacks are trusted silently',
+    name: 'an imported baseline is compared, and a family it lacks is pending (key_added), never trusted silently',
     history: { web1: { sightings: [sighting(A, 'trusted', false, 'import')], everReached: false } },
     scan: [{ host: 'web1', keys: [B, rsa('r')] }],
-    expect: [`key_changed web1 ${B.sha256} prev ${A.sha256}`],
+    expect: [`key_changed web1 ${B.sha256} prev ${A.sha256}`, `key_added web1 ${rsa('r').sha256}`],
+  },
+  {
+    name: 'a family swap (the trusted family withheld, a new family served) is key_changed',
+    history: { web1: { sightings: [sighting(A, 'trusted', false, 'import')], everReached: false } },
+    scan: [{ host: 'web1', keys: [rsa('r')] }],
+    expect: [`key_changed web1 ${rsa('r').sha256} prev ${A.sha256}`],
+  },
+  {
+    name: 'a pending key stays pending: raised again at the next scan',
+    history: { web1: { sightings: [sighting(A, 'trusted'), sighting(rsa('r'), 'pending')] } },
+    scan: [{ host: 'web1', keys: [A, rsa('r')] }],
+    expect: [`key_added web1 ${rsa('r').sha256}`],
   },
   { name: 'RSA under 2048 bits is weak_key', scan: [{ host: 'old', keys: [rsa('o', 1024)] }], expect: [`weak_key old ${rsa('o', 1024).sha256}`, 'new_host old'] },
   { name: 'any DSA key is weak_key', scan: [{ host: 'old', keys: [dsa('d')] }], expect: [`weak_key old ${dsa('d').sha256}`, 'new_host old'] },
@@ -234,7 +246,11 @@ describe('reconcileFindings', () => {
     { name: 'condition gone on a reached host is resolved', live: [live({})], raised: [], expect: { report: 0, insert: 0, touch: 0, resolve: [1] } },
     { name: 'condition on a host not reached stays', live: [live({})], raised: [], scope: { reachedHosts: new Set(), askedFamilies: new Set(KEY_FAMILIES) }, expect: { report: 0, insert: 0, touch: 0, resolve: [] } },
     { name: 'condition of a family not asked stays', live: [live({})], raised: [], scope: { reachedHosts: new Set(['a']), askedFamilies: new Set(['rsa'] as const) }, expect: { report: 0, insert: 0, touch: 0, resolve: [] } },
-    { name: 'an event (key_added) is never resolved by a scan', live: [live({ kind: 'key_added', identity: 'key_added|a|x' })], raised: [], expect: { report: 0, insert: 0, touch: 0, resolve: [] } },
+    { name: 'an event (key_removed) is never resolved by a scan', live: [live({ kind: 'key_removed', identity: 'key_removed|a|x' })], raised: [], expect: { report: 0, insert: 0, touch: 0, resolve: [] } },
+    { name: 'key_added is a condition: gone once the key is no longer served', live: [live({ kind: 'key_added', identity: 'key_added|a|x' })], raised: [], expect: { report: 0, insert: 0, touch: 0, resolve: [1] } },
+    { name: 'a waived condition raised under its waiver is touched, not reported', live: [live({ status: 'waived' })], raised: [changed], scope: { reachedHosts: new Set(['a']), askedFamilies: new Set(KEY_FAMILIES), waivers: new Set([`${changed.kind}|${changed.host}`]) }, expect: { report: 0, insert: 0, touch: 1, resolve: [] } },
+    { name: 'a waived condition whose waiver expired is reported again', live: [live({ status: 'waived' })], raised: [changed], expect: { report: 1, insert: 0, touch: 1, resolve: [] } },
+    { name: 'a waived condition that is gone is resolved', live: [live({ status: 'waived' })], raised: [], expect: { report: 0, insert: 0, touch: 0, resolve: [1] } },
     // SSHFP and dns_error findings are conditions of DNS: a scan that checked DNS sees them gone
     // (records fixed, resolver back); a --no-dns scan cannot tell.
     ...(['sshfp_mismatch', 'sshfp_missing', 'sshfp_stale', 'sshfp_insecure', 'dns_error'] as const).flatMap((kind) => [
@@ -248,6 +264,8 @@ describe('reconcileFindings', () => {
     // A name that resolves again (the DNS outage is over) ends host_unresolvable even if the host then times out.
     { name: 'host_unresolvable is resolved once the name resolves, reached or not', live: [live({ kind: 'host_unresolvable', identity: 'host_unresolvable|a|', keyType: null })], raised: [], scope: { reachedHosts: new Set(), resolvedHosts: new Set(['a']), askedFamilies: new Set(KEY_FAMILIES) }, expect: { report: 0, insert: 0, touch: 0, resolve: [1] } },
     { name: 'never_reached stays until a scan reaches the host', live: [live({ kind: 'never_reached', identity: 'never_reached|a|', keyType: null })], raised: [], scope: { reachedHosts: new Set(), resolvedHosts: new Set(['a']), askedFamilies: new Set(KEY_FAMILIES) }, expect: { report: 0, insert: 0, touch: 0, resolve: [] } },
+    { name: 'keys_withheld stays through a scan that does not reach the host', live: [live({ kind: 'keys_withheld', identity: 'keys_withheld|a|', keyType: null })], raised: [], scope: { reachedHosts: new Set(), resolvedHosts: new Set(['a']), askedFamilies: new Set(KEY_FAMILIES) }, expect: { report: 0, insert: 0, touch: 0, resolve: [] } },
+    { name: 'keys_withheld is resolved by a scan that reaches the host', live: [live({ kind: 'keys_withheld', identity: 'keys_withheld|a|', keyType: null })], raised: [], scope: { reachedHosts: new Set(['a']), askedFamilies: new Set(['rsa'] as const) }, expect: { report: 0, insert: 0, touch: 0, resolve: [1] } },
     { name: 'dns_error on a host not reached stays', live: [live({ kind: 'dns_error', identity: 'dns_error|a|', keyType: null })], raised: [], scope: { reachedHosts: new Set(), askedFamilies: new Set(KEY_FAMILIES), dnsChecked: true }, expect: { report: 0, insert: 0, touch: 0, resolve: [] } },
   ]
   for (const t of table) {

@@ -9,14 +9,14 @@ import { BAD_KEY_CHECKS_VERSION, checkAllQuietly, checkHostKey, rsaModulus, smal
 import { bigintFromBytes, bytesFromBigint, modPow } from '../../src/analysis/big-integer.js'
 import type { HostKey, KeyType } from '../../src/domain/host-key.js'
 import { KeyBlobError } from '../../src/fingerprint/key-blob.js'
-import { wireString, wireUnsignedMpint } from '../../src/fingerprint/wire-format.js'
+import { sshMagnitudeMpint, SshReader, sshString } from '../../src/domain/ssh-wire.js'
 import { closePrimes, randomPrime, rocaKey, rsaPublicBlob } from '../support/rsa-from-primes.js'
 import { KEYGEN_ARGS, SSH_KEYGEN_PATH, type SshdKeyType } from '../support/sshd.js'
 
 type Key = Pick<HostKey, 'type' | 'blob'>
 
 const rsa = (n: bigint, e = 65537n): Key => ({ type: 'ssh-rsa', blob: rsaPublicBlob(n, e) })
-const mpint = (value: bigint) => wireUnsignedMpint(bytesFromBigint(value))
+const mpint = (value: bigint) => sshMagnitudeMpint(bytesFromBigint(value))
 
 /** The modulus of a PEM public key (PKCS#1 or SPKI), through node:crypto's own parser. */
 function modulusOfPem(pem: string): bigint {
@@ -87,21 +87,16 @@ function ecdsaKey(curve: 'P-256' | 'P-384' | 'P-521'): { key: Key; x: Buffer; y:
   return { key: ecdsaBlob(name, Buffer.concat([Buffer.from([4]), x, y])), x, y, name }
 }
 function ecdsaBlob(curve: string, point: Buffer): Key {
-  return { type: `ecdsa-sha2-${curve}` as KeyType, blob: Buffer.concat([wireString(`ecdsa-sha2-${curve}`), wireString(curve), wireString(point)]) }
+  return { type: `ecdsa-sha2-${curve}` as KeyType, blob: Buffer.concat([sshString(`ecdsa-sha2-${curve}`), sshString(curve), sshString(point)]) }
 }
-const ed25519Blob = (raw: Buffer): Key => ({ type: 'ssh-ed25519', blob: Buffer.concat([wireString('ssh-ed25519'), wireString(raw)]) })
+const ed25519Blob = (raw: Buffer): Key => ({ type: 'ssh-ed25519', blob: Buffer.concat([sshString('ssh-ed25519'), sshString(raw)]) })
 function dsaBlob(p: bigint, q: bigint, g: bigint, y: bigint): Key {
-  return { type: 'ssh-dss', blob: Buffer.concat([wireString('ssh-dss'), mpint(p), mpint(q), mpint(g), mpint(y)]) }
+  return { type: 'ssh-dss', blob: Buffer.concat([sshString('ssh-dss'), mpint(p), mpint(q), mpint(g), mpint(y)]) }
 }
 function dsaParts(key: Key): [bigint, bigint, bigint, bigint] {
-  const fields: bigint[] = []
-  let offset = 4 + key.blob.readUInt32BE(0)
-  for (let i = 0; i < 4; i++) {
-    const length = key.blob.readUInt32BE(offset)
-    fields.push(bigintFromBytes(key.blob.subarray(offset + 4, offset + 4 + length)))
-    offset += 4 + length
-  }
-  return fields as [bigint, bigint, bigint, bigint]
+  const reader = new SshReader(key.blob, 'ssh-dss key blob')
+  reader.string('key type')
+  return (['p', 'q', 'g', 'y'] as const).map((name) => reader.mpint(name)) as [bigint, bigint, bigint, bigint]
 }
 
 /* Real keys from ssh-keygen, one per type: none may be flagged. */

@@ -13,7 +13,7 @@ import {
   openBlocklist,
 } from '../../src/analysis/blocklist.js'
 import type { HostKey } from '../../src/domain/host-key.js'
-import { wireString, wireUnsignedMpint } from '../../src/fingerprint/wire-format.js'
+import { sshString, sshMagnitudeMpint } from '../../src/domain/ssh-wire.js'
 import { blocklistBytes, writeBlocklistFile } from '../support/blocklist-file.js'
 import { rsaPublicBlob } from '../support/rsa-from-primes.js'
 
@@ -21,7 +21,7 @@ type Key = Pick<HostKey, 'type' | 'blob'>
 const dir = mkdtempSync(path.join(tmpdir(), 'hostkeys-blocklist-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
 
-const ed25519 = (raw: Buffer): Key => ({ type: 'ssh-ed25519', blob: Buffer.concat([wireString('ssh-ed25519'), wireString(raw)]) })
+const ed25519 = (raw: Buffer): Key => ({ type: 'ssh-ed25519', blob: Buffer.concat([sshString('ssh-ed25519'), sshString(raw)]) })
 function newEd25519(): Key {
   return ed25519(Buffer.from(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!, 'base64url'))
 }
@@ -34,7 +34,7 @@ function newEcdsa(): { key: Key; x: Buffer } {
   const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' })
   const x = Buffer.from(jwk.x!, 'base64url')
   const point = Buffer.concat([Buffer.from([4]), x, Buffer.from(jwk.y!, 'base64url')])
-  return { key: { type: 'ecdsa-sha2-nistp256', blob: Buffer.concat([wireString('ecdsa-sha2-nistp256'), wireString('nistp256'), wireString(point)]) }, x }
+  return { key: { type: 'ecdsa-sha2-nistp256', blob: Buffer.concat([sshString('ecdsa-sha2-nistp256'), sshString('nistp256'), sshString(point)]) }, x }
 }
 
 describe('blocklist digests (BKHASH)', () => {
@@ -55,8 +55,8 @@ describe('blocklist digests (BKHASH)', () => {
     leadingZero[0] = 0
     leadingZero[1] = 0
     assert.equal(blocklistNumber(ed25519(leadingZero)).length, 30, 'Ed25519 raw bytes as a number: leading zeros dropped')
-    const mpint = (v: bigint) => wireUnsignedMpint(bytesFromBigint(v))
-    const dsa: Key = { type: 'ssh-dss', blob: Buffer.concat([wireString('ssh-dss'), mpint(23n), mpint(11n), mpint(4n), mpint(0x80ffn)]) }
+    const mpint = (v: bigint) => sshMagnitudeMpint(bytesFromBigint(v))
+    const dsa: Key = { type: 'ssh-dss', blob: Buffer.concat([sshString('ssh-dss'), mpint(23n), mpint(11n), mpint(4n), mpint(0x80ffn)]) }
     assert.deepEqual(blocklistNumber(dsa), Buffer.from([0x80, 0xff]), 'DSA y')
     assert.deepEqual(blocklistDigest(rsa.key), hash('sha256', bytesFromBigint(rsa.n), 'buffer').subarray(0, 15))
   })

@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { certAuthorityEntries, readCertAuthorityFingerprints, readCertAuthorityInput } from '../../src/app/cert-authorities.js'
 import { OperationalError, UserError } from '../../src/domain/errors.js'
+import { sshString } from '../../src/domain/ssh-wire.js'
 import type { TrustedAuthority } from '../../src/domain/history.js'
 import { sha256FromText } from '../../src/fingerprint/digest-forms.js'
 import { describeKey } from '../../src/fingerprint/key-blob.js'
@@ -25,10 +26,7 @@ const bare = (line: string) => line.split(' ').slice(0, 2).join(' ')
 
 /** A blob whose type is an OpenSSH certificate type (PROTOCOL.certkeys); only its first string matters here. */
 function certificateLine(): string {
-  const type = Buffer.from('ssh-ed25519-cert-v01@openssh.com')
-  const length = Buffer.alloc(4)
-  length.writeUInt32BE(type.length)
-  return `ssh-ed25519-cert-v01@openssh.com ${Buffer.concat([length, type, Buffer.alloc(64, 1)]).toString('base64')} host cert`
+  return `ssh-ed25519-cert-v01@openssh.com ${Buffer.concat([sshString('ssh-ed25519-cert-v01@openssh.com'), Buffer.alloc(64, 1)]).toString('base64')} host cert`
 }
 
 const FORMS = /expected a public key line 'TYPE BASE64 \[COMMENT\]' or a known_hosts line '@cert-authority PATTERNS TYPE BASE64 \[COMMENT\]'/
@@ -73,7 +71,7 @@ describe('certAuthorityEntries: what a CA may be given as', () => {
     ['garbage', 'hello world', 'ca.pub', /^ca\.pub:1: .*: unknown key type 'hello'$/, true],
     ['a type without a key', 'ssh-ed25519', 'ca.pub', /^ca\.pub:1: .*: the key type or the base64 key is missing$/, true],
     ['an unknown key type', 'ssh-foo AAAAB3Nz', null, /^the key argument: .*: unknown key type 'ssh-foo'$/, true],
-    ['a truncated key', 'ssh-ed25519 AAAA', 'ca.pub', /^ca\.pub:1: .*: key blob is truncated$/, true],
+    ['a truncated key', 'ssh-ed25519 AAAA', 'ca.pub', /^ca\.pub:1: .*: key blob: key type: truncated: needs 4 bytes, 3 left$/, true],
     ['a type that is not the key', `ssh-rsa ${ed25519Line.split(' ')[1]}`, 'ca.pub', /^ca\.pub:1: .*: the line says ssh-rsa but the key is ssh-ed25519$/, true],
     ['a pattern list that only negates', `@cert-authority !bad.example.com ${bare(ed25519Line)}`, 'kh', /^kh:1: '!bad\.example\.com' only negates/, false],
     ['nothing at all', '# only a comment\n\n', 'empty.pub', /^empty\.pub: no key in it; expected a public key line 'TYPE BASE64 \[COMMENT\]' or @cert-authority lines$/, false],

@@ -21,7 +21,7 @@ import {
   type SignOptions,
 } from '../support/ssh-ca.js'
 import { ALL_SSHD_KEY_TYPES, type SshdKeyType } from '../support/sshd.js'
-import { sshString } from '../support/ssh-wire.js'
+import { sshMagnitudeMpint, SshReader, sshString, sshUint32 as uint32, sshUint64 as uint64 } from '../../src/domain/ssh-wire.js'
 
 /* Certificates made by ssh-keygen -s, parsed, and compared field by field with what ssh-keygen -L
  * says about the same file; then tampered with, truncated and fuzzed. */
@@ -273,9 +273,8 @@ function resigned(blob: Buffer, format: string, sigBlob: Buffer): Buffer {
 
 /** The format and signature blob of a certificate's signature field. */
 function signatureOf(blob: Buffer): { format: string; sigBlob: Buffer } {
-  const sig = blob.subarray(signatureStart(blob) + 4)
-  const formatLength = sig.readUInt32BE(0)
-  return { format: sig.subarray(4, 4 + formatLength).toString(), sigBlob: sig.subarray(8 + formatLength) }
+  const reader = new SshReader(blob, 'certificate', { start: signatureStart(blob) }).nested('signature')
+  return { format: reader.string('format').toString(), sigBlob: reader.string('signature blob') }
 }
 
 function flipped(blob: Buffer, offset: number): Buffer {
@@ -337,23 +336,14 @@ describe('parseCertificate: tampered signatures are signatureValid false, never 
 })
 
 function swapRS(sigBlob: Buffer): Buffer {
-  const rLength = sigBlob.readUInt32BE(0)
-  return Buffer.concat([sigBlob.subarray(4 + rLength), sigBlob.subarray(0, 4 + rLength)])
+  const reader = new SshReader(sigBlob, 'ECDSA signature')
+  const r = reader.string('r')
+  return Buffer.concat([reader.string('s'), r].map((value) => sshString(value)))
 }
 
 /* Certificates built field by field and signed here with node:crypto: structures ssh-keygen would
  * never write, and a check of the signed range independent of ssh-keygen. */
 
-function uint32(n: number): Buffer {
-  const b = Buffer.alloc(4)
-  b.writeUInt32BE(n)
-  return b
-}
-function uint64(n: bigint): Buffer {
-  const b = Buffer.alloc(8)
-  b.writeBigUInt64BE(n)
-  return b
-}
 function list(items: (Buffer | string)[]): Buffer {
   return Buffer.concat(items.map(sshString))
 }
@@ -448,10 +438,7 @@ describe('parseCertificate: certificates built here', () => {
   it('an RSA signature shorter than the modulus is left-padded, as OpenSSH does', () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 })
     const jwk = rsa.publicKey.export({ format: 'jwk' })
-    const mpint = (b64: string) => {
-      const bytes = Buffer.from(b64, 'base64url')
-      return sshString(bytes[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes)
-    }
+    const mpint = (b64: string) => sshMagnitudeMpint(Buffer.from(b64, 'base64url'))
     const caBlob = Buffer.concat([sshString('ssh-rsa'), mpint(jwk.e!), mpint(jwk.n!)])
     // Vary the serial until the signature happens to start with a zero byte (1 in 256).
     for (let serial = 0n; ; serial++) {
@@ -483,31 +470,31 @@ describe('parseCertificate: certificates built here', () => {
   const p256Point = Buffer.concat([Buffer.from([4]), Buffer.from(p256.x!, 'base64url'), Buffer.from(p256.y!, 'base64url')])
 
   const malformed: [string, Buffer, RegExp][] = [
-    ['empty', Buffer.alloc(0), /certificate is truncated in key type/],
-    ['only the type (nonce missing)', sshString('ssh-ed25519-cert-v01@openssh.com'), /truncated in nonce/],
+    ['empty', Buffer.alloc(0), /^certificate: key type: truncated: needs 4 bytes, 0 left$/],
+    ['only the type (nonce missing)', sshString('ssh-ed25519-cert-v01@openssh.com'), /^certificate: nonce: truncated: needs 4 bytes, 0 left$/],
     ['a plain key', Buffer.concat([sshString('ssh-ed25519'), sshString(certifiedPk)]), /'ssh-ed25519' is not a certificate key type/],
     ['an unknown certificate type', built({ type: 'ssh-foo-cert-v01@openssh.com' }), /'ssh-foo-cert-v01@openssh.com' is not a certificate key type/],
     ['a type name with escapes', built({ type: '\x1b[2Jx' }), /'\\x1b\[2Jx' is not/],
     ['an ed25519 key of 31 bytes', built({ key: sshString(Buffer.alloc(31)) }), /certified key: ssh-ed25519 key is not 32 bytes/],
     ['an ecdsa key naming another curve', built({ type: 'ecdsa-sha2-nistp256-cert-v01@openssh.com', key: Buffer.concat([sshString('nistp384'), sshString(p256Point)]) }), /certified key: .*names curve 'nistp384'/],
-    ['a negative RSA modulus', built({ type: 'ssh-rsa-cert-v01@openssh.com', key: Buffer.concat([sshString(Buffer.from([1, 0, 1])), sshString(Buffer.from([0x80, 1]))]) }), /rsa n is a negative mpint/],
+    ['a negative RSA modulus', built({ type: 'ssh-rsa-cert-v01@openssh.com', key: Buffer.concat([sshString(Buffer.from([1, 0, 1])), sshString(Buffer.from([0x80, 1]))]) }), /^certificate: rsa n: negative mpint$/],
     ['certificate type 3', built({ certType: 3 }), /certificate type is 3, neither user \(1\) nor host \(2\)/],
     ['certificate type 0', built({ certType: 0 }), /certificate type is 0/],
     ['a NUL in the key id', built({ keyId: 'a\0b' }), /key id contains a NUL byte/],
-    ['a principals list running past its end', built({ principals: Buffer.concat([sshString('a'), uint32(10), Buffer.from('bc')]) }), /principals list is truncated in principal 2/],
-    ['a principals list of 3 stray bytes', built({ principals: Buffer.from([0, 0, 0]) }), /principals list is truncated in principal 1/],
+    ['a principals list running past its end', built({ principals: Buffer.concat([sshString('a'), uint32(10), Buffer.from('bc')]) }), /^certificate: valid principals: principal 2: string length 10 exceeds the 2 bytes left$/],
+    ['a principals list of 3 stray bytes', built({ principals: Buffer.from([0, 0, 0]) }), /^certificate: valid principals: principal 1: truncated: needs 4 bytes, 3 left$/],
     ['a NUL in a principal', built({ principals: list(['a', 'b\0']) }), /principal contains a NUL byte/],
     ['257 principals', built({ principals: list(Array.from({ length: 257 }, (_, i) => `h${i}`)) }), /more than 256 principals/],
-    ['a critical option without data', built({ critical: sshString('force-command') }), /critical options is truncated in data of 'force-command'/],
-    ['extensions running past their end', built({ extensions: Buffer.concat([sshString('permit-pty'), uint32(0), uint32(99)]) }), /extensions is truncated in name 2/],
-    ['an empty CA key', built({ caBlob: Buffer.alloc(0) }), /certificate signature key is truncated in key type/],
-    ['a CA key of garbage', built({ caBlob: Buffer.from('garbage!') }), /certificate signature key is truncated in key type/],
-    ['a CA key with trailing bytes', built({ caBlob: Buffer.concat([edCaBlob, Buffer.from([0])]) }), /certificate signature key has 1 trailing bytes/],
+    ['a critical option without data', built({ critical: sshString('force-command') }), /^certificate: critical options: data of 'force-command': truncated: needs 4 bytes, 0 left$/],
+    ['extensions running past their end', built({ extensions: Buffer.concat([sshString('permit-pty'), uint32(0), uint32(99)]) }), /^certificate: extensions: name 2: string length 99 exceeds the 0 bytes left$/],
+    ['an empty CA key', built({ caBlob: Buffer.alloc(0) }), /^certificate: signature key: key type: truncated: needs 4 bytes, 0 left$/],
+    ['a CA key of garbage', built({ caBlob: Buffer.from('garbage!') }), /^certificate: signature key: key type: string length 1734439522 exceeds the 4 bytes left$/],
+    ['a CA key with trailing bytes', built({ caBlob: Buffer.concat([edCaBlob, Buffer.from([0])]) }), /^certificate: signature key has 1 trailing bytes$/],
     ['a CA key of an unknown type', built({ caBlob: Buffer.concat([sshString('ssh-foo'), sshString('x')]) }), /certificate signature key has unsupported key type 'ssh-foo'/],
     ['a certificate as CA key', built({ caBlob: body() }), /signature key is itself a certificate \(ssh-ed25519-cert-v01@openssh.com\)/],
     ['a compressed ECDSA point as CA key', built({ caBlob: ecdsaCaBlob(Buffer.concat([Buffer.from([2]), p256Point.subarray(1, 33)])) }), /signature key: .*not an uncompressed P-256 point/],
     ['an ECDSA CA point off the curve', built({ caBlob: ecdsaCaBlob(Buffer.concat([p256Point.subarray(0, 64), Buffer.from([p256Point[64]! ^ 1])])) }), /signature key: ecdsa-sha2-nistp256 key is not a usable public key/],
-    ['no signature', body(), /certificate is truncated in signature/],
+    ['no signature', body(), /^certificate: signature: truncated: needs 4 bytes, 0 left$/],
     ['a byte after the signature', Buffer.concat([built(), Buffer.from([0])]), /certificate has 1 trailing bytes/],
     ['more than 35000 bytes', built({ reserved: Buffer.alloc(35000) }), /more than the 35000 an SSH packet can carry/],
   ]

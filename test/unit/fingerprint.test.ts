@@ -49,10 +49,10 @@ describe('describeKey against ssh-keygen -l', () => {
 describe('malformed key blobs', () => {
   const ed25519 = blobOf('ed25519')
   const bad: [string, Buffer, RegExp][] = [
-    ['empty', Buffer.alloc(0), /truncated/],
-    ['truncated', ed25519.subarray(0, ed25519.length - 1), /truncated/],
-    ['trailing bytes', Buffer.concat([ed25519, Buffer.from([0])]), /trailing bytes/],
-    ['huge length prefix', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x61]), /truncated/],
+    ['empty', Buffer.alloc(0), /^key blob: key type: truncated: needs 4 bytes, 0 left$/],
+    ['truncated', ed25519.subarray(0, ed25519.length - 1), /^key blob: ed25519 public key: string length 32 exceeds the 31 bytes left$/],
+    ['trailing bytes', Buffer.concat([ed25519, Buffer.from([0])]), /^ssh-ed25519 key blob has 1 trailing bytes$/],
+    ['huge length prefix', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x61]), /^key blob: key type: string length 4294967295 exceeds the 1 bytes left$/],
     ['unknown type', Buffer.from('\x00\x00\x00\x0bssh-unknown\x00\x00\x00\x00', 'latin1'), /unsupported key type 'ssh-unknown'/],
     ['ecdsa curve mismatch', Buffer.from('\x00\x00\x00\x13ecdsa-sha2-nistp256\x00\x00\x00\x08nistp384\x00\x00\x00\x00', 'latin1'), /names curve 'nistp384'/],
   ]

@@ -8,6 +8,7 @@ import { mergeObservations } from '../../src/analysis/scanned-host.js'
 import { shareGroups } from '../../src/analysis/share-groups.js'
 import { closestHosts, parseHostArgument } from '../../src/app/host-argument.js'
 import { UserError } from '../../src/domain/errors.js'
+import { OPENSSH_92_DEFAULT } from '../support/kexinit-fixtures.js'
 import { observationOf, syntheticKey } from '../support/synthetic-keys.js'
 
 const key = syntheticKey('ed25519', 'gold')
@@ -84,5 +85,16 @@ describe('host_unreachable escalation (--unreachable-after)', () => {
   it('a host that was never reached is never_reached, whatever the count', () => {
     const finding = compareHost({ ...history(5), everReached: false }, down!, new Set(KEY_FAMILIES)).findings[0]
     assert.deepEqual([finding?.kind, finding?.severity], ['never_reached', 'warning'])
+  })
+  it('a host whose KEXINIT was read and that gave no key is keys_withheld, a warning from the first scan, new or known', () => {
+    const greeted = { ...observationOf('web1', [], { status: 'timeout' }), banner: 'SSH-2.0-OpenSSH_9.2p1', offered: OPENSSH_92_DEFAULT }
+    // Of two addresses, one silent and one that greeted, the one that greeted tells.
+    const [withheld] = mergeObservations([observationOf('web1', [], { status: 'timeout', address: '192.0.2.7' }), greeted])
+    for (const known of [null, history(0), { ...history(5), everReached: false }]) {
+      const findings = compareHost(known, withheld!, new Set(KEY_FAMILIES), { unreachableAfter: 3 }).findings
+      assert.deepEqual(findings.map((f) => [f.kind, f.severity]), [['keys_withheld', 'warning']])
+      assert.match(findings[0]!.message, /^web1 answered SSH \(its banner "SSH-2\.0-OpenSSH_9\.2p1" and a key exchange offer naming \d+ host key algorithm/)
+      assert.doesNotMatch(findings[0]!.message, /sshd runs there/)
+    }
   })
 })

@@ -4,7 +4,8 @@ import { describe, it } from 'node:test'
 import { describeKey } from '../../src/fingerprint/key-blob.js'
 import { KexProbeSession, type KexStep } from '../../src/ssh/kex-probe.js'
 import { groupsForFamilies } from '../../src/ssh/probe-groups.js'
-import { PayloadReader } from '../../src/ssh/wire.js'
+import { sshMagnitudeMpint as mpint, SshReader } from '../../src/domain/ssh-wire.js'
+import { readPacket } from '../../src/ssh/binary-packet.js'
 import { serverGreeting, sshPacket, sshString } from '../support/ssh-wire.js'
 import { syntheticBlob } from '../support/synthetic-keys.js'
 
@@ -18,32 +19,25 @@ function reply(blob: Buffer, type = 31): Buffer {
   return sshPacket(Buffer.concat([Buffer.from([type]), sshString(blob), sshString(randomBytes(32)), sshString(randomBytes(64))]))
 }
 
-function mpint(bytes: Buffer): Buffer {
-  return sshString(bytes[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes)
-}
-
 /** The packets in bytes the probe wrote, as payloads. */
 function packetsOf(bytes: Buffer): Buffer[] {
   const out: Buffer[] = []
   let at = 0
   while (at < bytes.length) {
-    const length = bytes.readUInt32BE(at)
-    const padding = bytes[at + 4]!
-    assert.equal((4 + length) % 8, 0, 'packets are a multiple of 8 bytes')
-    assert.ok(padding >= 4)
-    out.push(bytes.subarray(at + 5, at + 4 + length - padding))
-    at += 4 + length
+    const packet = readPacket(bytes, at)
+    assert.equal(packet.kind, 'packet', JSON.stringify(packet))
+    if (packet.kind !== 'packet') break
+    assert.equal((packet.end - at) % 8, 0, 'packets are a multiple of 8 bytes')
+    out.push(packet.payload)
+    at = packet.end
   }
   return out
 }
 
 function kexinitLists(payload: Buffer): string[][] {
   assert.equal(payload[0], 20)
-  const reader = new PayloadReader(payload, 17)
-  return Array.from({ length: 10 }, () => {
-    const text = reader.string().toString('latin1')
-    return text === '' ? [] : text.split(',')
-  })
+  const reader = new SshReader(payload, 'our KEXINIT', { start: 17 })
+  return Array.from({ length: 10 }, (_, i) => reader.nameList(`list ${i + 1}`))
 }
 
 function session(families: Parameters<typeof groupsForFamilies>[0] = null): KexProbeSession {
@@ -67,7 +61,7 @@ describe('key-exchange probe session', () => {
     assert.equal(step.outcome, null)
     const [init] = packetsOf(step.write!)
     assert.equal(init![0], 30)
-    assert.equal(new PayloadReader(init!, 1).string().length, 65, 'an uncompressed P-256 point: the server picks the first of our methods it has')
+    assert.equal(new SshReader(init!, 'KEX_ECDH_INIT', { start: 1 }).string('Q_C').length, 65, 'an uncompressed P-256 point: the server picks the first of our methods it has')
   })
 
   it('fails, naming the list, when the server has no cipher in common with any known one', () => {
@@ -126,7 +120,7 @@ describe('key-exchange probe session', () => {
     ['a malformed key', reply(Buffer.concat([sshString('ssh-ed25519'), sshString(Buffer.alloc(31))])), /malformed host key: ssh-ed25519 key is not 32 bytes/],
     ['a DISCONNECT', sshPacket(Buffer.concat([Buffer.from([1]), Buffer.from([0, 0, 0, 3]), sshString('Unable to negotiate\x1b[31m'), sshString('')])), /server disconnected during key exchange \(code 3\): Unable to negotiate\\x1b\[31m/],
     ['another message', sshPacket(Buffer.from([21, 0, 0, 0, 0])), /expected message 31 during curve25519-sha256 key exchange, got message 21/],
-    ['a reply whose key runs past the message', sshPacket(Buffer.concat([Buffer.from([31, 0, 0, 1, 0]), Buffer.alloc(8)])), /malformed message 31 .*runs past the end/],
+    ['a reply whose key runs past the message', sshPacket(Buffer.concat([Buffer.from([31, 0, 0, 1, 0]), Buffer.alloc(8)])), /malformed message 31 during curve25519-sha256 key exchange: key exchange reply: host key: string length 256 exceeds the 8 bytes left/],
     ['a huge packet length', Buffer.from([0x7f, 0, 0, 0, 4]), /packet length 2130706432 exceeds 35000 bytes/],
     ['padding that does not fit', Buffer.concat([Buffer.from([0, 0, 0, 12, 200]), Buffer.alloc(11)]), /padding length 200 does not fit/],
   ]
@@ -155,7 +149,8 @@ describe('key-exchange probe session', () => {
       const probe = session(['ed25519'])
       const [request] = packetsOf(probe.push(greeting).write!)
       assert.equal(request![0], 34)
-      assert.deepEqual([request!.readUInt32BE(1), request!.readUInt32BE(5), request!.readUInt32BE(9)], [2048, 2048, 8192])
+      const reader = new SshReader(request!, 'KEX_DH_GEX_REQUEST', { start: 1 })
+      assert.deepEqual([reader.uint32('min'), reader.uint32('n'), reader.uint32('max')], [2048, 2048, 8192])
       // A real 2048-bit safe prime: RFC 3526 group 14.
       const p = Buffer.from(
         'FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF0598DA48361C55D39A69163FA8FD24CF5F83655D23DCA3AD961C62F356208552BB9ED529077096966D670C354E4ABC9804F1746C08CA18217C32905E462E36CE3BE39E772C180E86039B2783A2EC07A28FB5C55DF06F4C52C9DE2BCBF6955817183995497CEA956AE515D2261898FA051015728E5A8AACAA68FFFFFFFFFFFFFFFF',
@@ -166,7 +161,7 @@ describe('key-exchange probe session', () => {
       assert.equal(step.outcome, null)
       const [init] = packetsOf(step.write!)
       assert.equal(init![0], 32)
-      const e = new PayloadReader(init!, 1).mpint(257)
+      const e = new SshReader(init!, 'KEX_DH_GEX_INIT', { start: 1 }).unsignedMpint('e', 257)
       assert.ok(e.length > 200 && e.length <= 256, 'e is a 2048-bit value')
       assert.equal(probe.push(reply(ED25519, 31)).outcome?.kind, 'failed', 'a second group message is out of order')
     })

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { MAX_PACKET_BYTES, parseNameList, readServerHello, ServerHelloReader, type ServerHello } from '../../src/ssh/kexinit.js'
+import { MAX_PACKET_BYTES } from '../../src/ssh/binary-packet.js'
+import { readServerHello, ServerHelloReader, type ServerHello } from '../../src/ssh/kexinit.js'
 import { kexinitPayload, OPENSSH_BANNER, serverGreeting, sshPacket, sshString } from '../support/ssh-wire.js'
 
 const greeting = serverGreeting()
@@ -131,22 +132,22 @@ const cases: Array<{ name: string; input: Buffer; expect: Expect }> = [
   {
     name: 'name-list length runs past the packet',
     input: Buffer.concat([bannerLine, sshPacket(Buffer.concat([Buffer.from([20]), Buffer.alloc(16), Buffer.from([0x7f, 0xff, 0xff, 0xff])]))]),
-    expect: { kind: 'invalid', reason: /runs past the packet/ },
+    expect: { kind: 'invalid', reason: /^KEXINIT: kex_algorithms: string length 2147483647 exceeds the \d+ bytes left$/ },
   },
   {
-    name: 'truncated KEXINIT (only two name-lists)',
+    name: 'KEXINIT cut short inside its second name-list',
     input: Buffer.concat([bannerLine, sshPacket(kexinitPayload().subarray(0, 17 + 4 + 46 + 4 + 24))]),
-    expect: { kind: 'invalid', reason: /truncated|runs past/ },
+    expect: { kind: 'invalid', reason: /^KEXINIT: server_host_key_algorithms: string length 24 exceeds the 23 bytes left$/ },
   },
   {
     name: 'empty name inside a name-list',
     input: serverGreeting({ serverHostKey: 'ssh-ed25519,,ssh-rsa' }),
-    expect: { kind: 'invalid', reason: /server_host_key_algorithms: empty algorithm name/ },
+    expect: { kind: 'invalid', reason: /^KEXINIT: server_host_key_algorithms: empty algorithm name$/ },
   },
   {
     name: 'non-printable algorithm name',
     input: serverGreeting({ kex: 'curve25519-sha256,\x1b]0;pwned\x07' }),
-    expect: { kind: 'invalid', reason: /kex_algorithms: algorithm name with non-printable/ },
+    expect: { kind: 'invalid', reason: /^KEXINIT: kex_algorithms: algorithm name with non-printable/ },
   },
   {
     name: 'too many IGNORE packets before KEXINIT',
@@ -207,23 +208,4 @@ describe('readServerHello', () => {
       assert.ok(['incomplete', 'invalid', 'kexinit'].includes(reader.result.kind))
     }
   })
-})
-
-describe('parseNameList', () => {
-  const table: Array<[string, string[] | RegExp]> = [
-    ['', []],
-    ['a', ['a']],
-    ['ssh-ed25519,rsa-sha2-512', ['ssh-ed25519', 'rsa-sha2-512']],
-    ['a,', /empty/],
-    [',a', /empty/],
-    ['has space', /non-printable/],
-    ['x'.repeat(65), /longer than 64/],
-  ]
-  for (const [input, expected] of table) {
-    it(JSON.stringify(input.slice(0, 20)), () => {
-      const result = parseNameList(Buffer.from(input, 'latin1'))
-      if (expected instanceof RegExp) assert.match(result as string, expected)
-      else assert.deepEqual(result, expected)
-    })
-  }
 })

@@ -20,9 +20,10 @@ const sha = (key: HostKey): StatedKey => ({ ...full(key), md5: null, blob: null 
 const md5 = (key: HostKey): StatedKey => ({ ...full(key), sha256: null, blob: null })
 
 const AT = new Date('2026-11-02T10:00:00Z')
-function statement(source: StatementSource, keys: StatedKey[], statedAt = AT): KeyStatement {
+/** A statement as the commands record it: a self-report is complete, an owner's list only with --complete. */
+function statement(source: StatementSource, keys: StatedKey[], statedAt = AT, complete = source === 'self-report'): KeyStatement {
   const statedBy = source === 'expect' ? 'expect by alice from keys.txt' : 'self-report by root on web1 from /etc/ssh'
-  return { host: 'web1', source, statedAt, statedBy, keys }
+  return { host: 'web1', source, statedAt, statedBy, keys, complete }
 }
 
 function scanned(keys: HostKey[], extra: Partial<ScannedHost> = {}): ScannedHost {
@@ -59,6 +60,10 @@ const cases: Case[] = [
   { name: 'an MD5-only statement of another key is a mismatch', served: [rsa('a')], statements: [statement('expect', [md5(rsa('b'))])], expect: [rsa('a')] },
   { name: 'another Ed25519 key stated: mismatch', served: [ed('a'), rsa('a')], statements: [statement('expect', [sha(ed('b')), sha(rsa('a'))])], expect: [ed('a')] },
   { name: 'a family the statement does not list is not judged', served: [ed('a'), rsa('a')], statements: [statement('expect', [sha(ed('a'))])], expect: [] },
+  { name: 'the family swap: a self-report of Ed25519 alone, RSA alone served: mismatch', served: [rsa('interceptor')], statements: [statement('self-report', [full(ed('a'))])], expect: [rsa('interceptor')] },
+  { name: 'a self-report lacks a family the host also serves: mismatch for that key alone', served: [ed('a'), rsa('a')], statements: [statement('self-report', [full(ed('a'))])], expect: [rsa('a')] },
+  { name: 'expect --complete: a served family it does not list is a mismatch', served: [ed('a'), p256('a')], statements: [statement('expect', [sha(ed('a'))], AT, true)], expect: [p256('a')] },
+  { name: 'a self-report lacks the family while the owner lists it and agrees: still a mismatch', served: [rsa('a')], statements: [statement('expect', [sha(rsa('a'))]), statement('self-report', [full(ed('a'))])], expect: [rsa('a')] },
   { name: 'a family stated but not served is nothing', served: [ed('a')], statements: [statement('expect', [sha(ed('a')), sha(rsa('a'))])], expect: [] },
   { name: 'ECDSA is one family: two curves stated, each served one matches', served: [p256('a'), p384('a')], statements: [statement('self-report', [full(p256('a')), full(p384('a'))])], expect: [] },
   { name: 'ECDSA: a served curve the statement lacks, while it lists another, is a mismatch', served: [p384('a')], statements: [statement('self-report', [full(p256('a'))])], expect: [p384('a')] },
@@ -88,7 +93,7 @@ describe('oobMismatchFindings', () => {
     assert.ok(finding.message.includes(ed('stated').sha256), finding.message)
     assert.ok(finding.message.includes("its owner's statement (expect by alice from keys.txt, 2026-11-02 10:00 UTC)"), finding.message)
     assert.match(finding.message, /path between this scanner and the host is intercepted or the owner's list is stale/)
-    assert.match(finding.message, /hostkeys expect web1 FILE/)
+    assert.match(finding.message, /`hostkeys expect web1 FILE`/)
     assert.equal(finding.previous, ed('stated').sha256)
   })
 
@@ -96,6 +101,23 @@ describe('oobMismatchFindings', () => {
     const [finding] = oobMismatchFindings(scanned([ed('served')]), [statement('self-report', [full(ed('own'))])])
     assert.match(finding!.message, /the host's own report \(self-report by root on web1 from \/etc\/ssh, 2026-11-02 10:00 UTC\) says its ed25519 key is SHA256:/)
     assert.match(finding!.message, /suspect the network path first/)
+  })
+
+  it('a complete statement that lacks the served family says so, names the served key and the command to run, shell-quoted', () => {
+    const host = scanned([rsa('interceptor')], { host: '[web1]:2222', port: 2222 })
+    const [finding] = oobMismatchFindings(host, [{ ...statement('self-report', [full(ed('own'))]), host: '[web1]:2222' }])
+    assert.ok(finding)
+    assert.equal(finding.fingerprint, rsa('interceptor').sha256)
+    assert.equal(finding.previous, null)
+    assert.ok(finding.message.startsWith(`[web1]:2222 serves the ssh-rsa key ${rsa('interceptor').sha256} `), finding.message)
+    assert.match(finding.message, /the host's own report \(self-report by root on web1 from \/etc\/ssh, 2026-11-02 10:00 UTC\), which lists every key the host has, has no rsa key \(only ssh-ed25519\)/)
+    assert.match(finding.message, /The host itself reports no rsa key, so suspect the network path first/)
+    assert.ok(finding.message.includes("run `hostkeys self-report --host '[web1]:2222'` on it again"), finding.message)
+  })
+
+  it('an owner\'s statement suggests the expect command with the host shell-quoted', () => {
+    const [finding] = oobMismatchFindings(scanned([ed('x')], { host: '[web1]:2222', port: 2222 }), [statement('expect', [sha(ed('a'))])])
+    assert.ok(finding!.message.includes("`hostkeys expect '[web1]:2222' FILE`"), finding!.message)
   })
 
   it("an owner's list that disagrees while the host's own report agrees is most likely stale", () => {

@@ -86,7 +86,7 @@ describe('site pages with hostile names and banners', () => {
     aliases: ['alias`with`ticks|pipe', '[link](javascript:alert(4))'],
     addresses: ['192.0.2.10'],
     lastBanner: HOSTILE_BANNER,
-    keys: [fleetKey('ed25519', { verifiedFrom: '<b>vantage</b>' }), fleetKey('ecdsa', { trust: 'untrusted' })],
+    keys: [fleetKey('ed25519', { verifiedFrom: '<b>vantage</b>' }), fleetKey('ecdsa', { trust: 'pending' })],
   })
   const page = buildHostPage(host, [])
 

@@ -13,7 +13,9 @@ export function registerSelfReport(program: Command, context: CommandContext): v
   addDbOption(
     program
       .command('self-report')
-      .description("run on a server: record its own host keys (/etc/ssh/ssh_host_*_key.pub) as its statement; every scan compares (oob_mismatch)")
+      .description(
+        "run on a server: record its own host keys (/etc/ssh/ssh_host_*_key.pub) as its statement of every key it has; every scan compares, and a served key it lacks, of any family, is oob_mismatch",
+      )
       .option('--keys-dir <dir>', "the directory of sshd's host key files", DEFAULT_KEYS_DIR)
       .option('--host <name>', "the host's name in the inventory: name, [name]:port off port 22 (default: this machine's host name)")
       .addOption(new Option('--format <format>', 'text or json').argParser(choice(['text', 'json'] as const)).default('text')),

@@ -12,9 +12,10 @@ import { renderSshfpZone } from '../sshfp-zone.js'
 import { hostPageStem } from './page-files.js'
 
 /* host page : what a published site says about one host, the same in HTML and in Markdown. Only
- *             trusted keys are vouched for (fingerprints, known_hosts and SSHFP lines), as `known-hosts`
- *             and `sshfp` do: a changed key not yet accepted may be a man in the middle, so it is
- *             listed apart, with a warning and nothing to paste. */
+ *             keys the trust ledger vouches for (domain/trust.ts) get fingerprints, known_hosts and
+ *             SSHFP lines, as `known-hosts` and `sshfp` do: a pending key may be a man in the middle,
+ *             so it is listed apart, with a warning and nothing to paste; a revoked or compromised key
+ *             is listed as refused, with its @revoked line. */
 
 export interface PublishedKey {
   readonly type: KeyType
@@ -63,6 +64,8 @@ export interface HostPage {
   readonly keys: readonly PublishedKey[]
   /** Keys the host served at its last scan that are not trusted: a key_changed waiting for `accept`. */
   readonly unaccepted: readonly PublishedKey[]
+  /** Keys the ledger refuses (revoked or compromised): listed so nobody trusts them, never vouched for. */
+  readonly refused: readonly (PublishedKey & { readonly state: 'revoked' | 'compromised' })[]
   readonly knownHosts: readonly string[]
   readonly certAuthorities: readonly string[]
   readonly sshfp: SshfpLines
@@ -116,7 +119,8 @@ function isTrustedFor(certificate: FleetCertificate, authorities: readonly Trust
 /** One host's page, from its history and the trusted CAs. */
 export function buildHostPage(host: FleetHost, authorities: readonly TrustedAuthority[]): HostPage {
   const trusted = sortedKeys(host.keys.filter((k) => k.trust === 'trusted'))
-  const unaccepted = sortedKeys(host.keys.filter((k) => k.trust === 'untrusted' && k.current))
+  const unaccepted = sortedKeys(host.keys.filter((k) => k.trust === 'pending' && k.current))
+  const refused = sortedKeys(host.keys.filter((k) => k.trust === 'revoked' || k.trust === 'compromised'))
   const { name, port } = parseIdentity(host.host)
   const names = [name, ...host.aliases, ...host.addresses]
   // As `known-hosts` writes them (app/export-known-hosts.ts): on port 22 an identity's key is written
@@ -142,6 +146,7 @@ export function buildHostPage(host: FleetHost, authorities: readonly TrustedAuth
     banner: host.lastBanner,
     keys: trusted.map(publishedKey),
     unaccepted: unaccepted.map(publishedKey),
+    refused: refused.map((k) => ({ ...publishedKey(k), state: k.trust as 'revoked' | 'compromised' })),
     knownHosts,
     certAuthorities,
     sshfp: sshfpLines(host, trusted),

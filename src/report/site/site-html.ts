@@ -100,6 +100,15 @@ export function renderHostHtml(page: HostPage, meta: SiteMeta): string {
       '</section>',
     )
   }
+  if (page.refused.length > 0) {
+    body.push(
+      '<section>',
+      '<h2>Refused keys: revoked or compromised</h2>',
+      `<p class="warning">Never trust ${page.refused.length === 1 ? 'this key' : 'these keys'}, whoever serves ${page.refused.length === 1 ? 'it' : 'them'}: ${page.refused.map((k) => `${h(k.sha256)} is ${k.state}`).join('; ')}. No accept can make ${page.refused.length === 1 ? 'it' : 'them'} trusted; known_hosts exports mark ${page.refused.length === 1 ? 'it' : 'them'} @revoked.</p>`,
+      page.refused.map((k) => keyCard(k, 'h3')).join('\n'),
+      '</section>',
+    )
+  }
   body.push(
     '<section>',
     '<h2>known_hosts</h2>',

@@ -54,6 +54,15 @@ export function renderHostMarkdown(page: HostPage, meta: SiteMeta): string {
     )
     for (const key of page.unaccepted) out.push(keySection(key), '')
   }
+  if (page.refused.length > 0) {
+    out.push(
+      '## Refused keys: revoked or compromised',
+      '',
+      `> **Never trust:** ${page.refused.map((k) => `${code(k.sha256)} is ${k.state}`).join('; ')}\\. No accept can make ${page.refused.length === 1 ? 'it' : 'them'} trusted; known\\_hosts exports mark ${page.refused.length === 1 ? 'it' : 'them'} @revoked\\.`,
+      '',
+    )
+    for (const key of page.refused) out.push(keySection(key), '')
+  }
   out.push('## known\\_hosts', '')
   if (page.knownHosts.length === 0) out.push('No trusted key to write\\.', '')
   else out.push(`Lines for ${code('~/.ssh/known_hosts')} or ${code('/etc/ssh/ssh_known_hosts')}:`, '', markdownCodeBlock(page.knownHosts.join('\n')), '')
