@@ -101,19 +101,10 @@ export function compareHost(
       const old = replacedKey(trusted, key)
       changed.push(key)
       findings.push(
-        finding({
-          kind: 'key_changed',
-          severity: 'critical',
-          host,
-          keyType: key.type,
-          fingerprint: key.sha256,
-          previous: old.sha256,
-          message:
-            `${host} serves a different ${key.type} key: ${key.sha256} instead of the trusted ${old.sha256}. ` +
-            movedAddress(host, old.address, scanned.address) +
-            `If the host was rebuilt or its keys rotated, confirm the new fingerprint with its owner, then run \`${acceptCommand(host)}\`; ` +
-            `otherwise treat it as a possible man-in-the-middle and do not connect until it is explained.`,
-        }),
+        keyChangedFinding(host, key, old, scanned.address,
+          `${host} serves a different ${key.type} key: ${key.sha256} instead of the trusted ${old.sha256}. `,
+          'If the host was rebuilt or its keys rotated',
+          'treat it as a possible man-in-the-middle and do not connect until it is explained.'),
       )
     }
     // A family whose probe failed this time (status partial) says nothing about what the host serves.
@@ -141,20 +132,11 @@ export function compareHost(
       const old = [...sightings.filter((s) => s.trust === 'trusted' && withheld.includes(s.family))].sort(recent)[0]!
       changed.push(key)
       findings.push(
-        finding({
-          kind: 'key_changed',
-          severity: 'critical',
-          host,
-          keyType: key.type,
-          fingerprint: key.sha256,
-          previous: old.sha256,
-          message:
-            `${host} serves a ${key.type} key (${key.sha256}) it has never had trusted, and withholds its trusted ` +
-            `${withheld.join(', ')} key${withheld.length > 1 ? 's' : ''} (${old.sha256}): ssh would refuse this host, and the new key is not vouched for. ` +
-            movedAddress(host, old.address, scanned.address) +
-            `If the host was rebuilt with other key types, confirm the new fingerprint with its owner, then run \`${acceptCommand(host)}\`; ` +
-            `otherwise something else answers in its name: do not connect until it is explained.`,
-        }),
+        keyChangedFinding(host, key, old, scanned.address,
+          `${host} serves a ${key.type} key (${key.sha256}) it has never had trusted, and withholds its trusted ` +
+            `${withheld.join(', ')} key${withheld.length > 1 ? 's' : ''} (${old.sha256}): ssh would refuse this host, and the new key is not vouched for. `,
+          'If the host was rebuilt with other key types',
+          'something else answers in its name: do not connect until it is explained.'),
       )
     } else {
       findings.push(
@@ -176,6 +158,23 @@ export function compareHost(
   if (scanned.failedFamilies.size > 0) findings.push(partialScanFinding(scanned))
   findings.push(...findWeakKeys(host, scanned.keys))
   return { findings, trust, changed }
+}
+
+/** key_changed: a pending key served where a trusted one was (`old`); the message says what was seen,
+ * the innocent reading (`innocent`) with the command that accepts it, and what to do otherwise. */
+function keyChangedFinding(host: string, key: ScannedKey, old: Sighting, address: string | null, seen: string, innocent: string, otherwise: string): Finding {
+  return finding({
+    kind: 'key_changed',
+    severity: 'critical',
+    host,
+    keyType: key.type,
+    fingerprint: key.sha256,
+    previous: old.sha256,
+    message:
+      seen +
+      movedAddress(host, old.address, address) +
+      `${innocent}, confirm the new fingerprint with its owner, then run \`${acceptCommand(host)}\`; otherwise ${otherwise}`,
+  })
 }
 
 /** The accept command for a host, safe to paste. */

@@ -95,5 +95,6 @@ export function summarizeFleet(snapshot: FleetSnapshot, now: Date): FleetSummary
     certificatesAhead,
     certificatesWithoutExpiry: presented.filter(({ c }) => c.validBefore === null).length,
     needsAction,
+    waived: snapshot.findings.filter((f) => f.status === 'waived').sort(compareFindings),
   }
 }

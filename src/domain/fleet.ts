@@ -145,4 +145,6 @@ export interface FleetSummary {
   readonly certificatesWithoutExpiry: number
   /** Open critical and warning findings, most severe first. */
   readonly needsAction: readonly StoredFinding[]
+  /** Findings a waiver (`hostkeys waive`) keeps out of the reports while it lasts: listed, never hidden. */
+  readonly waived: readonly StoredFinding[]
 }

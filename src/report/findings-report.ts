@@ -1,3 +1,4 @@
+import { FINDING_CATALOGUE } from '../domain/finding-catalogue.js'
 import type { StoredFinding } from '../domain/history.js'
 
 /** `findings --format json`: the scan JSON's finding fields plus the lifecycle. */
@@ -7,6 +8,8 @@ export function renderFindingsJson(findings: readonly StoredFinding[]): string {
       findings: findings.map((f) => ({
         kind: f.kind,
         severity: f.severity,
+        lifecycle: FINDING_CATALOGUE[f.kind].lifecycle,
+        closedBy: FINDING_CATALOGUE[f.kind].closedBy,
         host: f.host,
         hosts: f.hosts,
         keyType: f.keyType,
@@ -29,7 +32,10 @@ export function renderFindingsJson(findings: readonly StoredFinding[]): string {
 
 /** One line per finding: when, status, severity, kind, then the sentence. */
 export function renderStoredFindingText(f: StoredFinding): string {
-  const accepted = f.status === 'accepted' ? ` (accepted by ${f.acceptedBy}${f.acceptReason ? `: ${f.acceptReason}` : ''})` : ''
+  const accepted =
+    f.status === 'accepted' ? ` (accepted by ${f.acceptedBy}${f.acceptReason ? `: ${f.acceptReason}` : ''})`
+    : f.status === 'waived' ? ` (${f.acceptedBy}${f.acceptReason ? `: ${f.acceptReason}` : ''})`
+    : ''
   return `${f.lastSeen.toISOString().slice(0, 19)}Z  ${f.status}${accepted}  ${f.severity}  ${f.kind}  ${f.message}`
 }
 

@@ -1,4 +1,5 @@
 import type { Finding } from '../domain/finding.js'
+import { FINDING_CATALOGUE } from '../domain/finding-catalogue.js'
 import { publicKeyLine } from '../domain/host-key.js'
 import type { Observation } from '../domain/observation.js'
 import { certificateToJson } from './certificate-json.js'
@@ -50,6 +51,9 @@ export function findingToJson(finding: Finding): object {
   return {
     kind: finding.kind,
     severity: finding.severity,
+    /** condition, event or note, and what closes it, from the finding catalogue (docs/findings.md). */
+    lifecycle: FINDING_CATALOGUE[finding.kind].lifecycle,
+    closedBy: FINDING_CATALOGUE[finding.kind].closedBy,
     host: finding.host,
     hosts: finding.hosts,
     keyType: finding.keyType,

@@ -79,7 +79,7 @@ describe('history commands', () => {
     const open = JSON.parse((await run(['findings', '--open', '--format', 'json'])).stdout) as { findings: { kind: string }[] }
     assert.deepEqual(open.findings.map((f) => f.kind), ['key_changed'])
     const accepted = await run(['accept', 'web1', '--reason', 'rebuilt'])
-    assert.match(accepted.stdout, /web1: trusted SHA256:.* accepted by tester/)
+    assert.match(accepted.stdout, /^web1: accepted by tester \(rebuilt\)\n  trusted SHA256:/)
     const after = JSON.parse((await run(['findings', '--open', '--format', 'json'])).stdout) as { findings: unknown[] }
     assert.deepEqual(after.findings, [])
     const history = await run(['history', 'web1'])
