@@ -97,6 +97,7 @@ export async function main(argv: readonly string[], partial: Partial<CommandCont
     env: partial.env ?? process.env,
     exitCode: EXIT_OK,
     lifecycle,
+    ...(partial.history ? { history: partial.history } : {}),
   }
   const program = buildProgram(context)
   try {

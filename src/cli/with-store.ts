@@ -31,13 +31,17 @@ export function addDbOption(command: Command): Command {
     )
 }
 
-/** Opens the history the flags name (app/open-history.ts resolves --db, HOSTKEYS_DB and --db-timeout). */
-export function openHistory(flags: DbFlags, context: CommandContext, use: HistoryUse = {}): Promise<Store> {
-  return openHistoryWith(resolveHistorySettings(flags, context.env, use), context.env)
+/** Opens the history the flags name (app/open-history.ts resolves --db, HOSTKEYS_DB and --db-timeout),
+ * or lends the context's open one; close() closes only what this opened. */
+export async function openHistory(flags: DbFlags, context: CommandContext, use: HistoryUse = {}): Promise<{ store: Store; close(): Promise<void> }> {
+  if (context.history) return { store: context.history, close: async () => {} }
+  const store = await openHistoryWith(resolveHistorySettings(flags, context.env, use), context.env)
+  return { store, close: () => store.close() }
 }
 
-/** openHistory, then fn, then close whatever happened. */
+/** openHistory, then fn, then close whatever happened (the context's open history stays open). */
 export function withStore<T>(flags: DbFlags, context: CommandContext, fn: (store: Store) => Promise<T>, use: HistoryUse = {}): Promise<T> {
+  if (context.history) return fn(context.history)
   return withHistory(resolveHistorySettings(flags, context.env, use), context.env, fn)
 }
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { spawnSync } from 'node:child_process'
 import net from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { runCli } from '../support/cli.js'
+import { runInProcess } from '../support/cli-in-process.js'
 import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
 import { serverGreeting, sshPacket, sshString } from '../support/ssh-wire.js'
 import { syntheticBlob } from '../support/synthetic-keys.js'
@@ -17,7 +17,7 @@ interface Doc {
 }
 
 async function scan(...targets: string[]): Promise<Doc> {
-  const result = await runCli(['scan', '--no-store', '--no-dns', '-T', '8', '--format', 'json', ...targets])
+  const result = await runInProcess(['scan', '--no-store', '--no-dns', '-T', '8', '--format', 'json', ...targets])
   assert.ok(result.code === 0 || result.code === 1, result.stderr)
   return JSON.parse(result.stdout) as Doc
 }

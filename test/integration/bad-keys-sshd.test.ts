@@ -11,10 +11,10 @@ import { SshReader } from '../../src/domain/ssh-wire.js'
 import { scanHost } from '../../src/ssh/scan-host.js'
 import { closePrimes, keysSharingAPrime, rocaKey, rsaFromPrimes, rsaKeyDir, type RsaFromPrimes } from '../support/rsa-from-primes.js'
 import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
-import { runCli } from '../support/cli.js'
-import { openStore } from '../../src/store/open-store.js'
+import { runInProcess } from '../support/cli-in-process.js'
+import type { Store } from '../../src/store/store.js'
 import { writeBlocklistFile } from '../support/blocklist-file.js'
-import { scenarioBackends } from '../support/test-store.js'
+import { testBackends } from '../support/test-store.js'
 
 /* RSA host keys built from chosen primes, served by real OpenSSH sshd on 127.80.0.0/16 (this
  * file's block), collected by the scanner as any host key is, then judged: close primes and the
@@ -98,11 +98,12 @@ describe('known-bad RSA host keys served by real sshd', { skip: skipUnlessSshd()
     assert.deepEqual(sharedFactors([modulusOf(a)], [modulusOf(key)]).hits, [])
   })
 
-  /* The same servers through the CLI, as a user runs it: findings in the history on both stores. */
-  const backends = scenarioBackends(work)
+  /* The same servers through the CLI, as a user runs it (in this process: main(), the same wiring,
+   * renderers and exit codes): findings in the history on both stores, an open one per test. */
+  const backends = testBackends()
   const target = (name: string) => `${servers[name]!.addresses[0]}:${servers[name]!.port}`
-  const scanJson = async (db: string | null, ...args: string[]) => {
-    const result = await runCli(['scan', ...(db ? ['--db', db] : ['--no-store']), '--no-dns', '-T', '8', '-t', 'rsa', '--format', 'json', ...args])
+  const scanJson = async (store: Store | null, ...args: string[]) => {
+    const result = await runInProcess(['scan', ...(store ? [] : ['--no-store']), '--no-dns', '-T', '8', '-t', 'rsa', '--format', 'json', ...args], store ? { history: store } : {})
     assert.ok(result.code === 0 || result.code === 1, `scan exited ${result.code}: ${result.stderr}`)
     return { code: result.code, findings: (JSON.parse(result.stdout) as { findings: CliFinding[] }).findings }
   }
@@ -112,12 +113,12 @@ describe('known-bad RSA host keys served by real sshd', { skip: skipUnlessSshd()
 
   for (const backend of backends) {
     it(`${backend.name}: scan raises compromised_key for close primes and ROCA, names the check, and keeps it at the next scan`, async () => {
-      const { db, cleanup } = await backend.database()
+      const { store, cleanup } = await backend.open()
       try {
-        const first = await scanJson(db, target('close'), target('roca'), target('normal'))
+        const first = await scanJson(store, target('close'), target('roca'), target('normal'))
         assert.equal(first.code, 1)
         assert.deepEqual(compromised(first.findings), [`critical ${id('close')} fermat`, `critical ${id('roca')} roca`])
-        const again = await scanJson(db, target('close'), target('roca'), target('normal'))
+        const again = await scanJson(store, target('close'), target('roca'), target('normal'))
         assert.deepEqual(compromised(again.findings), [`critical ${id('close')} fermat`, `critical ${id('roca')} roca`], 'the stored verdict, not a fresh check, raises it again')
       } finally {
         await cleanup()
@@ -125,26 +126,21 @@ describe('known-bad RSA host keys served by real sshd', { skip: skipUnlessSshd()
     })
 
     it(`${backend.name}: a bad key the history held before any check (an imported baseline) is judged at its first scan`, async () => {
-      const { db, cleanup } = await backend.database()
+      const { store, cleanup } = await backend.open()
       try {
         // The import stores the key unchecked; the scan's verdict goes onto that stored row.
         const close = await collectRsaKey(servers['close']!)
         const knownHosts = path.join(work, `known_hosts-${backend.name}`)
         writeFileSync(knownHosts, `${id('close')} ssh-rsa ${close.blob.toString('base64')}\n`)
-        const imported = await runCli(['import', 'known_hosts', knownHosts, '--db', db])
+        const imported = await runInProcess(['import', 'known_hosts', knownHosts], { history: store })
         assert.equal(imported.code, 0, imported.stderr)
-        const first = await scanJson(db, target('close'), target('normal'))
+        const first = await scanJson(store, target('close'), target('normal'))
         assert.deepEqual(compromised(first.findings), [`critical ${id('close')} fermat`])
         assert.ok(!first.findings.some((f) => f.kind === 'key_changed' && f.host === id('close')), 'the baseline key is the served one')
-        const store = await openStore({ db, createIfMissing: false })
-        try {
-          const stored = await store.recording((session) => session.keyVerdicts([close.sha256]))
-          assert.equal(stored.get(close.sha256)?.compromised, 'fermat', 'the verdict is kept on the row the import stored')
-          assert.ok((stored.get(close.sha256)?.checksVersion ?? 0) > 0)
-        } finally {
-          await store.close()
-        }
-        const again = await scanJson(db, target('close'), target('normal'))
+        const stored = await store.recording((session) => session.keyVerdicts([close.sha256]))
+        assert.equal(stored.get(close.sha256)?.compromised, 'fermat', 'the verdict is kept on the row the import stored')
+        assert.ok((stored.get(close.sha256)?.checksVersion ?? 0) > 0)
+        const again = await scanJson(store, target('close'), target('normal'))
         assert.deepEqual(compromised(again.findings), [`critical ${id('close')} fermat`])
       } finally {
         await cleanup()
@@ -152,11 +148,11 @@ describe('known-bad RSA host keys served by real sshd', { skip: skipUnlessSshd()
     })
 
     it(`${backend.name}: a prime shared with a key seen in an earlier scan flags both hosts`, async () => {
-      const { db, cleanup } = await backend.database()
+      const { store, cleanup } = await backend.open()
       try {
-        const alone = await scanJson(db, target('sharedA'))
+        const alone = await scanJson(store, target('sharedA'))
         assert.deepEqual(compromised(alone.findings), [], 'one key alone shares nothing')
-        const later = await scanJson(db, target('sharedB'))
+        const later = await scanJson(store, target('sharedB'))
         assert.deepEqual(compromised(later.findings), [`critical ${id('sharedA')} shared-prime`, `critical ${id('sharedB')} shared-prime`])
         const b = later.findings.find((f) => f.kind === 'compromised_key' && f.host === id('sharedB'))!
         const aFingerprint = `SHA256:${createHash('sha256').update(built.shared[0].blob).digest('base64').replace(/=+$/, '')}`
@@ -168,15 +164,15 @@ describe('known-bad RSA host keys served by real sshd', { skip: skipUnlessSshd()
   }
 
   it('--blocklist: a listed key is compromised_key naming the list; the verdict outlives the flag', async () => {
-    const { db, cleanup } = await backends[0]!.database()
+    const { store, cleanup } = await backends[0]!.open()
     try {
       const normal = await collectRsaKey(servers['normal']!)
       const list = path.join(work, 'blocklist.dat')
       writeBlocklistFile(list, [{ key: normal, listId: 1 }], 5000)
-      const listed = await scanJson(db, '--blocklist', list, target('normal'))
+      const listed = await scanJson(store, '--blocklist', list, target('normal'))
       assert.deepEqual(compromised(listed.findings), [`critical ${id('normal')} blocklist`])
       assert.match(listed.findings.find((f) => f.kind === 'compromised_key')!.message, /Debian OpenSSL 2008/)
-      const without = await scanJson(db, target('normal'))
+      const without = await scanJson(store, target('normal'))
       assert.deepEqual(compromised(without.findings), [`critical ${id('normal')} blocklist`])
     } finally {
       await cleanup()
@@ -191,7 +187,7 @@ describe('known-bad RSA host keys served by real sshd', { skip: skipUnlessSshd()
   it('a blocklist that is not one stops the scan before it starts', async () => {
     const list = path.join(work, 'not-a-blocklist.dat')
     writeFileSync(list, 'hello, world\n')
-    const result = await runCli(['scan', '--no-store', '--no-dns', '--blocklist', list, target('normal')])
+    const result = await runInProcess(['scan', '--no-store', '--no-dns', '--blocklist', list, target('normal')])
     assert.equal(result.code, 2)
     assert.match(result.stderr, /not-a-blocklist\.dat/)
     assert.equal(result.stdout, '')

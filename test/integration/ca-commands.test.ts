@@ -8,17 +8,20 @@ import { main } from '../../src/cli/main.js'
 import { publicKeyLine } from '../../src/domain/host-key.js'
 import { capturedStreams } from '../support/captured-streams.js'
 import { syntheticKey } from '../support/synthetic-keys.js'
-import { testBackends } from '../support/test-store.js'
+import { testBackends, type OpenedStore } from '../support/test-store.js'
+import type { Store } from '../../src/store/store.js'
 
 /* `ca trust`, `ca list`, `ca remove` and the @cert-authority lines of `known-hosts`, through main()
  * (so exit codes are the CLI's own) against each real backend: embedded always, PostgreSQL when
  * HOSTKEYS_TEST_DATABASE_URL is set. Keys are synthetic: nothing here signs; ca-openssh.test.ts has
- * ssh check a real certificate. */
+ * ssh check a real certificate. The commands share one open store per backend (lent to main()); those
+ * about a missing store name its directory with --db. */
 
-async function hostkeys(db: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function hostkeys(db: string | Store, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const streams = capturedStreams()
   const { stdout, stderr } = streams
-  const code = await main(['node', 'hostkeys', ...args, '--db', db], { stdout, stderr, stdin: new PassThrough(), env: { USER: 'tester', HOME: '/nonexistent' } })
+  const where = typeof db === 'string' ? { argv: ['--db', db], lent: {} } : { argv: [], lent: { history: db } }
+  const code = await main(['node', 'hostkeys', ...args, ...where.argv], { stdout, stderr, stdin: new PassThrough(), env: { USER: 'tester', HOME: '/nonexistent' }, ...where.lent })
   return { code, ...streams.written() }
 }
 
@@ -31,7 +34,7 @@ interface ListedAuthority {
   trustedAt: string
 }
 
-async function listed(db: string): Promise<ListedAuthority[]> {
+async function listed(db: string | Store): Promise<ListedAuthority[]> {
   const r = await hostkeys(db, 'ca', 'list', '--format', 'json')
   assert.equal(r.code, 0, r.stderr)
   return (JSON.parse(r.stdout) as { authorities: ListedAuthority[] }).authorities
@@ -43,19 +46,17 @@ const host = syntheticKey('ed25519', 'ca-commands-host')
 
 for (const backend of testBackends()) {
   describe(`ca commands (${backend.name})`, () => {
-    let db: string
-    let cleanup: () => Promise<void>
+    let opened: OpenedStore
+    let db: Store
     const dir = mkdtempSync(join(tmpdir(), 'hostkeys-ca-'))
     const caFile = join(dir, 'ca.pub')
     writeFileSync(caFile, `${publicKeyLine(ca)} ops-ca@example.com\n`)
     before(async () => {
-      const opened = await backend.open()
-      await opened.store.close()
-      db = opened.db
-      cleanup = opened.cleanup
+      opened = await backend.open()
+      db = opened.store
     })
     after(async () => {
-      await cleanup?.()
+      await opened?.cleanup()
       rmSync(dir, { recursive: true, force: true })
     })
 

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { matchesHostPatterns } from '../../src/domain/host-patterns.js'
-import { runCli } from '../support/cli.js'
+import { runInProcess } from '../support/cli-in-process.js'
 import { ensureHostKeys, skipUnlessSshd, SSH_KEYGEN_PATH, startSshd, type SshdServer } from '../support/sshd.js'
-import { testBackends } from '../support/test-store.js'
+import { testBackends, type OpenedStore } from '../support/test-store.js'
 
 /* The point of trusting a CA: a known_hosts file written by `hostkeys known-hosts` lets real ssh, with
  * StrictHostKeyChecking=yes, accept a host it has never seen because a trusted CA signed its host key
@@ -64,8 +64,7 @@ describe('ssh trusts a host certificate through the @cert-authority line known-h
   const dir = mkdtempSync(join(tmpdir(), 'hostkeys-ca-ssh-'))
   const backend = testBackends().at(-1)! // PostgreSQL when configured (cheap), else an embedded copy
   let server: SshdServer
-  let db: string
-  let cleanup: () => Promise<void>
+  let opened: OpenedStore
 
   before(async () => {
     // The CA, and the host key it signs for the name ssh will be given (the address), valid for an hour.
@@ -79,24 +78,22 @@ describe('ssh trusts a host certificate through the @cert-authority line known-h
       keyDir,
       extraConfig: [`HostCertificate ${join(keyDir, 'ssh_host_ed25519_key-cert.pub')}`],
     })
-    const opened = await backend.open()
-    await opened.store.close()
-    db = opened.db
-    cleanup = opened.cleanup
+    opened = await backend.open()
   })
   after(async () => {
     await server?.stop()
-    await cleanup?.()
+    await opened?.cleanup()
     rmSync(dir, { recursive: true, force: true })
   })
 
-  /** Trusts the CA for `patterns` (replacing what it had) and writes the known_hosts file hostkeys exports. */
+  /** Trusts the CA for `patterns` (replacing what it had) and writes the known_hosts file hostkeys exports
+   * (the CLI run in this process on the open store: main(), the same wiring and output). */
   async function exportTrusting(patterns: string | null, options: { hash?: boolean } = {}): Promise<string> {
     if (patterns !== null) {
-      const trusted = await runCli(['ca', 'trust', join(dir, 'ca.pub'), '--names', patterns, '--db', db])
+      const trusted = await runInProcess(['ca', 'trust', join(dir, 'ca.pub'), '--names', patterns], { history: opened.store })
       assert.equal(trusted.code, 0, trusted.stderr)
     }
-    const exported = await runCli(['known-hosts', ...(options.hash ? ['--hash'] : []), '--db', db])
+    const exported = await runInProcess(['known-hosts', ...(options.hash ? ['--hash'] : [])], { history: opened.store })
     assert.equal(exported.code, 0, exported.stderr)
     const file = join(dir, `known_hosts_${Math.random().toString(36).slice(2)}`)
     writeFileSync(file, exported.stdout)

@@ -3,13 +3,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { runCli, type CliResult } from '../support/cli.js'
+import type { CliResult } from '../support/cli.js'
+import { runInProcess } from '../support/cli-in-process.js'
 import { keygenFingerprint, listCertificate, makeCa, signHostKey, type KeyPairFiles, type SignOptions } from '../support/ssh-ca.js'
-import { ensureHostKeys, keyFile, skipUnlessSshd, startSshd, type SshdKeyType, type SshdServer } from '../support/sshd.js'
-import { scenarioBackends } from '../support/test-store.js'
+import { ensureHostKeysAsync, keyFile, skipUnlessSshd, startSshd, type SshdKeyType, type SshdServer } from '../support/sshd.js'
+import { testBackends } from '../support/test-store.js'
 
 /* Host certificates end to end: real sshd serving certificates made by ssh-keygen -s (HostCertificate),
- * scanned by the real executable into the embedded store and PostgreSQL. 127.72.0.0/16: the fleet of
+ * scanned by the CLI run in this process (main(): the same wiring, renderers and exit codes) into an
+ * open embedded store and PostgreSQL, one per test. 127.72.0.0/16: the fleet of
  * certificate cases on 127.72.0.0/24, each backend's history scenario on 127.72.<10 + backend>.0/24. */
 
 interface Certificate {
@@ -29,7 +31,7 @@ interface ScanDocument {
 
 const TIMEOUT = ['-T', '8']
 const work = mkdtempSync(join(tmpdir(), 'hostkeys-certs-e2e-'))
-const backends = scenarioBackends(work)
+const backends = testBackends()
 
 function json(result: CliResult): ScanDocument {
   assert.ok(result.code === 0 || result.code === 1, `scan exited ${result.code}: ${result.stderr}`)
@@ -57,7 +59,7 @@ describe('host certificates end to end (CLI, real sshd)', { skip: skipUnlessSshd
     sign: ((type: SshdKeyType) => { ca: KeyPairFiles; options: SignOptions }) | null,
     port?: number,
   ): Promise<SshdServer> {
-    ensureHostKeys(certified.keyDir, certified.types)
+    await ensureHostKeysAsync(certified.keyDir, certified.types)
     const extraConfig: string[] = []
     if (sign) {
       for (const type of certified.types) {
@@ -119,16 +121,17 @@ describe('host certificates end to end (CLI, real sshd)', { skip: skipUnlessSshd
 
     for (const [index, backend] of backends.entries()) {
       it(`${backend.name}: collects every certificate and raises exactly its finding for each case`, async () => {
-        const { db, cleanup } = await backend.database()
+        const { store, cleanup } = await backend.open()
+        const cli = (...args: string[]) => runInProcess(args, { history: store })
         try {
           // The fleet CA is trusted for the fleet's names: an @cert-authority line, as ssh_known_hosts has it.
           // Off port 22 ssh looks hosts up as [name]:port, then as the bare name: either pattern names them.
           const knownHosts = join(work, `ca-${index}`)
           writeFileSync(knownHosts, `@cert-authority *.certs.test,[*.certs.test]:* ${fleet.publicLine}\n`)
-          const imported = await runCli(['import', 'known_hosts', knownHosts, '--db', db])
+          const imported = await cli('import', 'known_hosts', knownHosts)
           assert.equal(imported.code, 0, imported.stderr)
 
-          const result = await runCli(['scan', '--no-dns', ...TIMEOUT, '--format', 'json', '--db', db, '-p', String(port), '-f', inventory])
+          const result = await cli('scan', '--no-dns', ...TIMEOUT, '--format', 'json', '-p', String(port), '-f', inventory)
           const doc = json(result)
           assert.equal(result.code, 1, 'critical findings exit 1')
           for (const c of Object.keys(cases) as Case[]) {
@@ -159,13 +162,13 @@ describe('host certificates end to end (CLI, real sshd)', { skip: skipUnlessSshd
           assert.equal(forever.keys[0]!.certificate!.validBefore, null)
 
           // lookup by a CA's fingerprint: every host whose certificate it signed.
-          const signed = await runCli(['lookup', keygenFingerprint(fleet.publicKey), '--format', 'json', '--db', db])
+          const signed = await cli('lookup', keygenFingerprint(fleet.publicKey), '--format', 'json')
           assert.equal(signed.code, 0, signed.stderr)
           const matches = (JSON.parse(signed.stdout) as { matches: { host: string; certifiedBy: { keyId: string } | null }[] }).matches
           const hosts = [...new Set(matches.map((m) => m.host))].sort()
           assert.deepEqual(hosts, (Object.keys(cases) as Case[]).filter((c) => c !== 'rogue').map((c) => `[${name(c)}]:${port}`).sort())
           assert.ok(matches.every((m) => m.certifiedBy !== null))
-          const byRogue = await runCli(['lookup', keygenFingerprint(rogue.publicKey), '--db', db])
+          const byRogue = await cli('lookup', keygenFingerprint(rogue.publicKey))
           assert.equal(byRogue.code, 0, byRogue.stderr)
           assert.match(byRogue.stdout, /rogue\.certs\.test.*certified by this CA \("rogue-host" serial 107/)
           assert.doesNotMatch(byRogue.stdout, /valid\.certs\.test/)
@@ -176,7 +179,7 @@ describe('host certificates end to end (CLI, real sshd)', { skip: skipUnlessSshd
     }
 
     it('--no-store judges what needs no history: validity, principals, the signature; not the CA\'s trust', async () => {
-      const result = await runCli(['scan', '--no-store', '--no-dns', ...TIMEOUT, '--format', 'json', '-p', String(port), '-f', inventory])
+      const result = await runInProcess(['scan', '--no-store', '--no-dns', ...TIMEOUT, '--format', 'json', '-p', String(port), '-f', inventory])
       const doc = json(result)
       for (const c of Object.keys(cases) as Case[]) {
         const expected = cases[c].expect.filter((k) => k !== 'warning cert_untrusted_ca')
@@ -185,7 +188,7 @@ describe('host certificates end to end (CLI, real sshd)', { skip: skipUnlessSshd
     })
 
     it('the text table marks certified keys', async () => {
-      const result = await runCli(['scan', '--no-store', '--no-dns', ...TIMEOUT, '-p', String(port), `${address('expired')}`])
+      const result = await runInProcess(['scan', '--no-store', '--no-dns', ...TIMEOUT, '-p', String(port), `${address('expired')}`])
       assert.match(result.stdout, /ssh-ed25519 +256 +SHA256:\S+ \(cert "expired-host" serial 103, CA SHA256:\S+, until \d{4}-\d\d-\d\d\)/)
       assert.match(result.stdout, /CRITICAL cert_expired/)
     })
@@ -193,12 +196,13 @@ describe('host certificates end to end (CLI, real sshd)', { skip: skipUnlessSshd
 
   for (const [index, backend] of backends.entries()) {
     it(`${backend.name}: the history records renewals, a change of CA and a certificate dropped`, async () => {
-      const { db, cleanup } = await backend.database()
+      const { store, cleanup } = await backend.open()
+      const cli = (...args: string[]) => runInProcess(args, { history: store })
       const address = `127.72.${10 + index}.1`
       const keyDir = mkdtempSync(join(work, `keys-history-${index}-`))
       const certified = { keyDir, types: ['ed25519'] as SshdKeyType[] }
       const names = ['web.certs.test', address]
-      const scan = () => runCli(['scan', '--no-dns', ...TIMEOUT, '--format', 'json', '--db', db, '-p', String(server.port), '-f', inventory])
+      const scan = () => cli('scan', '--no-dns', ...TIMEOUT, '--format', 'json', '-p', String(server.port), '-f', inventory)
       const inventory = join(work, `history-${index}.txt`)
       writeFileSync(inventory, `${address} web.certs.test\n`)
       let server = await certifiedSshd(address, certified, () => ({ ca: fleet, options: { id: 'web', principals: names, validity: '-1d:+60d', serial: 1 } }))
@@ -210,7 +214,7 @@ describe('host certificates end to end (CLI, real sshd)', { skip: skipUnlessSshd
       try {
         const trust = join(work, `trust-${index}`)
         writeFileSync(trust, `@cert-authority [*.certs.test]:* ${fleet.publicLine}\n`)
-        assert.equal((await runCli(['import', 'known_hosts', trust, '--db', db])).code, 0)
+        assert.equal((await cli('import', 'known_hosts', trust)).code, 0)
         const host = `[web.certs.test]:${server.port}`
         const first = json(await scan())
         assert.deepEqual(first.findings.map((f) => f.kind), ['new_host'])
@@ -232,7 +236,7 @@ describe('host certificates end to end (CLI, real sshd)', { skip: skipUnlessSshd
         assert.match(caChanged.message, new RegExp(keygenFingerprint(rogue.publicKey).replace(/[+/]/g, '\\$&')))
         const stillOpen = json(await scan())
         assert.deepEqual(certKinds(stillOpen, host), ['critical ca_changed', 'warning cert_untrusted_ca'], 'an event stays open until accepted')
-        assert.equal((await runCli(['accept', 'web.certs.test', '--reason', 'CA rotation', '--db', db])).code, 0)
+        assert.equal((await cli('accept', 'web.certs.test', '--reason', 'CA rotation')).code, 0)
         const accepted = json(await scan())
         // The accept took the new CA as the host's (no ca_changed); that the CA is trusted for no host is still
         // true, and accept decides trust in keys, not in CAs (`ca trust` does): the warning stays.
@@ -244,7 +248,7 @@ describe('host certificates end to end (CLI, real sshd)', { skip: skipUnlessSshd
         assert.deepEqual(certKinds(removed, host), ['warning cert_removed'])
         assert.equal(removed.hosts[0]!.keys[0]!.certificate, null)
 
-        const history = await runCli(['history', 'web.certs.test', '--db', db])
+        const history = await cli('history', 'web.certs.test')
         assert.equal(history.code, 0, history.stderr)
         for (const kind of ['cert_renewed', 'ca_changed', 'cert_removed']) assert.match(history.stdout, new RegExp(kind))
       } finally {

@@ -7,13 +7,15 @@ import { PassThrough } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import { main } from '../../src/cli/main.js'
 import { runCli } from '../support/cli.js'
+import { runInProcess } from '../support/cli-in-process.js'
 import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
 import { testBackends } from '../support/test-store.js'
 import { capturedStreams } from '../support/captured-streams.js'
 
-/* Everyday flags as OpenSSH users know them, through the real executable against real sshd on
- * 127.61.0.0/16: -D beside ssh-keyscan -D, -E beside ssh-keygen -E, -H beside ssh-keygen -F, and
- * --list, which must not contact the server. Every scan passes --no-dns and --no-store. */
+/* Everyday flags as OpenSSH users know them, through the CLI run in this process (main(): the same
+ * wiring, renderers and exit codes) against real sshd on 127.61.0.0/16: -D beside ssh-keyscan -D, -E beside ssh-keygen -E, -H beside ssh-keygen -F, and
+ * --list, which must not contact the server. Every scan passes --no-dns and --no-store. --version is
+ * the real executable's: bin/hostkeys.js answers it before the CLI loads. */
 
 const connections = (server: SshdServer) =>
   server.logFiles.map((f) => readFileSync(f, 'utf8').split('Connection from').length - 1).reduce((a, b) => a + b, 0)
@@ -35,7 +37,7 @@ describe('scan -D, -E, -H and --list (CLI, real sshd)', { skip: skipUnlessSshd()
     writeFileSync(inventory, '127.61.1.1 web1.example.test,www1.example.test\n')
     const port = String(web.port)
     const keyscan = execFileSync('ssh-keyscan', ['-D', '-p', port, '-f', inventory], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-    const result = await runCli(['scan', '-D', '--no-store', '--no-dns', '-p', port, '-f', inventory])
+    const result = await runInProcess(['scan', '-D', '--no-store', '--no-dns', '-p', port, '-f', inventory])
     assert.equal(result.code, 0, result.stderr)
     assert.equal(result.stderr, '')
     const lines = (text: string) => text.split('\n').filter(Boolean).sort()
@@ -47,7 +49,7 @@ describe('scan -D, -E, -H and --list (CLI, real sshd)', { skip: skipUnlessSshd()
   })
 
   it('-D says on stderr, as a ; comment, why a host got no records', async () => {
-    const result = await runCli(['scan', '-D', '--no-store', '--no-dns', '-T', '2', `127.61.1.1:${web.port}`, `127.61.1.2:${web.port}`])
+    const result = await runInProcess(['scan', '-D', '--no-store', '--no-dns', '-T', '2', `127.61.1.1:${web.port}`, `127.61.1.2:${web.port}`])
     assert.equal(result.code, 0, result.stderr)
     assert.equal(result.stdout, '')
     assert.match(result.stderr, new RegExp(`^; \\[127\\.61\\.1\\.1\\]:${web.port} \\(127\\.61\\.1\\.1:${web.port}\\): no SSHFP records: they live at DNS names`, 'm'))
@@ -55,7 +57,7 @@ describe('scan -D, -E, -H and --list (CLI, real sshd)', { skip: skipUnlessSshd()
   })
 
   it('-E md5 shows the fingerprints ssh-keygen -l -E md5 prints', async () => {
-    const result = await runCli(['scan', '--no-store', '--no-dns', '-E', 'md5', `127.61.1.1:${web.port}`])
+    const result = await runInProcess(['scan', '--no-store', '--no-dns', '-E', 'md5', `127.61.1.1:${web.port}`])
     assert.equal(result.code, 0, result.stderr)
     for (const type of ['ed25519', 'ecdsa-256', 'rsa'] as const) {
       const md5 = execFileSync('ssh-keygen', ['-l', '-E', 'md5', '-f', web.publicKeyFiles[type]!], { encoding: 'utf8' }).split(' ')[1]!
@@ -65,7 +67,7 @@ describe('scan -D, -E, -H and --list (CLI, real sshd)', { skip: skipUnlessSshd()
   })
 
   it('-H hashes known_hosts names as --hash does, and ssh-keygen -F finds them', async () => {
-    const result = await runCli(['scan', '--no-store', '--no-dns', '--format', 'known_hosts', '-H', '-t', 'ed25519', `127.61.1.1:${web.port}`])
+    const result = await runInProcess(['scan', '--no-store', '--no-dns', '--format', 'known_hosts', '-H', '-t', 'ed25519', `127.61.1.1:${web.port}`])
     assert.equal(result.code, 0, result.stderr)
     assert.match(result.stdout, /^\|1\|[A-Za-z0-9+/]{27}=\|[A-Za-z0-9+/]{27}= ssh-ed25519 AAAA\S+\n$/)
     const file = join(dir, 'known_hosts')
@@ -79,7 +81,7 @@ describe('scan -D, -E, -H and --list (CLI, real sshd)', { skip: skipUnlessSshd()
     writeFileSync(inventory, '127.61.1.1 web1.example.test\n127.61.1.0/30\n')
     const database = join(dir, 'never-created')
     const before = connections(web)
-    const result = await runCli(['scan', '--list', '-p', String(web.port), '-f', inventory], { env: { HOSTKEYS_DB: database } })
+    const result = await runInProcess(['scan', '--list', '-p', String(web.port), '-f', inventory], { env: { HOSTKEYS_DB: database } })
     assert.equal(result.code, 0, result.stderr)
     assert.equal(result.stdout.trim().split('\n').length, 1 + 3, 'a header, one named host, the two hosts of the /30 (not its network and broadcast addresses)')
     assert.match(result.stdout, new RegExp(`^\\[web1\\.example\\.test\\]:${web.port} +127\\.61\\.1\\.1 +${web.port}$`, 'm'))

@@ -5,10 +5,12 @@ import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { HOSTKEYS_BIN, runCli } from '../support/cli.js'
+import { HOSTKEYS_BIN } from '../support/cli.js'
+import { runInProcess } from '../support/cli-in-process.js'
 import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
 
-/* `hostkeys scan` end to end: the real executable against real sshd on 127.4.0.0/16. */
+/* `hostkeys scan` end to end against real sshd on 127.4.0.0/16: the CLI run in this process (main():
+ * the same wiring, renderers and exit codes), and the real executable on a terminal for progress. */
 
 function sshKeygenFingerprint(pubFile: string): string {
   return execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', pubFile], { encoding: 'utf8' }).split(' ')[1]!
@@ -36,7 +38,7 @@ describe('hostkeys scan (CLI, real sshd)', { skip: skipUnlessSshd() }, () => {
   })
 
   it('prints every key with the fingerprints ssh-keygen computes, as JSON', async () => {
-    const result = await runCli(['scan', '--no-store', '--no-dns', '--format', 'json', `[127.4.1.1]:${web.port}`, `[::1]:${web.port}`])
+    const result = await runInProcess(['scan', '--no-store', '--no-dns', '--format', 'json', `[127.4.1.1]:${web.port}`, `[::1]:${web.port}`])
     const document = JSON.parse(result.stdout)
     // One sshd answers on both addresses: without history, the scan still sees them share keys.
     assert.equal(result.code, 1, 'duplicate_key is a warning, at the default --fail-on')
@@ -61,7 +63,7 @@ describe('hostkeys scan (CLI, real sshd)', { skip: skipUnlessSshd() }, () => {
 
   it('reads an ssh-keyscan -f inventory from stdin and takes the NAME as identity', async () => {
     const inventory = `# clones\n127.4.2.1 clone-a.example\n127.4.2.2,10.255.255.1 clone-b.example\n`
-    const result = await runCli(['scan', '--no-store', '--no-dns', '-p', String(clones.port), '--format', 'json', '-f', '-'], {
+    const result = await runInProcess(['scan', '--no-store', '--no-dns', '-p', String(clones.port), '--format', 'json', '-f', '-'], {
       stdin: inventory,
     })
     assert.equal(result.code, 1, result.stderr)
@@ -78,7 +80,7 @@ describe('hostkeys scan (CLI, real sshd)', { skip: skipUnlessSshd() }, () => {
   })
 
   it('writes known_hosts lines that ssh-keygen -F finds, hashed with --hash', async () => {
-    const result = await runCli(['scan', '--no-store', '--no-dns', '--format', 'known_hosts', '--hash', '-t', 'ed25519', `127.4.1.1:${web.port}`])
+    const result = await runInProcess(['scan', '--no-store', '--no-dns', '--format', 'known_hosts', '--hash', '-t', 'ed25519', `127.4.1.1:${web.port}`])
     assert.equal(result.code, 0, result.stderr)
     const file = join(dir, 'known_hosts')
     writeFileSync(file, result.stdout)
@@ -88,7 +90,7 @@ describe('hostkeys scan (CLI, real sshd)', { skip: skipUnlessSshd() }, () => {
   })
 
   it('gives every failed host a status, and a silent one costs one timeout', async () => {
-    const result = await runCli([
+    const result = await runInProcess([
       'scan', '--no-store', '--no-dns', '-T', '1', '--format', 'json',
       `127.4.1.1:${web.port}`, `127.4.9.9:${web.port}`, `127.4.3.1:${silentPort}`, 'nonexistent-host.invalid',
     ])
@@ -106,7 +108,7 @@ describe('hostkeys scan (CLI, real sshd)', { skip: skipUnlessSshd() }, () => {
   })
 
   it('prints a readable table with each failure and a summary', async () => {
-    const result = await runCli(['scan', '--no-store', '--no-dns', '-T', '1', `127.4.1.1:${web.port}`, `127.4.9.9:${web.port}`])
+    const result = await runInProcess(['scan', '--no-store', '--no-dns', '-T', '1', `127.4.1.1:${web.port}`, `127.4.9.9:${web.port}`])
     assert.equal(result.code, 0, result.stderr)
     assert.match(result.stdout, /^HOST +ADDRESS +TYPE +BITS +FINGERPRINT/)
     assert.match(result.stdout, /127\.4\.1\.1:\d+ +ecdsa-sha2-nistp384 +384 +SHA256:/)
@@ -128,7 +130,7 @@ describe('hostkeys scan (CLI, real sshd)', { skip: skipUnlessSshd() }, () => {
     const file = join(dir, 'bad.txt')
     writeFileSync(file, `127.4.1.1\n# fine so far\n127.4.1.1:notaport\n`)
     const before = web.logFiles.map((f) => readFileSync(f, 'utf8').split('Connection from').length).reduce((a, b) => a + b)
-    const result = await runCli(['scan', '--no-store', '-p', String(web.port), '-f', file])
+    const result = await runInProcess(['scan', '--no-store', '-p', String(web.port), '-f', file])
     assert.equal(result.code, 2)
     assert.equal(result.stdout, '')
     assert.match(result.stderr, new RegExp(`${file}:3: 'notaport' in '127.4.1.1:notaport' is not a port`))
@@ -146,7 +148,7 @@ describe('hostkeys scan (CLI, real sshd)', { skip: skipUnlessSshd() }, () => {
       [['scan'], /needs at least one target/],
     ]
     for (const [args, message] of cases) {
-      const result = await runCli(args)
+      const result = await runInProcess(args)
       assert.equal(result.code, 2, args.join(' '))
       assert.match(result.stderr, message)
     }

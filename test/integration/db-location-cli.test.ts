@@ -4,12 +4,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { runCli } from '../support/cli.js'
+import { runInProcess } from '../support/cli-in-process.js'
 import { assertOneLine, silentPeer } from '../support/faults.js'
 
 /* Issue 7, item 3 (the bullet on --db): a typo in --db must not scan into a new, empty history, and a
  * read on a directory without a database must not create one there (it used to: 7 s, 800 MB, then
  * "no match"). Nothing here opens a database: every case ends before that. A silent peer on
- * 127.60.7.1 shows that a refused scan probes nothing. */
+ * 127.60.7.1 shows that a refused scan probes nothing. The CLI runs in this process (main(): the same
+ * resolution of --db, HOSTKEYS_DB and HOME, and exit codes), but for the scans whose relative --db
+ * must land in a working directory of their own. */
 
 describe('--db: what is a URL, and who may create a history', () => {
   const work = mkdtempSync(join(tmpdir(), 'hostkeys-dbloc-'))
@@ -28,7 +31,7 @@ describe('--db: what is a URL, and who may create a history', () => {
   for (const args of readers) {
     it(`${args[0]} on a missing embedded database: exit 2, and nothing is created`, async () => {
       const missing = join(work, `missing-${args[0]}`)
-      const result = await runCli([...args, '--db', missing])
+      const result = await runInProcess([...args, '--db', missing])
       assert.equal(result.code, 2, result.stderr)
       assertOneLine(result.stderr, new RegExp(`^hostkeys: no history at ${missing}; run a scan first or pass --db$`))
       assert.equal(existsSync(missing), false)
@@ -37,18 +40,18 @@ describe('--db: what is a URL, and who may create a history', () => {
 
   it('the default location and HOSTKEYS_DB are held to the same rule', async () => {
     const home = join(work, 'home')
-    const viaDefault = await runCli(['findings'], { env: { HOME: home, XDG_DATA_HOME: '' } })
+    const viaDefault = await runInProcess(['findings'], { env: { HOME: home, XDG_DATA_HOME: '' } })
     assert.equal(viaDefault.code, 2)
     assertOneLine(viaDefault.stderr, new RegExp(`no history at ${home}/\\.local/share/hostkeys;`))
     assert.equal(existsSync(home), false)
-    const viaEnv = await runCli(['known-hosts'], { env: { HOSTKEYS_DB: join(work, 'env-db') } })
+    const viaEnv = await runInProcess(['known-hosts'], { env: { HOSTKEYS_DB: join(work, 'env-db') } })
     assert.equal(viaEnv.code, 2)
     assert.equal(existsSync(join(work, 'env-db')), false)
   })
 
   it('an empty directory is no history either, and stays empty', async () => {
     const empty = mkdtempSync(join(work, 'empty-'))
-    const result = await runCli(['lookup', 'web1', '--db', empty])
+    const result = await runInProcess(['lookup', 'web1', '--db', empty])
     assert.equal(result.code, 2)
     assert.deepEqual(readdirSync(empty), [])
   })

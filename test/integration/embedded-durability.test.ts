@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { runCli, startCli, waitFor, type CliResult } from '../support/cli.js'
+import { runInProcess } from '../support/cli-in-process.js'
 import { scansRecorded, silentPeer } from '../support/faults.js'
 import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
 
@@ -54,6 +55,9 @@ describe('embedded store: durable commits, kill -9 at any point', { skip }, () =
     cpSync(dir, copy, { recursive: true })
     return copy
   }
+  /* The scans that are traced or killed run in a process of their own; the baselines before them and
+   * the scans after them, which only write or read the history, run in this process (main(), opening
+   * --db as the executable does). */
   const scan = (db: string, ...extra: string[]) => ['scan', '--no-dns', '-T', '10', '-q', '--fail-on', 'info', '--db', db, ...extra]
   /** Runs the CLI with its stdout in `out` (a file, so strace can name it), under strace. */
   function traced(args: readonly string[], out: string, strace: readonly string[]): Promise<CliResult> {
@@ -100,27 +104,27 @@ describe('embedded store: durable commits, kill -9 at any point', { skip }, () =
     assert.equal(readFileSync(out, 'utf8'), '')
     const copy = copyOf(db) // what the disk held at that moment; its lock names the dead process
     assert.equal(await scansRecorded(copy), 1)
-    const next = await runCli(scan(copy, target()))
+    const next = await runInProcess(scan(copy, target()))
     assert.equal(next.code, 0, `the host is known, no new_host: ${next.stdout}${next.stderr}`)
   })
 
   it('killed at the WAL write of COMMIT, inside the transaction: the history is exactly as before', async () => {
     const db = copyOf(template)
-    assert.equal((await runCli(scan(db, target()))).code, 1) // new_host: the baseline
+    assert.equal((await runInProcess(scan(db, target()))).code, 1) // new_host: the baseline
     const segments = readdirSync(join(db, 'pg_wal')).filter((f) => /^[0-9A-F]{24}$/.test(f))
     const out = join(work, 'kill-commit.out')
     const paths = segments.flatMap((s) => ['-P', join(db, 'pg_wal', s)])
     const result = await traced(scan(db, target()), out, [...paths, '-e', 'trace=pwrite64', '-e', 'inject=pwrite64:signal=SIGKILL:when=1', '-o', '/dev/null'])
     assert.equal(result.signal, 'SIGKILL', result.stderr)
     assert.equal(await scansRecorded(db), 1)
-    const next = await runCli(scan(db, target()))
+    const next = await runInProcess(scan(db, target()))
     assert.equal(next.code, 0, `the history is as before the killed scan: ${next.stdout}${next.stderr}`)
     assert.equal(await scansRecorded(db), 2)
   })
 
   it('killed while probing: nothing recorded, the next scan takes over the lock and sees the history as before', async () => {
     const db = copyOf(template)
-    assert.equal((await runCli(scan(db, target()))).code, 1)
+    assert.equal((await runInProcess(scan(db, target()))).code, 1)
     const peer = await silentPeer('127.60.6.2')
     try {
       const run = startCli(scan(db, '-T', '60', target(), `127.60.6.2:${peer.port}`), { timeoutMs: 120_000 })
@@ -131,7 +135,7 @@ describe('embedded store: durable commits, kill -9 at any point', { skip }, () =
       await peer.close()
     }
     assert.equal(await scansRecorded(db), 1)
-    const next = await runCli(scan(db, target()))
+    const next = await runInProcess(scan(db, target()))
     assert.equal(next.code, 0, `${next.stdout}${next.stderr}`)
   })
 })

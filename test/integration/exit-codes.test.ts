@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { runCli, startCli, waitFor } from '../support/cli.js'
+import { startCli, waitFor } from '../support/cli.js'
+import { runInProcess } from '../support/cli-in-process.js'
 import { assertOneLine, metricSamples, silentPeer } from '../support/faults.js'
 import { skipUnlessPgCluster, startPgCluster, type PgCluster } from '../support/pg-cluster.js'
 import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
@@ -38,12 +39,13 @@ describe('exit codes of failed runs', { skip: skipUnlessPgCluster() || skipUnles
   const target = () => `127.60.4.1:${server.port}`
   const scansIn = async (database: string) => (await cluster.query<{ n: number }>(database, 'SELECT count(*)::int AS n FROM scans'))[0]!.n
 
-  /** A database with one successful scan, and the metrics file it wrote. */
+  /** A database with one successful scan, and the metrics file it wrote (the scan run in this process:
+   * only the failed runs need a process of their own). */
   async function baseline(): Promise<{ database: string; metrics: string; lastSuccess: string; args: string[] }> {
     const database = await cluster.createDatabase()
     const metrics = join(work, `${database}.prom`)
     const args = ['scan', '--no-dns', '-T', '60', '--db', cluster.url(database), '--format', 'json', '--metrics-file', metrics]
-    const first = await runCli([...args, target()])
+    const first = await runInProcess([...args, target()])
     assert.equal(first.code, 0, first.stderr)
     return { database, metrics, args, lastSuccess: metricSamples(readFileSync(metrics, 'utf8')).get('hostkeys_last_success_timestamp_seconds')! }
   }

@@ -6,14 +6,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { HOSTKEYS_BIN, runCli, type CliResult } from '../support/cli.js'
+import { runInProcess } from '../support/cli-in-process.js'
 import { skipUnlessSshd, startSshd, type SshdKeyType, type SshdServer } from '../support/sshd.js'
-import { scenarioBackends } from '../support/test-store.js'
+import { testBackends, type OpenedStore } from '../support/test-store.js'
 
-/* The history end to end: the real executable against real sshd fleets on 127.2.0.0/16, as a user
- * (or cron) runs it night after night. Each scenario has its own database: an embedded directory
- * copied from a migrated template, and, when HOSTKEYS_TEST_DATABASE_URL is set, the same scenarios on
- * a fresh PostgreSQL database each, dropped after. Every scan passes --no-dns: the machine's resolver
- * is never asked. Scenarios run a few at a time; each owns a /24 (127.2.<backend*100 + n>.0/24). */
+/* The history end to end: the CLI against real sshd fleets on 127.2.0.0/16, as a user (or cron) runs
+ * it night after night. Commands run in this process (main(), the same wiring, renderers and exit
+ * codes) on one open store per backend: the embedded one, and PostgreSQL when
+ * HOSTKEYS_TEST_DATABASE_URL is set. Scenarios share that history but not their hosts or keys: each
+ * owns a /24 (127.2.<backend*100 + n>.0/24), and what reads the whole history is narrowed to it. What
+ * needs a process of its own (HOSTKEYS_DB, a database that is down, the embedded lock) spawns the
+ * executable on a database of its own. Every scan passes --no-dns: the machine's resolver is never
+ * asked. Scenarios run a few at a time. */
 
 interface Finding {
   kind: string
@@ -101,10 +105,10 @@ async function waitFor(condition: () => boolean, timeoutMs: number, what: string
 }
 
 const work = mkdtempSync(join(tmpdir(), 'hostkeys-history-e2e-'))
-const backends = scenarioBackends(work)
+const backends = testBackends()
 const embedded = backends[0]!
 
-describe('history end to end (CLI, real sshd)', { skip: skipUnlessSshd() }, () => {
+describe('history end to end (CLI, real sshd)', { skip: skipUnlessSshd(), concurrency: true }, () => {
   const servers = new Set<SshdServer>()
   const peers: Server[] = []
 
@@ -130,48 +134,51 @@ describe('history end to end (CLI, real sshd)', { skip: skipUnlessSshd() }, () =
 
     describe(backend.name, { concurrency: 3 }, () => {
       const cleanups: (() => Promise<void>)[] = []
+      let opened: OpenedStore
       before(async () => {
-        if (backend === embedded) await embedded.database().then((d) => d.cleanup()) // make the template first
+        opened = await backend.open()
+        cleanups.push(() => opened.cleanup())
       })
       after(async () => {
         await Promise.all(cleanups.map((c) => c()))
       })
+      /** A database of its own, for a CLI process (no store open on it). */
       async function database(): Promise<string> {
         const { db, cleanup } = await backend.database()
         cleanups.push(cleanup)
         return db
       }
-      const scan = (db: string, targets: string[], ...extra: string[]) =>
-        runCli(['scan', '--no-dns', ...TIMEOUT, '--format', 'json', '--db', db, ...extra, ...targets])
-      const cli = (db: string, ...args: string[]) => runCli([...args, '--db', db])
+      const scan = (targets: string[], ...extra: string[]) =>
+        runInProcess(['scan', '--no-dns', ...TIMEOUT, '--format', 'json', ...extra, ...targets], { history: opened.store })
+      const cli = (...args: string[]) => runInProcess(args, { history: opened.store })
+      /** The findings of a whole-history listing that concern scenario n's hosts. */
+      const ofScenario = (n: number, findings: readonly Finding[]) => findings.filter((f) => f.host.startsWith(`[${net(n)}.`))
 
       it('first scan: new_host for each host, exit 0; the same scan again: nothing new, exit 0', async () => {
-        const db = await database()
         const [a, b] = await Promise.all([sshd([`${net(1)}.1`], ['ed25519', 'ecdsa-256']), sshd([`${net(1)}.2`], ['ed25519'])])
         const targets = [`${net(1)}.1:${a.port}`, `${net(1)}.2:${b.port}`]
-        const first = await scan(db, targets)
+        const first = await scan(targets)
         assert.equal(first.code, 0, first.stderr)
         const document = parseScan(first)
         assert.deepEqual(summary(document.findings), [`new_host ${id(`${net(1)}.1`, a.port)}`, `new_host ${id(`${net(1)}.2`, b.port)}`])
         assert.ok(document.findings.every((f) => f.severity === 'info'))
-        const second = await scan(db, targets)
+        const second = await scan(targets)
         assert.equal(second.code, 0, second.stderr)
         assert.deepEqual(parseScan(second).findings, [])
       })
 
       it('a rebuilt host is key_changed (critical, exit 1); accept --reason clears it and history shows who and why', async () => {
-        const db = await database()
         const address = `${net(2)}.1`
         const old = await sshd([address], ['ed25519'])
         const host = id(address, old.port)
-        assert.equal((await scan(db, [`${address}:${old.port}`])).code, 0)
+        assert.equal((await scan([`${address}:${old.port}`])).code, 0)
         const oldFingerprint = sha256Of(old, 'ed25519')
         await stop(old)
         const rebuilt = await sshd([address], ['ed25519'], { port: old.port, keyDir: join(work, `rebuilt-${index}`) })
         const newFingerprint = sha256Of(rebuilt, 'ed25519')
         assert.notEqual(newFingerprint, oldFingerprint)
 
-        const changed = await scan(db, [`${address}:${old.port}`])
+        const changed = await scan([`${address}:${old.port}`])
         assert.equal(changed.code, 1, changed.stderr)
         const findings = parseScan(changed).findings
         assert.equal(findings.length, 1, JSON.stringify(findings))
@@ -181,22 +188,21 @@ describe('history end to end (CLI, real sshd)', { skip: skipUnlessSshd() }, () =
         )
         assert.match(findings[0]!.message, /hostkeys accept/)
 
-        const accepted = await runCli(['accept', host, '--reason', 'rebuilt from golden image', '--db', db], { env: { USER: 'alice', SUDO_USER: '', HOSTKEYS_DB: '' } })
+        const accepted = await runInProcess(['accept', host, '--reason', 'rebuilt from golden image'], { history: opened.store, env: { USER: 'alice', SUDO_USER: '' } })
         assert.equal(accepted.code, 0, accepted.stderr)
         assert.match(accepted.stdout, /accepted by alice \(rebuilt from golden image\)/)
         assert.match(accepted.stdout, new RegExp(`trusted ${newFingerprint.replace(/[+/]/g, '\\$&')}\n  retired ${oldFingerprint.replace(/[+/]/g, '\\$&')}`))
         assert.match(accepted.stdout, /closed 1 trust finding\(s\): key_changed/)
 
-        const after = await scan(db, [`${address}:${old.port}`])
+        const after = await scan([`${address}:${old.port}`])
         assert.equal(after.code, 0, after.stderr)
         assert.deepEqual(parseScan(after).findings, [])
-        const history = await cli(db, 'history', host)
+        const history = await cli('history', host)
         assert.equal(history.code, 0, history.stderr)
         assert.match(history.stdout, /accepted by alice \(rebuilt from golden image\)/)
       })
 
       it('a clone is duplicate_key naming both, though the first was scanned alone the night before; allow-shared ends it', async () => {
-        const db = await database()
         const [a, b] = [`${net(3)}.1`, `${net(3)}.2`]
         // Two machines built from one image: two sshd on one key directory.
         const keyDir = join(work, `image-${index}`)
@@ -204,10 +210,10 @@ describe('history end to end (CLI, real sshd)', { skip: skipUnlessSshd() }, () =
         const clone = await sshd([b], ['ed25519'], { keyDir, port: original.port })
         const port = original.port
         const hosts = [id(a, port), id(b, port)]
-        assert.equal((await scan(db, [`${a}:${port}`])).code, 0)
+        assert.equal((await scan([`${a}:${port}`])).code, 0)
 
         // The duplicate is fleet-wide: the clone alone tonight still collides with the original.
-        const cloneOnly = await scan(db, [`${b}:${port}`])
+        const cloneOnly = await scan([`${b}:${port}`])
         assert.equal(cloneOnly.code, 1, 'duplicate_key is a warning, at the default --fail-on warning')
         const duplicates = parseScan(cloneOnly).findings.filter((f) => f.kind === 'duplicate_key')
         assert.equal(duplicates.length, 1, JSON.stringify(parseScan(cloneOnly).findings))
@@ -217,26 +223,25 @@ describe('history end to end (CLI, real sshd)', { skip: skipUnlessSshd() }, () =
         // Each host quoted for the shell: `[addr]:port` is a glob pattern to zsh.
         assert.ok(duplicates[0]!.message.includes(`\`hostkeys allow-shared ${hosts.map((h) => `'${h}'`).join(' ')}\``), duplicates[0]!.message)
 
-        const allowed = await cli(db, 'allow-shared', ...hosts)
+        const allowed = await cli('allow-shared', ...hosts)
         assert.equal(allowed.code, 0, allowed.stderr)
-        const again = await scan(db, [`${a}:${port}`, `${b}:${port}`])
+        const again = await scan([`${a}:${port}`, `${b}:${port}`])
         assert.equal(again.code, 0, again.stderr)
         assert.deepEqual(parseScan(again).findings, [])
       })
 
       it('two hosts answering with one new key in one scan: one interception naming both, plus each key_changed', async () => {
-        const db = await database()
         const [a, b] = [`${net(4)}.1`, `${net(4)}.2`]
         const first = await sshd([a], ['ed25519'])
         const second = await sshd([b], ['ed25519'], { port: first.port })
         const port = first.port
         const targets = [`${a}:${port}`, `${b}:${port}`]
-        assert.equal((await scan(db, targets)).code, 0)
+        assert.equal((await scan(targets)).code, 0)
         await Promise.all([stop(first), stop(second)])
         const middlebox = await sshd([a, b], ['ed25519'], { port, keyDir: join(work, `middlebox-${index}`) })
         const shared = sha256Of(middlebox, 'ed25519')
 
-        const result = await scan(db, targets)
+        const result = await scan(targets)
         assert.equal(result.code, 1)
         const findings = parseScan(result).findings
         assert.deepEqual(summary(findings), [
@@ -256,65 +261,63 @@ describe('history end to end (CLI, real sshd)', { skip: skipUnlessSshd() }, () =
       })
 
       it('a known host that stops answering is host_unreachable (info), never key_removed; back with the same keys, nothing', async () => {
-        const db = await database()
         const [a, b] = [`${net(5)}.1`, `${net(5)}.2`]
         const stays = await sshd([a], ['ed25519'])
         const keyDir = join(work, `leaves-${index}`)
         let leaves = await sshd([b], ['ed25519', 'ecdsa-256'], { keyDir })
         const port = leaves.port
         const targets = [`${a}:${stays.port}`, `${b}:${port}`]
-        assert.equal((await scan(db, targets)).code, 0)
+        assert.equal((await scan(targets)).code, 0)
         await stop(leaves)
 
-        const gone = await scan(db, targets)
+        const gone = await scan(targets)
         assert.equal(gone.code, 0, 'host_unreachable is info, below --fail-on warning')
         const findings = parseScan(gone).findings
         assert.deepEqual(summary(findings), [`host_unreachable ${id(b, port)}`])
         assert.equal(findings[0]!.severity, 'info')
         assert.equal(findings[0]!.fingerprint, null)
         // Its keys are still recorded as what it serves.
-        const lookup = await cli(db, 'lookup', b, '--format', 'json')
+        const lookup = await cli('lookup', b, '--format', 'json')
         assert.equal(lookup.code, 0, lookup.stderr)
         const matches = (JSON.parse(lookup.stdout) as { matches: { type: string; current: boolean }[] }).matches
         assert.deepEqual(matches.map((m) => [m.type, m.current]).sort(), [['ecdsa-sha2-nistp256', true], ['ssh-ed25519', true]])
 
         leaves = await sshd([b], ['ed25519', 'ecdsa-256'], { port, keyDir })
-        const back = await scan(db, targets)
+        const back = await scan(targets)
         assert.equal(back.code, 0, back.stderr)
         assert.deepEqual(parseScan(back).findings, [])
-        const open = JSON.parse((await cli(db, 'findings', '--open', '--format', 'json')).stdout) as { findings: Finding[] }
-        assert.deepEqual(summary(open.findings), [], 'host_unreachable resolved once the host answered')
+        const open = JSON.parse((await cli('findings', '--open', '--format', 'json')).stdout) as { findings: Finding[] }
+        assert.deepEqual(summary(ofScenario(5, open.findings)), [], 'host_unreachable resolved once the host answered')
       })
 
       it('one more key type is key_added, one fewer is key_removed (warnings, exit 1)', async () => {
-        const db = await database()
         const address = `${net(6)}.1`
         const keyDir = join(work, `grows-${index}`)
         let server = await sshd([address], ['ed25519'], { keyDir })
         const port = server.port
         const host = id(address, port)
         const target = [`${address}:${port}`]
-        assert.equal((await scan(db, target)).code, 0)
+        assert.equal((await scan(target)).code, 0)
 
         await stop(server)
         server = await sshd([address], ['ed25519', 'ecdsa-256'], { keyDir, port })
         const ecdsa = sha256Of(server, 'ecdsa-256')
-        const grown = await scan(db, target)
+        const grown = await scan(target)
         assert.equal(grown.code, 1)
         assert.deepEqual(
           parseScan(grown).findings.map((f) => [f.kind, f.severity, f.host, f.keyType, f.fingerprint, f.previous]),
           [['key_added', 'warning', host, 'ecdsa-sha2-nistp256', ecdsa, null]],
         )
         // Pending until a person trusts it: only then is its removal news.
-        assert.equal((await runCli(['accept', host, '--db', db])).code, 0)
+        assert.equal((await cli('accept', host)).code, 0)
 
         await stop(server)
         server = await sshd([address], ['ed25519'], { keyDir, port })
         // A scan that asks only for ed25519 cannot tell whether the ECDSA key is gone.
-        const narrow = await scan(db, target, '-t', 'ed25519')
+        const narrow = await scan(target, '-t', 'ed25519')
         assert.equal(narrow.code, 0, narrow.stderr)
         assert.deepEqual(parseScan(narrow).findings, [])
-        const shrunk = await scan(db, target)
+        const shrunk = await scan(target)
         assert.equal(shrunk.code, 1)
         assert.deepEqual(
           parseScan(shrunk).findings.map((f) => [f.kind, f.severity, f.host, f.keyType, f.fingerprint]),
@@ -323,11 +326,10 @@ describe('history end to end (CLI, real sshd)', { skip: skipUnlessSshd() }, () =
       })
 
       it('a DSA key and a 1024-bit RSA key are weak_key', async () => {
-        const db = await database()
         const address = `${net(7)}.1`
         const server = await sshd([address], ['ed25519', 'dsa', 'rsa'], { rsaBits: 1024 })
         const host = id(address, server.port)
-        const result = await scan(db, [`${address}:${server.port}`])
+        const result = await scan([`${address}:${server.port}`])
         assert.equal(result.code, 1)
         const weak = parseScan(result).findings.filter((f) => f.kind === 'weak_key')
         assert.deepEqual(
@@ -341,10 +343,9 @@ describe('history end to end (CLI, real sshd)', { skip: skipUnlessSshd() }, () =
       })
 
       it('--quiet prints nothing below --fail-on and only the findings at or above it', async () => {
-        const db = await database()
         const clones = await sshd([`${net(8)}.1`, `${net(8)}.2`], ['ed25519'])
         const both = [`${net(8)}.1:${clones.port}`, `${net(8)}.2:${clones.port}`]
-        const quiet = (targets: string[], ...extra: string[]) => runCli(['scan', '--no-dns', ...TIMEOUT, '--quiet', '--db', db, ...extra, ...targets])
+        const quiet = (targets: string[], ...extra: string[]) => runInProcess(['scan', '--no-dns', ...TIMEOUT, '--quiet', ...extra, ...targets], { history: opened.store })
 
         // (A first quiet scan with only new_host, info, is the --metrics-file scenario.)
         const belowCritical = await quiet(both, '--fail-on', 'critical')
@@ -366,7 +367,8 @@ describe('history end to end (CLI, real sshd)', { skip: skipUnlessSshd() }, () =
         const startedAt = Math.floor(Date.now() / 1000)
         // HOSTKEYS_DB instead of --db, as a cron environment would set it.
         // The second target never answers: never_reached, a warning, so --fail-on critical keeps cron quiet.
-        const result = await runCli(['scan', '--no-dns', ...TIMEOUT, '--quiet', '--fail-on', 'critical', '--metrics-file', metrics, `${net(9)}.1:${server.port}`, `${net(9)}.2:${server.port}`], {
+        // In this process, but opening the database HOSTKEYS_DB names, as the executable would.
+        const result = await runInProcess(['scan', '--no-dns', ...TIMEOUT, '--quiet', '--fail-on', 'critical', '--metrics-file', metrics, `${net(9)}.1:${server.port}`, `${net(9)}.2:${server.port}`], {
           env: { HOSTKEYS_DB: db },
         })
         assert.deepEqual([result.code, result.stdout, result.stderr], [0, '', ''])
@@ -398,22 +400,21 @@ describe('history end to end (CLI, real sshd)', { skip: skipUnlessSshd() }, () =
       })
 
       it('lookup finds a key by the SHA256 and MD5 forms the scan printed; known-hosts output is what ssh-keygen -F finds', async () => {
-        const db = await database()
         const address = `${net(10)}.1`
         const server = await sshd([address], ['ed25519', 'rsa'])
         const host = id(address, server.port)
-        const document = parseScan(await scan(db, [`${address}:${server.port}`]))
+        const document = parseScan(await scan([`${address}:${server.port}`]))
         const ed25519 = document.hosts[0]!.keys.find((k) => k.type === 'ssh-ed25519')!
         assert.equal(ed25519.sha256, sha256Of(server, 'ed25519'))
         assert.equal(ed25519.md5, md5Of(server, 'ed25519'))
         for (const query of [ed25519.sha256, ed25519.md5]) {
-          const result = await cli(db, 'lookup', query, '--format', 'json')
+          const result = await cli('lookup', query, '--format', 'json')
           assert.equal(result.code, 0, `${query}: ${result.stderr}`)
           const matches = (JSON.parse(result.stdout) as { matches: { host: string; sha256: string; current: boolean }[] }).matches
           assert.deepEqual(matches.map((m) => [m.host, m.sha256, m.current]), [[host, ed25519.sha256, true]], query)
         }
 
-        const knownHosts = await cli(db, 'known-hosts')
+        const knownHosts = await cli('known-hosts')
         assert.equal(knownHosts.code, 0, knownHosts.stderr)
         const file = join(work, `known_hosts-${index}`)
         writeFileSync(file, knownHosts.stdout)
@@ -465,9 +466,9 @@ describe('history end to end (CLI, real sshd)', { skip: skipUnlessSshd() }, () =
           for (const r of results) assert.equal(r.code, 0, r.stderr)
           const newHosts = results.flatMap((r) => parseScan(r).findings).filter((f) => f.kind === 'new_host')
           assert.deepEqual(summary(newHosts), [`new_host ${id(`${net(12)}.1`, server.port)}`, `new_host ${id(`${net(12)}.2`, server.port)}`], 'each host is new to exactly one of them')
-          const stored = JSON.parse((await cli(db, 'findings', '--format', 'json')).stdout) as { findings: Finding[] }
+          const stored = JSON.parse((await runInProcess(['findings', '--format', 'json', '--db', db])).stdout) as { findings: Finding[] }
           assert.deepEqual(summary(stored.findings.filter((f) => f.kind === 'new_host')), summary(newHosts))
-          const lookup = JSON.parse((await cli(db, 'lookup', sha256Of(server, 'ed25519'), '--format', 'json')).stdout) as { matches: { host: string }[] }
+          const lookup = JSON.parse((await runInProcess(['lookup', sha256Of(server, 'ed25519'), '--format', 'json', '--db', db])).stdout) as { matches: { host: string }[] }
           assert.deepEqual(lookup.matches.map((m) => m.host).sort(), [id(`${net(12)}.1`, server.port), id(`${net(12)}.2`, server.port)])
         }
       })

@@ -5,13 +5,16 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { runCli, type CliResult } from '../support/cli.js'
+import type { CliResult } from '../support/cli.js'
+import { runInProcess } from '../support/cli-in-process.js'
 import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
-import { scenarioBackends } from '../support/test-store.js'
+import { testBackends, type OpenedStore } from '../support/test-store.js'
 
-/* Issue 7's situations, end to end: the real executable, real sshd on 127.91.0.0/16 (each scenario a
- * /24 of its own: 127.91.<backend*100 + n>.0/24), the embedded store and PostgreSQL. Every scan passes
- * --no-dns; unresolvable names are under .invalid (RFC 6761: answered without a query). */
+/* Issue 7's situations, end to end: the CLI run in this process (main(): the same wiring, renderers and
+ * exit codes), real sshd on 127.91.0.0/16 (each scenario addresses and names of its own:
+ * 127.91.<backend*100 + n>.0/24), one open store per backend: the embedded store and PostgreSQL. What
+ * reads the whole history is narrowed to the scenario's hosts. Every scan passes --no-dns;
+ * unresolvable names are under .invalid (RFC 6761: answered without a query). */
 
 interface Finding {
   kind: string
@@ -27,7 +30,7 @@ interface ScanDocument {
 // Generous: the suite must pass on a loaded 2-core machine.
 const TIMEOUT = ['-T', '8']
 const work = mkdtempSync(join(tmpdir(), 'hostkeys-identity-e2e-'))
-const backends = scenarioBackends(work)
+const backends = testBackends()
 
 function json(result: CliResult): ScanDocument {
   assert.ok(result.code === 0 || result.code === 1, `scan exited ${result.code}: ${result.stderr}`)
@@ -100,36 +103,31 @@ describe('identity and trust end to end (CLI, real sshd)', { skip: skipUnlessSsh
   for (const [index, backend] of backends.entries()) {
     const net = (n: number) => `127.91.${index * 100 + n}`
     describe(backend.name, { concurrency: 3 }, () => {
-      const cleanups: (() => Promise<void>)[] = []
+      let opened: OpenedStore
       before(async () => {
-        if (index === 0) await backend.database().then((d) => d.cleanup()) // make the template first
+        opened = await backend.open()
       })
       after(async () => {
-        await Promise.all(cleanups.map((c) => c()))
+        await opened?.cleanup()
       })
-      async function database(): Promise<string> {
-        const d = await backend.database()
-        cleanups.push(d.cleanup)
-        return d.db
-      }
-      const scan = (db: string, ...args: string[]) => runCli(['scan', '--no-dns', ...TIMEOUT, '--format', 'json', '--db', db, ...args])
+      const cli = (args: readonly string[]) => runInProcess(args, { history: opened.store })
+      const scan = (...args: string[]) => cli(['scan', '--no-dns', ...TIMEOUT, '--format', 'json', ...args])
 
       it('a baseline imported by address is compared when the rebuilt server is scanned by name: key_changed, not new_host', async () => {
-        const db = await database()
         const address = `${net(1)}.12`
         const original = await sshd(address)
         const knownHosts = join(work, `kh-${index}`)
         writeFileSync(knownHosts, execFileSync('ssh-keyscan', ['-p', String(original.port), address], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))
-        const imported = await runCli(['import', 'known_hosts', knownHosts, '--db', db])
+        const imported = await cli(['import', 'known_hosts', knownHosts])
         assert.equal(imported.code, 0, imported.stderr)
         const rebuilt = await rebuild(original)
         const inventory = join(work, `inv-${index}-1`)
         writeFileSync(inventory, `${address} web2.example.test\n`)
-        const doc = json(await scan(db, '-f', inventory, '-p', String(rebuilt.port)))
+        const doc = json(await scan('-f', inventory, '-p', String(rebuilt.port)))
         const host = `[web2.example.test]:${rebuilt.port}`
         assert.deepEqual(kinds(doc), [`key_changed ${host}`, `key_changed ${host}`, `key_changed ${host}`])
         // The export still trusts only the imported keys, under the name and the address.
-        const exported = await runCli(['known-hosts', '--db', db])
+        const exported = await cli(['known-hosts'])
         assert.equal(exported.code, 0, exported.stderr)
         for (const type of ['ed25519', 'ecdsa-256', 'rsa'] as const) {
           const blob = rebuilt.publicKeys[type]!.split(' ')[1]!
@@ -138,26 +136,25 @@ describe('identity and trust end to end (CLI, real sshd)', { skip: skipUnlessSsh
         }
         assert.match(exported.stdout, new RegExp(`\\[web2\\.example\\.test\\]:${rebuilt.port},\\[${address.replace(/\./g, '\\.')}\\]:${rebuilt.port} `))
         // A bare name off port 22 is enough for accept and history.
-        const accepted = await runCli(['accept', 'web2.example.test', '--reason', 'rebuilt', '--db', db])
+        const accepted = await cli(['accept', 'web2.example.test', '--reason', 'rebuilt'])
         assert.equal(accepted.code, 0, accepted.stderr)
-        const history = await runCli(['history', 'web2.example.test', '--db', db])
+        const history = await cli(['history', 'web2.example.test'])
         assert.equal(history.code, 0, history.stderr)
       })
 
       it('two names pointed in DNS at one new server: interception says they answered on one address, to check DNS first', async () => {
         // A consolidation: web3 and web4 had servers of their own; both names now lead to one server.
-        const db = await database()
         const [old3, old4, merged] = [`${net(3)}.13`, `${net(3)}.14`, `${net(3)}.19`]
         const a = await sshd(old3)
         const b = await sshd(old4, { port: a.port })
         const inventory = join(work, `inv-${index}-consolidated`)
         writeFileSync(inventory, `${old3} web3.example.test\n${old4} web4.example.test\n`)
-        const first = json(await scan(db, '-f', inventory, '-p', String(a.port)))
+        const first = json(await scan('-f', inventory, '-p', String(a.port)))
         assert.deepEqual(kinds(first), [`new_host [web3.example.test]:${a.port}`, `new_host [web4.example.test]:${a.port}`])
         await Promise.all([a.stop(), b.stop()])
         const server = await sshd(merged, { port: a.port, keyDir: mkdtempSync(join(work, 'keys-')) })
         writeFileSync(inventory, `${merged} web3.example.test\n${merged} web4.example.test\n`)
-        const doc = json(await scan(db, '-f', inventory, '-p', String(a.port)))
+        const doc = json(await scan('-f', inventory, '-p', String(a.port)))
         const interception = doc.findings.filter((f) => f.kind === 'interception') as (Finding & { message: string })[]
         assert.equal(interception.length, 3, JSON.stringify(kinds(doc))) // one per key type the server serves
         for (const f of interception) {
@@ -169,74 +166,73 @@ describe('identity and trust end to end (CLI, real sshd)', { skip: skipUnlessSsh
       })
 
       it('one dual-stack server scanned by its IPv4 and IPv6 addresses: duplicate_key says how to list it once, and listing it so ends it', async () => {
-        const db = await database()
         const v4 = `${net(4)}.14`
         const server = await startSshd({ addresses: [v4, '::1'], keyTypes: ['ed25519'] })
         servers.add(server)
         const port = server.port
-        const first = json(await scan(db, `[${v4}]:${port}`, `[::1]:${port}`))
+        const first = json(await scan(`[${v4}]:${port}`, `[::1]:${port}`))
         const duplicates = first.findings.filter((f) => f.kind === 'duplicate_key') as (Finding & { message: string })[]
         assert.equal(duplicates.length, 1, JSON.stringify(kinds(first)))
         assert.ok(duplicates[0]!.message.includes(`list it once, as an inventory line '${v4},::1 NAME'`), duplicates[0]!.message)
         const inventory = join(work, `inv-${index}-dual`)
         writeFileSync(inventory, `${v4},::1 dual.example.test\n`)
-        const second = json(await scan(db, '-f', inventory, '-p', String(port)))
+        const second = json(await scan('-f', inventory, '-p', String(port)))
         assert.deepEqual(kinds(second), [], JSON.stringify(second.findings))
-        const findings = await runCli(['findings', '--format', 'json', '--db', db])
+        const findings = await cli(['findings', '--format', 'json'])
         assert.equal(findings.code, 0, findings.stderr)
         const listed = JSON.parse(findings.stdout) as { findings?: { kind: string; status: string; hosts: string[] }[] } | { kind: string; status: string; hosts: string[] }[]
         const all = Array.isArray(listed) ? listed : (listed.findings ?? [])
-        const duplicate = all.filter((f) => f.kind === 'duplicate_key')
+        // This scenario's: the server's addresses, or the name the inventory gave it.
+        const ours = (h: string) => h.startsWith(`[${v4}]:`) || h.startsWith('[::1]:') || h.startsWith('[dual.example.test]:')
+        const duplicate = all.filter((f) => f.kind === 'duplicate_key' && f.hosts.some(ours))
         assert.deepEqual(duplicate.map((f) => [f.status, f.hosts]), [['resolved', [`[dual.example.test]:${port}`]]])
         // One host, with both addresses, serving the key since the first scan.
-        const history = await runCli(['history', 'dual.example.test', '--db', db])
+        const history = await cli(['history', 'dual.example.test'])
         assert.equal(history.code, 0, history.stderr)
         assert.match(history.stdout, /::1/)
         assert.match(history.stdout, new RegExp(v4.replace(/\./g, '\\.')))
       })
 
       it('an address whose history is another machine (no key in common) is not joined when the inventory lists it with a name', async () => {
-        const db = await database()
         const [a, b] = [`${net(5)}.15`, `${net(5)}.16`]
         const first = await sshd(a)
         const other = await sshd(b, { port: first.port })
         const port = first.port
-        json(await scan(db, `[${a}]:${port}`, `[${b}]:${port}`))
+        json(await scan(`[${a}]:${port}`, `[${b}]:${port}`))
         await other.stop()
         const inventory = join(work, `inv-${index}-apart`)
         writeFileSync(inventory, `${a},${b} both.example.test\n`)
-        const doc = json(await scan(db, '-f', inventory, '-p', String(port)))
+        const doc = json(await scan('-f', inventory, '-p', String(port)))
         assert.deepEqual(kinds(doc), [])
         // The other machine's history stays under its address, with its own key.
-        const lookup = await runCli(['lookup', ...other.publicKeys.ed25519!.split(' ').slice(0, 2), '--db', db])
+        const lookup = await cli(['lookup', ...other.publicKeys.ed25519!.split(' ').slice(0, 2)])
         assert.equal(lookup.code, 0, lookup.stderr)
         assert.ok(lookup.stdout.includes(`[${b}]:${port}`), lookup.stdout)
         assert.ok(!lookup.stdout.includes('both.example.test'), lookup.stdout)
         // Its identity, typed exactly, names it, though the named host lists the address too.
-        const history = await runCli(['history', `[${b}]:${port}`, '--db', db])
+        const history = await cli(['history', `[${b}]:${port}`])
         assert.equal(history.code, 0, history.stderr)
         assert.ok(history.stdout.includes(other.publicKeys.ed25519!.split(' ')[1]!) || history.stdout.includes(`[${b}]:${port}`), history.stdout)
       })
 
       it('a name moved to another server: key_changed gives both addresses; a rebuild at the same address does not', async () => {
-        const db = await database()
         const [before, after] = [`${net(7)}.17`, `${net(7)}.18`]
         const original = await sshd(before)
         const port = original.port
         const inventory = join(work, `inv-${index}-moved`)
         writeFileSync(inventory, `${before} web5.example.test\n`)
-        json(await scan(db, '-f', inventory, '-p', String(port)))
+        json(await scan('-f', inventory, '-p', String(port)))
         const host = `[web5.example.test]:${port}`
         const rebuilt = await rebuild(original)
-        const same = json(await scan(db, '-f', inventory, '-p', String(port)))
+        const same = json(await scan('-f', inventory, '-p', String(port)))
         const sameChanged = same.findings.filter((f) => f.kind === 'key_changed') as (Finding & { message: string })[]
         assert.equal(sameChanged.length, 3, JSON.stringify(kinds(same)))
         for (const f of sameChanged) assert.doesNotMatch(f.message, /answered at|last seen at/)
-        assert.equal((await runCli(['accept', host, '--reason', 'rebuilt', '--db', db])).code, 0)
+        assert.equal((await cli(['accept', host, '--reason', 'rebuilt'])).code, 0)
         await rebuilt.stop()
         const moved = await sshd(after, { port, keyDir: mkdtempSync(join(work, 'keys-')) })
         writeFileSync(inventory, `${after} web5.example.test\n`)
-        const doc = json(await scan(db, '-f', inventory, '-p', String(moved.port)))
+        const doc = json(await scan('-f', inventory, '-p', String(moved.port)))
         const changed = doc.findings.filter((f) => f.kind === 'key_changed') as (Finding & { message: string })[]
         assert.equal(changed.length, 3, JSON.stringify(kinds(doc)))
         for (const f of changed) {
@@ -247,11 +243,10 @@ describe('identity and trust end to end (CLI, real sshd)', { skip: skipUnlessSsh
       })
 
       it('one address serving one key on two ports: duplicate_key names the two readings (several Port lines, or NAT to clones)', async () => {
-        const db = await database()
         const address = `${net(8)}.18`
         const first = await sshd(address)
         const second = await sshd(address, { keyDir: first.keyDir }) // another port, the same keys
-        const doc = json(await scan(db, `[${address}]:${first.port}`, `[${address}]:${second.port}`))
+        const doc = json(await scan(`[${address}]:${first.port}`, `[${address}]:${second.port}`))
         const duplicates = doc.findings.filter((f) => f.kind === 'duplicate_key') as (Finding & { message: string })[]
         assert.equal(duplicates.length, 3, JSON.stringify(kinds(doc)))
         for (const f of duplicates) {
@@ -261,128 +256,129 @@ describe('identity and trust end to end (CLI, real sshd)', { skip: skipUnlessSsh
       })
 
       it('one server scanned by address, then by name: one history, no duplicate_key, no new_host', async () => {
-        const db = await database()
         const address = `${net(2)}.11`
         const server = await sshd(address)
-        const first = json(await scan(db, `[${address}]:${server.port}`))
+        const first = json(await scan(`[${address}]:${server.port}`))
         assert.deepEqual(kinds(first), [`new_host [${address}]:${server.port}`])
         const inventory = join(work, `inv-${index}-2`)
         writeFileSync(inventory, `${address} web1.example.test\n`)
-        const second = await scan(db, '-f', inventory, '-p', String(server.port))
+        const second = await scan('-f', inventory, '-p', String(server.port))
         assert.equal(second.code, 0, second.stdout)
         assert.deepEqual(kinds(json(second)), [])
         // Both in one scan: still one server.
-        const both = await scan(db, '-f', inventory, '-p', String(server.port), `[${address}]:${server.port}`)
+        const both = await scan('-f', inventory, '-p', String(server.port), `[${address}]:${server.port}`)
         assert.deepEqual(kinds(json(both)), [])
-        const lookup = await runCli(['lookup', address, '--db', db])
+        const lookup = await cli(['lookup', address])
         assert.equal(lookup.code, 0, lookup.stderr)
         assert.match(lookup.stdout, /web1\.example\.test/)
       })
 
       it('an address scan of an address that exactly one named host has is that host: no second host, no new_host (rule 2)', async () => {
-        const db = await database()
         const address = `${net(11)}.11`
         const server = await sshd(address)
         const inventory = join(work, `inv-${index}-11`)
         writeFileSync(inventory, `${address}:${server.port} web11\n`)
-        const named = json(await scan(db, '-f', inventory))
+        const named = json(await scan('-f', inventory))
         const host = `[web11]:${server.port}`
         assert.deepEqual(kinds(named), [`new_host ${host}`])
 
-        const byAddress = await scan(db, `[${address}]:${server.port}`)
+        const byAddress = await scan(`[${address}]:${server.port}`)
         assert.equal(byAddress.code, 0, byAddress.stderr)
         const doc = json(byAddress)
         assert.deepEqual(kinds(doc), [])
-        const history = await runCli(['history', address, '--db', db])
+        const history = await cli(['history', address])
         assert.equal(history.code, 0, history.stderr)
         assert.ok(history.stdout.startsWith(host), history.stdout)
         assert.ok(history.stdout.includes(address), history.stdout)
         // One host in the history: the address identity names web11 too, and no new_host was ever recorded for it.
-        const byIdentity = await runCli(['history', `[${address}]:${server.port}`, '--db', db])
+        const byIdentity = await cli(['history', `[${address}]:${server.port}`])
         assert.equal(byIdentity.code, 0, byIdentity.stderr)
         assert.ok(byIdentity.stdout.startsWith(host), byIdentity.stdout)
-        const all = await runCli(['findings', '--format', 'json', '--db', db])
-        assert.deepEqual((JSON.parse(all.stdout) as { findings: Finding[] }).findings.map((f) => `${f.kind} ${f.host}`), [`new_host ${host}`])
+        const all = await cli(['findings', '--format', 'json'])
+        // This scenario's hosts, of the history the scenarios share: web11 (and web12 below) or the address.
+        const ours = (f: Finding) => f.host.includes('web11') || f.host.includes('web12') || f.host.includes(address)
+        assert.deepEqual((JSON.parse(all.stdout) as { findings: Finding[] }).findings.filter(ours).map((f) => `${f.kind} ${f.host}`), [`new_host ${host}`])
 
-        // Two inventory lines on that address: an address scan picks neither name.
-        const two = await database()
-        const lines = join(work, `inv-${index}-11b`)
-        writeFileSync(lines, `${address}:${server.port} web11\n${address}:${server.port} web12\n`)
-        assert.deepEqual(kinds(json(await scan(two, '-f', lines))), [`new_host ${host}`, `new_host [web12]:${server.port}`])
-        const neither = json(await scan(two, `[${address}]:${server.port}`))
-        assert.deepEqual(kinds(neither), [`new_host [${address}]:${server.port}`])
+        // Two inventory lines on that address, in a history of their own: an address scan picks neither name.
+        const two = await backend.open()
+        try {
+          const scanTwo = (...args: string[]) => runInProcess(['scan', '--no-dns', ...TIMEOUT, '--format', 'json', ...args], { history: two.store })
+          const lines = join(work, `inv-${index}-11b`)
+          writeFileSync(lines, `${address}:${server.port} web11\n${address}:${server.port} web12\n`)
+          assert.deepEqual(kinds(json(await scanTwo('-f', lines))), [`new_host ${host}`, `new_host [web12]:${server.port}`])
+          const neither = json(await scanTwo(`[${address}]:${server.port}`))
+          assert.deepEqual(kinds(neither), [`new_host [${address}]:${server.port}`])
+        } finally {
+          await two.cleanup()
+        }
       })
 
       it('a name that never resolves is host_unresolvable and a host never reached is never_reached (warnings, printed by -q)', async () => {
-        const db = await database()
         const refused = `${net(3)}.1:1` // nothing listens on port 1 of a fresh loopback address: refused
-        const quiet = await runCli(['scan', '--no-dns', ...TIMEOUT, '-q', '--db', db, 'web3.example.invalid', refused])
+        const quiet = await cli(['scan', '--no-dns', ...TIMEOUT, '-q', 'web3.example.invalid', refused])
         assert.equal(quiet.code, 1, quiet.stderr)
         assert.match(quiet.stdout, /host_unresolvable\s+web3\.example\.invalid/)
         assert.match(quiet.stdout, /never_reached\s+\[127\.91\.\d+\.1\]:1/)
       })
 
       it('host arguments: a bare name on two ports is ambiguous, a typo names the closest host, allow-shared refuses unknown hosts', async () => {
-        const db = await database()
         const address = `${net(4)}.1`
         const a = await sshd(address)
         const b = await sshd(address)
         const inventory = join(work, `inv-${index}-4`)
         writeFileSync(inventory, `${address}:${a.port} api.example.test\n${address}:${b.port} api.example.test\n`)
-        json(await scan(db, '-f', inventory))
-        const ambiguous = await runCli(['history', 'api.example.test', '--db', db])
+        json(await scan('-f', inventory))
+        const ambiguous = await cli(['history', 'api.example.test'])
         assert.equal(ambiguous.code, 2)
         assert.match(ambiguous.stderr, new RegExp(`\\[api\\.example\\.test\\]:${a.port}`))
         assert.match(ambiguous.stderr, new RegExp(`\\[api\\.example\\.test\\]:${b.port}`))
-        const exact = await runCli(['history', `api.example.test:${a.port}`, '--db', db])
+        const exact = await cli(['history', `api.example.test:${a.port}`])
         assert.equal(exact.code, 0, exact.stderr)
-        const typo = await runCli(['accept', 'apj.example.test', '--db', db])
+        const typo = await cli(['accept', 'apj.example.test'])
         assert.equal(typo.code, 2)
         assert.match(typo.stderr, /not in the history; closest known: .*api\.example\.test/)
-        const shared = await runCli(['allow-shared', `api.example.test:${a.port}`, 'nosuch.example.test', '--db', db])
+        const shared = await cli(['allow-shared', `api.example.test:${a.port}`, 'nosuch.example.test'])
         assert.equal(shared.code, 2)
         assert.match(shared.stderr, /nosuch\.example\.test/)
       })
 
       it('known_hosts @revoked raises revoked_key at every scan; a hashed line seeds the host it names', async () => {
-        const db = await database()
         const revoked = await sshd(`${net(6)}.1`)
         const hashed = await sshd(`${net(6)}.2`)
         const keyscan = (server: SshdServer, ...flags: string[]) =>
           execFileSync('ssh-keyscan', [...flags, '-p', String(server.port), server.addresses[0]!], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
         const knownHosts = join(work, `kh-${index}-6`)
         writeFileSync(knownHosts, `@revoked * ${revoked.publicKeys.ed25519!.split(' ').slice(0, 2).join(' ')}\n${keyscan(hashed, '-H')}*.example.test ${revoked.publicKeys.rsa!.split(' ').slice(0, 2).join(' ')}\n`)
-        const imported = await runCli(['import', 'known_hosts', knownHosts, '--db', db])
+        const imported = await cli(['import', 'known_hosts', knownHosts])
         assert.equal(imported.code, 0, imported.stderr)
         assert.match(imported.stdout, /1 revoked key/)
         assert.match(imported.stderr, /kh-\d+-6:\d+: wildcard/)
         const targets = [`${revoked.addresses[0]}:${revoked.port}`, `${hashed.addresses[0]}:${hashed.port}`]
         for (let night = 0; night < 2; night++) {
-          const doc = json(await scan(db, ...targets))
+          const doc = json(await scan(...targets))
           const revokedId = `[${revoked.addresses[0]}]:${revoked.port}`
           const expected = night === 0 ? [`new_host ${revokedId}`, `revoked_key ${revokedId}`] : [`revoked_key ${revokedId}`]
           assert.deepEqual(kinds(doc), expected, `night ${night}: the hashed host is no new_host, the revoked key is reported`)
           assert.equal(doc.findings.find((f) => f.kind === 'revoked_key')!.severity, 'critical')
         }
         const rebuilt = await rebuild(hashed)
-        const doc = json(await scan(db, `${rebuilt.addresses[0]}:${rebuilt.port}`))
+        const doc = json(await scan(`${rebuilt.addresses[0]}:${rebuilt.port}`))
         const id = `[${rebuilt.addresses[0]}]:${rebuilt.port}`
         assert.deepEqual(kinds(doc), [`key_changed ${id}`, `key_changed ${id}`, `key_changed ${id}`])
       })
 
       it('an interceptor that stalls one key family cannot hide the keys it substituted: partial, key_changed', async () => {
-        const db = await database()
         const address = `${net(5)}.13`
         const real = await sshd(`${net(5)}.1`)
         const impostor = await sshd(`${net(5)}.2`)
         // The baseline through an honest path, then the same address and port re-keyed by an interceptor.
         const honest = await proxy(address, 0, real, false)
-        const baseline = json(await scan(db, `${address}:${honest.port}`))
+        const baseline = json(await scan(`${address}:${honest.port}`))
         assert.equal(baseline.hosts[0]!.status, 'ok')
         await honest.close()
         const mitm = await proxy(address, honest.port, impostor, true)
         closers.push(() => void mitm.close())
-        const result = await runCli(['scan', '--no-dns', '-T', '3', '--format', 'json', '--db', db, `${address}:${honest.port}`])
+        const result = await cli(['scan', '--no-dns', '-T', '3', '--format', 'json', `${address}:${honest.port}`])
         const doc = json(result)
         assert.equal(result.code, 1)
         assert.equal(doc.hosts[0]!.status, 'partial')
@@ -391,7 +387,7 @@ describe('identity and trust end to end (CLI, real sshd)', { skip: skipUnlessSsh
         assert.deepEqual(kinds(doc), [`key_changed ${id}`, `key_changed ${id}`, `partial_scan ${id}`])
         assert.deepEqual(doc.findings.map((f) => f.severity).sort(), ['critical', 'critical', 'warning'])
         // The text table shows the substituted keys too.
-        const text = await runCli(['scan', '--no-dns', '-T', '3', '--no-store', `${address}:${honest.port}`])
+        const text = await cli(['scan', '--no-dns', '-T', '3', '--no-store', `${address}:${honest.port}`])
         assert.match(text.stdout, /ssh-ed25519/)
         assert.match(text.stdout, /partial: ssh-rsa: timeout/)
       })

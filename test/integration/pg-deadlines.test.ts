@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import type { Client } from 'pg'
 import { runCli, startCli, waitFor } from '../support/cli.js'
+import { runInProcess } from '../support/cli-in-process.js'
 import { assertOneLine } from '../support/faults.js'
 import { skipUnlessPgCluster, startPgCluster, type PgCluster } from '../support/pg-cluster.js'
 import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
@@ -56,7 +57,7 @@ describe('database deadlines (--db-timeout)', { skip: skipUnlessPgCluster() || s
 
   it('a lock held longer than --db-timeout: the server gives up, exit 2, nothing written', async () => {
     const database = await cluster.createDatabase()
-    assert.equal((await runCli(['db', 'migrate', '--db', cluster.url(database)])).code, 0)
+    assert.equal((await runInProcess(['db', 'migrate', '--db', cluster.url(database)])).code, 0) // setup: no process of its own
     const admin = await holdScans(database)
     try {
       const result = await runCli(scan(database, '2'), { timeoutMs: 120_000 })
@@ -70,7 +71,7 @@ describe('database deadlines (--db-timeout)', { skip: skipUnlessPgCluster() || s
 
   it('a server frozen (SIGSTOP) while the scan records: the client gives up, exit 2, nothing written', async () => {
     const database = await cluster.createDatabase()
-    assert.equal((await runCli(['db', 'migrate', '--db', cluster.url(database)])).code, 0)
+    assert.equal((await runInProcess(['db', 'migrate', '--db', cluster.url(database)])).code, 0) // setup: no process of its own
     const admin = await holdScans(database)
     try {
       // A server-side deadline long enough not to fire before the freeze: only the client's can end this.

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { runCli, startCli, waitFor } from '../support/cli.js'
+import { runInProcess } from '../support/cli-in-process.js'
 import { silentPeer } from '../support/faults.js'
 import { skipUnlessPgCluster, startPgCluster, type PgCluster } from '../support/pg-cluster.js'
 import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
@@ -37,10 +38,11 @@ describe('PostgreSQL: kill -9 at any point of a scan', { skip: skipUnlessPgClust
     return `scans=${await count('scans')} sightings=${await count('sightings')} findings=${await count('findings')}`
   }
 
-  /** A database holding one scan of the sshd (its new_host finding). */
+  /** A database holding one scan of the sshd (its new_host finding). The scans that are not killed run
+   * in this process: only the killed ones need a process of their own. */
   async function baseline(): Promise<{ database: string; before: string }> {
     const database = await cluster.createDatabase()
-    const first = await runCli(scan(database, target()))
+    const first = await runInProcess(scan(database, target()))
     assert.equal(first.code, 1, first.stderr)
     return { database, before: await history(database) }
   }
@@ -57,7 +59,7 @@ describe('PostgreSQL: kill -9 at any point of a scan', { skip: skipUnlessPgClust
       await peer.close()
     }
     assert.equal(await history(database), before)
-    assert.equal((await runCli(scan(database, target()))).code, 0, 'no new_host: the host is known')
+    assert.equal((await runInProcess(scan(database, target()))).code, 0, 'no new_host: the host is known')
   })
 
   it('killed inside the recording transaction, after it wrote: the history is exactly as before', async () => {
@@ -89,12 +91,12 @@ describe('PostgreSQL: kill -9 at any point of a scan', { skip: skipUnlessPgClust
       await admin.end()
     }
     assert.equal(await history(database), before)
-    assert.equal((await runCli(scan(database, target()))).code, 0, 'no new_host: the host is known')
+    assert.equal((await runInProcess(scan(database, target()))).code, 0, 'no new_host: the host is known')
   })
 
   it('killed right after COMMIT, as the output appears: the next scan sees the history with the scan', async () => {
     const database = await cluster.createDatabase()
-    assert.equal((await runCli(['db', 'migrate', '--db', cluster.url(database)])).code, 0)
+    assert.equal((await runInProcess(['db', 'migrate', '--db', cluster.url(database)])).code, 0)
     const out = join(work, 'after-commit.out')
     const strace = [STRACE, '-f', '-qq', '-o', '/dev/null', '-P', out, '-e', 'trace=write,writev', '-e', 'inject=write,writev:signal=SIGKILL:when=1']
     assert.equal(spawnSync(STRACE, ['-V']).status, 0, 'strace is installed (.ci/run installs it)')
@@ -102,6 +104,6 @@ describe('PostgreSQL: kill -9 at any point of a scan', { skip: skipUnlessPgClust
     assert.equal(result.signal, 'SIGKILL', result.stderr)
     assert.equal(readFileSync(out, 'utf8'), '')
     assert.match(await history(database), /^scans=1 sightings=2 findings=1$/)
-    assert.equal((await runCli(scan(database, target()))).code, 0, 'no new_host: the killed scan was recorded')
+    assert.equal((await runInProcess(scan(database, target()))).code, 0, 'no new_host: the killed scan was recorded')
   })
 })

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { runCli, startCli, waitFor } from '../support/cli.js'
+import { startCli, waitFor } from '../support/cli.js'
+import { runInProcess } from '../support/cli-in-process.js'
 import { assertOneLine, metricSamples } from '../support/faults.js'
 import { skipUnlessPgCluster, startPgCluster, type PgCluster } from '../support/pg-cluster.js'
 import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
@@ -63,7 +64,7 @@ describe('PostgreSQL connection lost while recording', { skip: skipUnlessPgClust
       const args = ['scan', '--no-dns', '-T', '5', '--db', cluster.url(database), '--format', 'json', '--metrics-file', metrics]
       const target = `127.60.1.1:${server.port}`
 
-      const first = await runCli([...args, target])
+      const first = await runInProcess([...args, target]) // setup: only the failed run needs a process of its own
       assert.equal(first.code, 0, first.stderr)
       const lastSuccess = metricSamples(readFileSync(metrics, 'utf8')).get('hostkeys_last_success_timestamp_seconds')
       assert.match(lastSuccess ?? '', /^\d{10}$/)

@@ -6,22 +6,24 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { escapeHtml } from '../../src/report/site/page-text.js'
 import { hostPageStem } from '../../src/report/site/page-files.js'
-import { runCli, type CliResult } from '../support/cli.js'
+import type { CliResult } from '../support/cli.js'
+import { runInProcess } from '../support/cli-in-process.js'
 import { htmlProblems, openInChromium, readPng, skipUnlessChromium } from '../support/page-check.js'
 import { makeCa, signHostKey, type KeyPairFiles } from '../support/ssh-ca.js'
 import { ensureHostKeys, keyFile, skipUnlessSshd, startSshd, type SshdKeyType, type SshdServer } from '../support/sshd.js'
-import { scenarioBackends } from '../support/test-store.js'
+import { testBackends, type OpenedStore } from '../support/test-store.js'
+import type { Store } from '../../src/store/store.js'
 
-/* `publish` and `report` end to end: the real executable scans a small fleet of real sshd on
- * 127.82.0.0/16 (a host with a CA-signed certificate, one rebuilt between two scans, one known only by
- * address whose banner carries markup), into an embedded store and, when HOSTKEYS_TEST_DATABASE_URL is
- * set, a PostgreSQL one; then publishes the site (HTML and Markdown) and the report, and checks them
+/* `publish` and `report` end to end: the CLI, run in this process (main(): the same wiring, renderers
+ * and exit codes), scans a small fleet of real sshd on 127.82.0.0/16 (a host with a CA-signed
+ * certificate, one rebuilt between two scans, one known only by address whose banner carries markup),
+ * into one open embedded store and, when HOSTKEYS_TEST_DATABASE_URL is set, a PostgreSQL one; then publishes the site (HTML and Markdown) and the report, and checks them
  * against OpenSSH's own ssh-keygen, html-validate, and what headless Chromium builds and paints from
  * file://. Set HOSTKEYS_SCREENS_DIR to keep the screenshots. Every scan passes --no-dns. */
 
 const TIMEOUT = ['-T', '8']
 const work = mkdtempSync(join(tmpdir(), 'hostkeys-publish-e2e-'))
-const backends = scenarioBackends(work)
+const backends = testBackends()
 
 const keygen = (args: string[]) => execFileSync('ssh-keygen', args, { encoding: 'utf8' })
 const fingerprint = (pub: string, hash: 'sha256' | 'md5') => keygen(['-l', '-E', hash, '-f', pub]).split(' ')[1]!
@@ -40,7 +42,8 @@ describe('publish and report (CLI, real sshd, Chromium)', { skip: skipUnlessSshd
   /** Public key files by host, as ssh-keygen made them; web2's first keys, then its rebuilt ones. */
   const pubs = new Map<string, string[]>()
   let rebuiltPubs: string[] = []
-  const databases = new Map<string, string>()
+  const stores = new Map<string, OpenedStore>()
+  const cli = (store: Store | null, args: readonly string[]) => runInProcess(args, store ? { history: store } : {})
   const id = (name: string) => `[${name}]:${port}`
   let hosts: string[] = []
 
@@ -70,23 +73,25 @@ describe('publish and report (CLI, real sshd, Chromium)', { skip: skipUnlessSshd
 
     const inventory = join(work, 'fleet.txt')
     writeFileSync(inventory, '127.82.1.1 web1.example.test,www.example.test\n127.82.1.2 web2.example.test\n127.82.1.3 db1.example.test\n127.82.1.4\n')
-    const scan = (db: string) => runCli(['scan', '--db', db, '--no-dns', '--format', 'json', ...TIMEOUT, '-p', String(port), '-f', inventory], { timeoutMs: 120_000 })
+    const scan = (store: Store) => cli(store, ['scan', '--no-dns', '--format', 'json', ...TIMEOUT, '-p', String(port), '-f', inventory])
     for (const backend of backends) {
-      const { db } = await backend.database()
-      databases.set(backend.name, db)
-      ok(await runCli(['ca', 'trust', ca.publicKey, '--names', '*.example.test', '--db', db]), 'ca trust')
-      const first = JSON.parse(ok(await scan(db), 'first scan').stdout) as { hosts: { status: string }[] }
+      const opened = await backend.open()
+      stores.set(backend.name, opened)
+      const store = opened.store
+      ok(await cli(store, ['ca', 'trust', ca.publicKey, '--names', '*.example.test']), 'ca trust')
+      const first = JSON.parse(ok(await scan(store), 'first scan').stdout) as { hosts: { status: string }[] }
       assert.deepEqual(first.hosts.map((h) => h.status), ['ok', 'ok', 'ok', 'ok'])
     }
     // web2 is reinstalled: same address and port, new keys. Nobody accepts them: key_changed.
     await web2.stop()
     const rebuilt = await sshd('127.82.1.2', ['ed25519', 'ecdsa-521', 'rsa'], { rsaBits: 3072, keyDir: join(work, 'web2-rebuilt') })
     rebuiltPubs = pubsOf(rebuilt)
-    for (const db of databases.values()) ok(await scan(db), 'second scan')
+    for (const { store } of stores.values()) ok(await scan(store), 'second scan')
   })
 
   after(async () => {
     await Promise.all(servers.map((s) => s.stop()))
+    await Promise.all([...stores.values()].map((s) => s.cleanup()))
     rmSync(work, { recursive: true, force: true })
   })
 
@@ -95,11 +100,11 @@ describe('publish and report (CLI, real sshd, Chromium)', { skip: skipUnlessSshd
       const site = join(work, `site-${backend.name}`)
       const wiki = join(work, `wiki-${backend.name}`)
       const report = join(work, `report-${backend.name}.html`)
-      const db = () => databases.get(backend.name)!
+      const run = (...args: string[]) => cli(stores.get(backend.name)!.store, args)
       const page = (host: string, ext = 'html') => readFileSync(join(ext === 'html' ? site : wiki, 'hosts', `${hostPageStem(host)}.${ext}`), 'utf8')
 
       it('publish writes an index, one page per host and known_hosts.txt; the fingerprints are ssh-keygen\'s', async () => {
-        const result = ok(await runCli(['publish', '--db', db(), '--out', site]), 'publish')
+        const result = ok(await run('publish', '--out', site), 'publish')
         assert.equal(result.code, 0)
         assert.match(result.stdout, /^published 4 host\(s\), 9 trusted key\(s\) of 4 verified host\(s\): /)
         assert.deepEqual(readdirSync(site).sort(), ['.hostkeys-publish', 'hosts', 'index.html', 'known_hosts.txt'])
@@ -153,7 +158,7 @@ describe('publish and report (CLI, real sshd, Chromium)', { skip: skipUnlessSshd
       })
 
       it('every HTML page validates', async () => {
-        ok(await runCli(['report', '--db', db(), '--out', report]), 'report')
+        ok(await run('report', '--out', report), 'report')
         const files = [join(site, 'index.html'), ...readdirSync(join(site, 'hosts')).map((f) => join(site, 'hosts', f)), report]
         for (const file of files) assert.deepEqual(await htmlProblems(readFileSync(file, 'utf8'), file), [])
       })
@@ -169,7 +174,7 @@ describe('publish and report (CLI, real sshd, Chromium)', { skip: skipUnlessSshd
       })
 
       it('markdown: the same hosts and fingerprints, as .md with relative links', async () => {
-        ok(await runCli(['publish', '--db', db(), '--out', wiki, '--format', 'markdown']), 'publish markdown')
+        ok(await run('publish', '--out', wiki, '--format', 'markdown'), 'publish markdown')
         const index = readFileSync(join(wiki, 'index.md'), 'utf8')
         for (const [host, files] of pubs) {
           assert.ok(index.includes(`](hosts/${hostPageStem(host)}.md)`), host)
@@ -183,23 +188,23 @@ describe('publish and report (CLI, real sshd, Chromium)', { skip: skipUnlessSshd
 
       it('publishing again replaces its own site; another directory is refused unless --force; flags and --out errors are exit 2', async () => {
         writeFileSync(join(site, 'hosts', 'stale.html'), 'left from an older publish')
-        assert.equal((await runCli(['publish', '--db', db(), '--out', site])).code, 0)
+        assert.equal((await run('publish', '--out', site)).code, 0)
         assert.ok(!existsSync(join(site, 'hosts', 'stale.html')), 'the whole site was replaced')
 
         const foreign = join(work, `foreign-${backend.name}`)
         mkdirSync(foreign)
         writeFileSync(join(foreign, 'notes.txt'), 'mine')
-        const refused = await runCli(['publish', '--db', db(), '--out', foreign])
+        const refused = await run('publish', '--out', foreign)
         assert.equal(refused.code, 2)
         assert.match(refused.stderr, /holds other files .*--force/)
         assert.deepEqual(readdirSync(foreign), ['notes.txt'])
-        assert.equal((await runCli(['publish', '--db', db(), '--out', foreign, '--force'])).code, 0)
+        assert.equal((await run('publish', '--out', foreign, '--force')).code, 0)
         assert.ok(!existsSync(join(foreign, 'notes.txt')) && existsSync(join(foreign, 'index.html')))
 
-        const badFormat = await runCli(['publish', '--db', db(), '--out', join(work, 'x'), '--format', 'pdf'])
+        const badFormat = await run('publish', '--out', join(work, 'x'), '--format', 'pdf')
         assert.equal(badFormat.code, 2)
         assert.match(badFormat.stderr, /'pdf' is not one of html, markdown/)
-        const toDirectory = await runCli(['report', '--db', db(), '--out', work])
+        const toDirectory = await run('report', '--out', work)
         assert.equal(toDirectory.code, 2)
         assert.match(toDirectory.stderr, /is a directory/)
         assert.ok(!existsSync(join(work, 'x')))
@@ -209,10 +214,10 @@ describe('publish and report (CLI, real sshd, Chromium)', { skip: skipUnlessSshd
 
   it('a database that is down is exit 2 and writes nothing', async () => {
     const out = join(work, 'never')
-    const result = await runCli(['publish', '--db', 'postgres://postgres@127.82.0.1:9/none', '--db-timeout', '5', '--out', out])
+    const result = await cli(null, ['publish', '--db', 'postgres://postgres@127.82.0.1:9/none', '--db-timeout', '5', '--out', out])
     assert.equal(result.code, 2)
     assert.ok(!existsSync(out))
-    const missing = await runCli(['report', '--db', join(work, 'no-such-db'), '--out', join(work, 'r.html')])
+    const missing = await cli(null, ['report', '--db', join(work, 'no-such-db'), '--out', join(work, 'r.html')])
     assert.equal(missing.code, 2)
     assert.ok(!existsSync(join(work, 'r.html')))
   })

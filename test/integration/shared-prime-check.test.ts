@@ -10,7 +10,8 @@ import { scanHost } from '../../src/ssh/scan-host.js'
 import { keysSharingAPrime, rsaKeyDir, type RsaFromPrimes } from '../support/rsa-from-primes.js'
 import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
 import { runCli, startCli, waitFor, type RunningCli } from '../support/cli.js'
-import { scenarioBackends, testBackends } from '../support/test-store.js'
+import { runInProcess } from '../support/cli-in-process.js'
+import { testBackends } from '../support/test-store.js'
 
 /* The shared-prime check runs after its scan is recorded, outside the scan's transaction (README
  * "Known-bad keys"): two hosts of real sshd on 127.88.0.0/16 (this file's block) serve RSA keys that
@@ -47,25 +48,28 @@ describe('the shared-prime check after the scan is recorded', { skip: skipUnless
 
   const target = (name: 'a' | 'b') => `${servers[name].addresses[0]}:${servers[name].port}`
   const id = (name: 'a' | 'b') => `[${servers[name].addresses[0]}]:${servers[name].port}`
-  const scanArgs = (db: string, ...targets: string[]) => ['scan', '--db', db, '--no-dns', '-T', '8', '-t', 'rsa', '--format', 'json', ...targets]
+  const scanFlags = (...targets: string[]) => ['scan', '--no-dns', '-T', '8', '-t', 'rsa', '--format', 'json', ...targets]
+  const scanArgs = (db: string, ...targets: string[]) => [...scanFlags(...targets), '--db', db]
   const compromisedHosts = (stdout: string) =>
     ((JSON.parse(stdout) as { findings: CliFinding[] }).findings ?? [])
       .filter((f) => f.kind === 'compromised_key')
       .map((f) => f.host)
       .sort()
 
-  for (const backend of scenarioBackends(work)) {
+  /* The CLI in this process (main(): the same wiring, renderers and exit codes) on an open store. */
+  for (const backend of testBackends()) {
     it(`${backend.name}: a first scan of both hosts reports the shared prime, exits 1, and records each finding once`, async () => {
-      const { db, cleanup } = await backend.database()
+      const { store, cleanup } = await backend.open()
+      const cli = (args: string[]) => runInProcess(args, { history: store })
       try {
-        const result = await runCli(scanArgs(db, target('a'), target('b')))
+        const result = await cli(scanFlags(target('a'), target('b')))
         assert.equal(result.code, 1, result.stderr)
         assert.deepEqual(compromisedHosts(result.stdout), [id('a'), id('b')].sort())
-        const listed = await runCli(['findings', '--db', db, '--format', 'json'])
+        const listed = await cli(['findings', '--format', 'json'])
         assert.equal(listed.code, 0, listed.stderr)
         const open = (JSON.parse(listed.stdout) as { findings: CliFinding[] }).findings.filter((f) => f.kind === 'compromised_key')
         assert.deepEqual(open.map((f) => f.host).sort(), [id('a'), id('b')].sort())
-        const again = await runCli(scanArgs(db, target('a'), target('b')))
+        const again = await cli(scanFlags(target('a'), target('b')))
         assert.equal(again.code, 1, again.stderr)
         assert.deepEqual(compromisedHosts(again.stdout), [id('a'), id('b')].sort(), 'the stored verdicts raise it again')
       } finally {

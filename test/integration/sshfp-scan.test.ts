@@ -6,13 +6,15 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { openStore } from '../../src/store/open-store.js'
 import { checkZone, runNsupdate, skipUnlessBind, startNamed, type NamedServer } from '../support/bind.js'
-import { runCli, type CliResult } from '../support/cli.js'
+import type { CliResult } from '../support/cli.js'
+import { runInProcess } from '../support/cli-in-process.js'
+import { testBackends, type OpenedStore } from '../support/test-store.js'
 import { skipUnlessSshd, startSshd, type SshdServer } from '../support/sshd.js'
 
-/* SSHFP end to end: the real executable scans real sshd hosts named in a zone that a real BIND serves,
- * then `hostkeys sshfp --diff` repairs the zone through nsupdate. Loopback 127.3.5.0/24 only, and every
+/* SSHFP end to end: the CLI, run in this process (main(): the same wiring, renderers and exit codes) on
+ * one open embedded store, scans real sshd hosts named in a zone that a real BIND serves, then
+ * `hostkeys sshfp --diff` repairs the zone through nsupdate. Loopback 127.3.5.0/24 only, and every
  * command names the test BIND with --resolver (or --no-dns): the machine's resolver is never asked. */
 
 const ZONE = 'fleet.test'
@@ -77,8 +79,8 @@ function summary(findings: readonly Finding[]): string[] {
 }
 
 /** What `hostkeys findings` keeps about one host's sshfp_missing: every row, whatever its status. */
-async function storedMissing(db: string, host: string): Promise<StoredFinding[]> {
-  const result = await runCli(['findings', '--db', db, '--format', 'json'])
+async function storedMissing(history: OpenedStore, host: string): Promise<StoredFinding[]> {
+  const result = await runInProcess(['findings', '--format', 'json'], { history: history.store })
   assert.equal(result.code, 0, result.stderr)
   const document = JSON.parse(result.stdout) as { findings: StoredFinding[] }
   return document.findings.filter((f) => f.kind === 'sshfp_missing' && f.host === host)
@@ -86,7 +88,7 @@ async function storedMissing(db: string, host: string): Promise<StoredFinding[]>
 
 describe('SSHFP checks and hostkeys sshfp (CLI, real sshd and BIND)', { skip: skipUnlessSshd() || skipUnlessBind() }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'hostkeys-sshfp-e2e-'))
-  const db = join(dir, 'db')
+  let db: OpenedStore
   const inventory = join(dir, 'fleet.txt')
   let named: NamedServer
   let web1: SshdServer
@@ -98,10 +100,11 @@ describe('SSHFP checks and hostkeys sshfp (CLI, real sshd and BIND)', { skip: sk
   const id = (name: 'web1' | 'web2' | 'web3', port: number) => `[${name}.${ZONE}]:${port}`
   let resolver: string[]
 
-  const scan = (...extra: string[]) =>
-    runCli(['scan', '-f', inventory, '-T', '5', '--format', 'json', '--fail-on', 'never', ...extra], { timeoutMs: 30_000 })
+  const scan = (...extra: string[]) => runInProcess(['scan', '-f', inventory, '-T', '5', '--format', 'json', '--fail-on', 'never', ...extra], { history: db.store })
+  const sshfp = (...args: string[]) => runInProcess(['sshfp', ...args], { history: db.store })
 
   before(async () => {
+    db = await testBackends()[0]!.open()
     web2Second = await freePort(ADDRESS.web2)
     ;[web1, web2, web3] = await Promise.all([
       startSshd({ addresses: [ADDRESS.web1], keyTypes: ['ed25519', 'ecdsa-256', 'rsa'] }),
@@ -132,13 +135,13 @@ describe('SSHFP checks and hostkeys sshfp (CLI, real sshd and BIND)', { skip: sk
   })
 
   after(async () => {
-    await Promise.all([web1?.stop(), web2?.stop(), web3?.stop(), named?.stop()])
+    await Promise.all([web1?.stop(), web2?.stop(), web3?.stop(), named?.stop(), db?.cleanup()])
     silent?.close()
     rmSync(dir, { recursive: true, force: true })
   })
 
   it('reports records that are right as insecure only, and a host absent from the zone as one sshfp_missing', async () => {
-    const findings = sshfpFindings(await scan('--db', db, ...resolver))
+    const findings = sshfpFindings(await scan(...resolver))
     assert.deepEqual(summary(findings), [
       `sshfp_insecure ${id('web1', web1.port)}`, // an authoritative server sets no AD bit
       `sshfp_insecure ${id('web2', web2.port)}`,
@@ -152,7 +155,7 @@ describe('SSHFP checks and hostkeys sshfp (CLI, real sshd and BIND)', { skip: sk
   })
 
   it('prints the records ssh-keygen -r prints, merged per name, in a zone named-checkzone loads', async () => {
-    const all = await runCli(['sshfp', '--db', db])
+    const all = await sshfp()
     assert.equal(all.code, 0, all.stderr)
     const lines = all.stdout.trim().split('\n')
     const expected = [
@@ -163,7 +166,7 @@ describe('SSHFP checks and hostkeys sshfp (CLI, real sshd and BIND)', { skip: sk
     assert.deepEqual([...lines].sort(), [...expected].sort())
     assert.equal(checkZone(ZONE, zoneHeader() + all.stdout), null)
 
-    const relative = await runCli(['sshfp', '--db', db, '--origin', ZONE, '--ttl', '300', '--digest', 'sha256', 'web1.fleet.test', id('web3', web3.port)])
+    const relative = await sshfp('--origin', ZONE, '--ttl', '300', '--digest', 'sha256', 'web1.fleet.test', id('web3', web3.port))
     assert.equal(relative.code, 0, relative.stderr)
     assert.match(relative.stdout, /^web1 300 IN SSHFP 1 2 [0-9a-f]{64}$/m)
     assert.match(relative.stdout, /^web3 300 IN SSHFP 4 2 [0-9a-f]{64}$/m)
@@ -180,7 +183,7 @@ describe('SSHFP checks and hostkeys sshfp (CLI, real sshd and BIND)', { skip: sk
       [`${'a'.repeat(64)}.fleet.test`, /at most 63/],
     ] as const
     // Only the first opens the database: the others are refused before that, so they can run at once.
-    const results = await Promise.all(cases.map(([host]) => runCli(['sshfp', '--db', db, host])))
+    const results = await Promise.all(cases.map(([host]) => sshfp(host)))
     cases.forEach(([host, says], i) => {
       const result = results[i]!
       assert.equal(result.code, 2, `${JSON.stringify(host)}: ${result.stderr}`)
@@ -204,7 +207,7 @@ describe('SSHFP checks and hostkeys sshfp (CLI, real sshd and BIND)', { skip: sk
       [`server ${NAMED_ADDRESS} ${named.nameserver.port}`, `zone ${ZONE}.`, ...published.map((r) => `update add ${r.replace(' IN ', ' 60 IN ')}`), 'send', ''].join('\n'),
     )
 
-    const findings = sshfpFindings(await scan('--db', db, ...resolver)).filter((f) => f.host === host3)
+    const findings = sshfpFindings(await scan(...resolver)).filter((f) => f.host === host3)
     assert.deepEqual(summary(findings), [`sshfp_insecure ${host3}`, `sshfp_missing ${host3} ecdsa-sha2-nistp256`])
     const stored = await storedMissing(db, host3)
     assert.equal(stored.length, 1, `one row, touched, not a second one: ${JSON.stringify(stored)}`)
@@ -223,7 +226,7 @@ describe('SSHFP checks and hostkeys sshfp (CLI, real sshd and BIND)', { skip: sk
       keyDir: join(dir, 'web1-rebuilt'),
       extraConfig: [`Port ${oldPort}`],
     })
-    const rebuilt = sshfpFindings(await scan('--db', db, ...resolver))
+    const rebuilt = sshfpFindings(await scan(...resolver))
     const host1 = id('web1', oldPort)
     assert.deepEqual(
       summary(rebuilt.filter((f) => f.host === host1)),
@@ -231,19 +234,14 @@ describe('SSHFP checks and hostkeys sshfp (CLI, real sshd and BIND)', { skip: sk
     )
 
     // Until the new keys are accepted, the trusted keys are the old ones: DNS is already in line for web1.
-    const before = await runCli(['sshfp', '--db', db, '--diff', ...resolver, '--origin', ZONE])
+    const before = await sshfp('--diff', ...resolver, '--origin', ZONE)
     assert.equal(before.code, 0, before.stderr)
     assert.match(before.stderr, /1 of 3 hosts needs SSHFP changes/)
     assert.doesNotMatch(before.stdout, /web1/)
 
-    const store = await openStore({ db })
-    try {
-      assert.ok(await store.acceptHost(host1, { actor: 'test', reason: 'rebuilt', at: new Date() }))
-    } finally {
-      await store.close()
-    }
+    assert.ok(await db.store.acceptHost(host1, { actor: 'test', reason: 'rebuilt', at: new Date() }))
 
-    const diff = await runCli(['sshfp', '--db', db, '--format', 'nsupdate', '--diff', ...resolver, '--origin', ZONE])
+    const diff = await sshfp('--format', 'nsupdate', '--diff', ...resolver, '--origin', ZONE)
     assert.equal(diff.code, 0, diff.stderr)
     assert.match(diff.stderr, /2 of 3 hosts need SSHFP changes/)
     assert.match(diff.stdout, new RegExp(`^zone ${ZONE}\\.$`, 'm'))
@@ -255,7 +253,7 @@ describe('SSHFP checks and hostkeys sshfp (CLI, real sshd and BIND)', { skip: sk
     assert.doesNotMatch(diff.stdout, /web2/)
     runNsupdate(`server ${NAMED_ADDRESS} ${named.nameserver.port}\n${diff.stdout}`)
 
-    const after = sshfpFindings(await scan('--db', db, ...resolver))
+    const after = sshfpFindings(await scan(...resolver))
     assert.deepEqual(
       after.filter((f) => f.kind !== 'sshfp_insecure'),
       [],
@@ -264,7 +262,7 @@ describe('SSHFP checks and hostkeys sshfp (CLI, real sshd and BIND)', { skip: sk
     // The scan checked DNS and no key of web3 lacks records now: its sshfp_missing is resolved, and it is
     // still the one row the first scan opened, through the three scans that saw it (three keys, then one).
     assert.deepEqual((await storedMissing(db, id('web3', web3.port))).map((f) => f.status), ['resolved'])
-    const again = await runCli(['sshfp', '--db', db, '--diff', ...resolver])
+    const again = await sshfp('--diff', ...resolver)
     assert.equal(again.code, 0, again.stderr)
     assert.equal(again.stdout, '')
     assert.match(again.stderr, /0 of 3 hosts need SSHFP changes/)

@@ -21,6 +21,9 @@ export interface TestBackend {
   open(): Promise<OpenedStore>
   /** A database location without a store opened on it (for lock and migration tests). */
   fresh(): Promise<{ db: string; cleanup(): Promise<void> }>
+  /** A database a CLI process can open at once, no store open on it: a copy of the migrated embedded
+   * template (no cold create in the process), or a fresh PostgreSQL database (the CLI migrates it). */
+  database(): Promise<{ db: string; cleanup(): Promise<void> }>
 }
 
 let template: string | null = null
@@ -39,6 +42,12 @@ const embedded: TestBackend = {
   name: 'embedded',
   async fresh() {
     const dir = mkdtempSync(join(tmpdir(), 'hostkeys-db-'))
+    return { db: dir, cleanup: async () => rmSync(dir, { recursive: true, force: true }) }
+  },
+  async database() {
+    const source = await embeddedTemplate()
+    const dir = mkdtempSync(join(tmpdir(), 'hostkeys-db-'))
+    cpSync(source, dir, { recursive: true })
     return { db: dir, cleanup: async () => rmSync(dir, { recursive: true, force: true }) }
   },
   async open() {
@@ -84,6 +93,7 @@ function postgres(adminUrl: string): TestBackend {
   return {
     name: 'postgres',
     fresh,
+    database: fresh,
     async open() {
       const database = await fresh()
       const store = await openStore({ db: database.db })

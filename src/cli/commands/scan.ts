@@ -109,6 +109,7 @@ async function scanAndReport(settings: ScanSettings, flags: OutputFlags, context
   const outcome = await runScan(settings, {
     stdin: context.stdin,
     env: context.env,
+    ...(context.history && settings.history ? { store: context.history } : {}),
     ready: () => {
       started = true
       renderer.start()

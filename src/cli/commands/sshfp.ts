@@ -54,12 +54,12 @@ async function runSshfp(hosts: string[], flags: SshfpFlags, context: CommandCont
   const origin = flags.origin ?? null
   const request = { hosts, digests: flags.digest, origin }
   checkSshfpRequest(request) // a bad name fails fast, before the database is opened
-  const store = await openHistory(flags, context)
+  const history = await openHistory(flags, context)
   let result
   try {
-    result = await trustedSshfpRecords(store, request)
+    result = await trustedSshfpRecords(history.store, request)
   } finally {
-    await store.close()
+    await history.close()
   }
   for (const { name, identities } of result.conflicts) {
     // RFC 4255 has one RRset per name; OpenSSH fails the check when any record of the negotiated algorithm differs.
