@@ -6,9 +6,9 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import type { Finding } from '../../src/domain/finding.js'
 import type { Observation } from '../../src/domain/observation.js'
-import { describeKey } from '../../src/fingerprint/key-blob.js'
+import { describeKey } from '../../src/domain/fingerprint/key-blob.js'
 import { hostIdentity as knownHostsName } from '../../src/domain/target.js'
-import { hashHostName as hashKnownHostsName } from '../../src/fingerprint/known-hosts-hash.js'
+import { hashHostName as hashKnownHostsName } from '../../src/domain/fingerprint/known-hosts-hash.js'
 import { renderKnownHostsLines } from '../../src/report/known-hosts.js'
 import { renderMetrics } from '../../src/report/metrics.js'
 import { ScanJsonWriter } from '../../src/report/scan-json.js'
@@ -101,7 +101,8 @@ describe('scan JSON', () => {
       certificate: null,
     })
     assert.equal(document.hosts[1].status, 'timeout')
-    assert.deepEqual(document.findings[0], { ...finding })
+    // The catalogue's classification travels with each finding (docs/findings.md).
+    assert.deepEqual(document.findings[0], { ...finding, lifecycle: 'condition', closedBy: 'waiver' })
   })
 
   it('is valid with no hosts and no findings', () => {
