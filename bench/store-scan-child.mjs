@@ -9,7 +9,7 @@
 // are observed, ~35 µs a host), the ECDSA point the public point of a scalar from the host's name.
 import { createECDH, createHash } from 'node:crypto'
 import { sievedModuliInOrder } from './sieved-moduli.mjs'
-import { describeKey } from '../dist/fingerprint/key-blob.js'
+import { describeKey } from '../dist/domain/fingerprint/key-blob.js'
 import { sshMagnitudeMpint as mpint, sshString } from '../dist/domain/ssh-wire.js'
 import { historyJudge } from '../dist/app/scan-judges.js'
 import { openStore } from '../dist/store/open-store.js'

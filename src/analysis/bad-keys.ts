@@ -1,6 +1,6 @@
 import { checkPrimeSync } from 'node:crypto'
 import type { HostKey } from '../domain/host-key.js'
-import { KeyBlobError, keyBlobReader } from '../fingerprint/key-blob.js'
+import { KeyBlobError, keyBlobReader } from '../domain/fingerprint/key-blob.js'
 import { bigintFromBytes, bitLength, gcd, isqrt, modPow, primesUpTo, productOf } from './big-integer.js'
 
 /* known-bad key : a public key whose private key can be computed from the public key alone, or

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto'
 import { open, type FileHandle } from 'node:fs/promises'
 import type { HostKey } from '../domain/host-key.js'
-import { KeyBlobError, keyBlobReader } from '../fingerprint/key-blob.js'
+import { KeyBlobError, keyBlobReader } from '../domain/fingerprint/key-blob.js'
 import { bigintFromBytes, bytesFromBigint } from './big-integer.js'
 
 /* blocklist : badkeys' list of keys whose private keys are public (github.com/badkeys/badkeys,

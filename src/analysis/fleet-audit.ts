@@ -18,7 +18,7 @@ import {
 } from '../domain/fleet-audit.js'
 import type { KeyType } from '../domain/host-key.js'
 import type { OfferedAlgorithms } from '../domain/observation.js'
-import { hasshServer } from '../fingerprint/hassh.js'
+import { hasshServer } from '../domain/fingerprint/hassh.js'
 import { isTerrapinVulnerable, offersPostQuantumKex, POST_QUANTUM_KEX, weakNames, weaknessOf } from './algorithm-findings.js'
 import { isKexMarker } from './policy.js'
 

@@ -2,7 +2,7 @@ import { compareFindings, type Severity } from '../domain/finding.js'
 import type { FleetSnapshot, FleetSummary, KeyTypeCount, OldKey } from '../domain/fleet.js'
 import type { KeyType } from '../domain/host-key.js'
 import { MIN_RSA_BITS } from './weak-keys.js'
-import { shortKeyTypeName } from '../fingerprint/randomart.js'
+import { shortKeyTypeName } from '../domain/fingerprint/randomart.js'
 
 /* The fleet summary (domain/fleet.ts) of one snapshot of the history: pure counting, for `report`. */
 

@@ -2,7 +2,7 @@ import type { Finding } from '../domain/finding.js'
 import type { KeyFamily, Sha256Fingerprint } from '../domain/host-key.js'
 import { coversFamily, statedFingerprint, type KeyStatement, type StatedKey } from '../domain/key-statement.js'
 import type { ScannedHost, ScannedKey } from '../domain/scanned-host.js'
-import { md5Fingerprint } from '../fingerprint/key-blob.js'
+import { md5Fingerprint } from '../domain/fingerprint/key-blob.js'
 import { shellQuote } from '../domain/shell-quote.js'
 import { hostIdentity } from '../domain/target.js'
 

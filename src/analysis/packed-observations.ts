@@ -2,7 +2,7 @@ import type { HostCertificate } from '../domain/certificate.js'
 import { familyOfType, KEY_TYPES, type HostKey, type KeyFamily, type KeyType, type Sha256Fingerprint } from '../domain/host-key.js'
 import type { HostStatus, Observation, OfferedAlgorithms } from '../domain/observation.js'
 import type { ScannedKey } from '../domain/scanned-host.js'
-import { digestOfSha256, sha256FromDigest } from '../fingerprint/digest-forms.js'
+import { digestOfSha256, sha256FromDigest } from '../domain/fingerprint/digest-forms.js'
 
 /* Memory, and nothing else: how a 100,000-host scan holds its observations until it is recorded.
  *

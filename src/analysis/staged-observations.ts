@@ -2,7 +2,7 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 import { HOST_STATUSES, type HostStatus, type Observation, type OfferedAlgorithms } from '../domain/observation.js'
 import { KEY_FAMILIES, type HostKey, type KeyFamily } from '../domain/host-key.js'
 import type { Target } from '../domain/target.js'
-import { readHostKeyBlob } from '../fingerprint/host-key-blob.js'
+import { readHostKeyBlob } from '../domain/fingerprint/host-key-blob.js'
 
 /* staged shard : a distributed run's observations of one shard, as a worker writes them to the
  *                database for the run's judge (run_parts.observations), in the shard's target order.

@@ -4,9 +4,9 @@ import { OperationalError, UserError } from '../domain/errors.js'
 import type { TrustedAuthority } from '../domain/history.js'
 import { KEY_TYPES, type Sha256Fingerprint } from '../domain/host-key.js'
 import { HostPatternError, parseHostPatterns } from '../domain/host-patterns.js'
-import { sha256FromText } from '../fingerprint/digest-forms.js'
-import { sha256Fingerprint } from '../fingerprint/key-blob.js'
-import { CaKeySyntaxError, isCertificateType, parseCaKey } from '../fingerprint/certificate.js'
+import { sha256FromText } from '../domain/fingerprint/digest-forms.js'
+import { sha256Fingerprint } from '../domain/fingerprint/key-blob.js'
+import { CaKeySyntaxError, isCertificateType, parseCaKey } from '../domain/fingerprint/certificate.js'
 import type { CertAuthorityEntry, CertAuthorityTrust, Store } from '../store/store.js'
 
 /* The `ca` commands' use cases. A CA is given as its public key: a file (a `.pub`, several such

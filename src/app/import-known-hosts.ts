@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { OperationalError, UserError } from '../domain/errors.js'
 import { hostIdentity, isIpLiteral, parseIdentity } from '../domain/target.js'
-import { KnownHostsSyntaxError, parseKnownHostsEntry } from '../fingerprint/known-hosts-entry.js'
+import { KnownHostsSyntaxError, parseKnownHostsEntry } from '../domain/fingerprint/known-hosts-entry.js'
 import type { ImportEntry, ImportReport, Store } from '../store/store.js'
 
 export interface KnownHostsImport extends ImportReport {

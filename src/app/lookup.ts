@@ -1,4 +1,4 @@
-import type { LookupQuery } from '../fingerprint/query.js'
+import type { LookupQuery } from '../domain/fingerprint/query.js'
 import { resolveHostArgument } from './host-argument.js'
 import type { Store } from '../store/store.js'
 import type { KeyRecord } from '../domain/history.js'

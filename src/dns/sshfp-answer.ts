@@ -1,4 +1,4 @@
-import type { SshfpRecord } from '../fingerprint/sshfp-record.js'
+import type { SshfpRecord } from '../domain/fingerprint/sshfp-record.js'
 
 /* answer  : what one SSHFP lookup produced for one name: records (possibly none), or a failure.
  * A failure is never "no records": only NXDOMAIN and NOERROR without SSHFP data mean that (RFC 2308). */

@@ -1,5 +1,5 @@
 import dnsPacket from 'dns-packet'
-import { isSshfpAlgorithm, isSshfpDigestType, SSHFP_DIGEST_OCTETS, type SshfpRecord } from '../fingerprint/sshfp-record.js'
+import { isSshfpAlgorithm, isSshfpDigestType, SSHFP_DIGEST_OCTETS, type SshfpRecord } from '../domain/fingerprint/sshfp-record.js'
 
 /* We encode queries with dns-packet, but read answers with the small wire reader below: dns-packet's
  * SSHFP decoder takes the fingerprint length from the hash type instead of RDLENGTH, so one record with

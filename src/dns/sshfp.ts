@@ -10,7 +10,7 @@ import {
   sshfpAlgorithmOf,
   type SshfpAlgorithm,
   type SshfpRecord,
-} from '../fingerprint/sshfp-record.js'
+} from '../domain/fingerprint/sshfp-record.js'
 
 /* How served keys and published SSHFP records are compared (issue 4), per SSHFP algorithm:
  *   records for the algorithm, none matches any served key of it  -> sshfp_mismatch, one per served key

@@ -1,6 +1,6 @@
 import { publicKeyLine, type HostKey } from '../domain/host-key.js'
 import { hostIdentity } from '../domain/target.js'
-import { hashHostName } from '../fingerprint/known-hosts-hash.js'
+import { hashHostName } from '../domain/fingerprint/known-hosts-hash.js'
 
 /* known_hosts lines (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"): a name is `host` on port 22 and
  * `[host]:port` otherwise. Hashed names (`ssh-keygen -H`) are `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`

@@ -3,7 +3,7 @@ import { FINDING_CATALOGUE } from '../domain/finding-catalogue.js'
 import { publicKeyLine } from '../domain/host-key.js'
 import type { Observation } from '../domain/observation.js'
 import { certificateToJson } from './certificate-json.js'
-import { hasshServer } from '../fingerprint/hassh.js'
+import { hasshServer } from '../domain/fingerprint/hassh.js'
 
 /* `--format json` is one document, {"hosts": [...], "findings": [...]}, written incrementally: the
  * opening, then one host object per completed host, then the findings. A 100,000-host scan never

@@ -1,7 +1,7 @@
 import type { Observation } from '../domain/observation.js'
 import { parseIdentity } from '../domain/target.js'
 import { isDnsName } from '../domain/dns-name.js'
-import { expectedRecords } from '../fingerprint/sshfp-record.js'
+import { expectedRecords } from '../domain/fingerprint/sshfp-record.js'
 import { formatEndpoint } from '../domain/target.js'
 import { renderSshfpZone } from './sshfp-zone.js'
 

@@ -1,6 +1,6 @@
 import { UserError } from '../domain/errors.js'
 import { sameDnsName, toAbsoluteName } from '../domain/dns-name.js'
-import { formatSshfpRdata, sameRecord, SSHFP_DIGEST_OCTETS, type SshfpRecord } from '../fingerprint/sshfp-record.js'
+import { formatSshfpRdata, sameRecord, SSHFP_DIGEST_OCTETS, type SshfpRecord } from '../domain/fingerprint/sshfp-record.js'
 
 /* Renderers for SSHFP records (RFC 4255 §3.2 presentation format). Pure: records in, text out.
  * Output form, decided once:

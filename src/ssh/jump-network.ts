@@ -3,7 +3,7 @@ import type { KeyFamily, KeyType, Sha256Fingerprint } from '../domain/host-key.j
 import { formatChain, formatHop, type JumpChain, type JumpHop } from '../domain/jump.js'
 import { isReached, type Observation } from '../domain/observation.js'
 import { formatEndpoint, hostIdentity, type Target } from '../domain/target.js'
-import { readKeyTypeAndBits, sha256Fingerprint } from '../fingerprint/key-blob.js'
+import { readKeyTypeAndBits, sha256Fingerprint } from '../domain/fingerprint/key-blob.js'
 import { loginToJumpHost, type JumpCredentials } from './jump-login.js'
 import type { OpenedStream, ProbePath } from './probe-path.js'
 import { scanHost } from './scan-host.js'

@@ -1,7 +1,7 @@
 import type { HostKey, KeyFamily } from '../domain/host-key.js'
 import type { HostStatus, Observation, OfferedAlgorithms } from '../domain/observation.js'
 import { isIpLiteral, type Target } from '../domain/target.js'
-import { compareKeys } from '../fingerprint/key-blob.js'
+import { compareKeys } from '../domain/fingerprint/key-blob.js'
 import { ConnectionLimiter, type ReleaseSlot } from './connection-limiter.js'
 import { groupsForFamilies, isGroupOffered, type ProbeGroup } from './probe-groups.js'
 import { probeHostKey, probeStream, type ProbeResult } from './probe-host-key.js'

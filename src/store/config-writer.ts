@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { OfferedAlgorithms } from '../domain/observation.js'
 import type { ServerConfig } from '../domain/server-config.js'
-import { hasshServer } from '../fingerprint/hassh.js'
+import { hasshServer } from '../domain/fingerprint/hassh.js'
 import { batches } from './batches.js'
 import type { Database } from './schema.js'
 

@@ -1,7 +1,7 @@
 import { sql, type Transaction } from 'kysely'
 import { familyOfType } from '../domain/host-key.js'
 import { hostIdentity } from '../domain/target.js'
-import { hashedNameMatches } from '../fingerprint/known-hosts-hash.js'
+import { hashedNameMatches } from '../domain/fingerprint/known-hosts-hash.js'
 import { insertBareHosts } from './host-writer.js'
 import { toImportedHashed, type ImportedHashed, type ImportedHashedRow } from './rows.js'
 import type { Database } from './schema.js'

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Sha256Fingerprint } from '../domain/host-key.js'
-import { sha256DigestBase64, sha256FromDigest } from '../fingerprint/digest-forms.js'
+import { sha256DigestBase64, sha256FromDigest } from '../domain/fingerprint/digest-forms.js'
 import { BLOB_BATCH_ROWS, batches } from './batches.js'
 import type { Database } from './schema.js'
 

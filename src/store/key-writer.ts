@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
 import type { HostKey, Sha256Fingerprint } from '../domain/host-key.js'
-import { sha256DigestBase64, sha256FromDigest } from '../fingerprint/digest-forms.js'
+import { sha256DigestBase64, sha256FromDigest } from '../domain/fingerprint/digest-forms.js'
 import { BLOB_BATCH_ROWS, batches } from './batches.js'
 import type { VerdictWrite } from './key-verdicts.js'
 import type { Database } from './schema.js'

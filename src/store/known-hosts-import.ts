@@ -1,7 +1,7 @@
 import { sql, type Transaction } from 'kysely'
 import { familyOfType } from '../domain/host-key.js'
 import { hostIdentity } from '../domain/target.js'
-import { readKeyTypeAndBits, sha256Fingerprint } from '../fingerprint/key-blob.js'
+import { readKeyTypeAndBits, sha256Fingerprint } from '../domain/fingerprint/key-blob.js'
 import { batches } from './batches.js'
 import { resolveHostIds } from './host-identity.js'
 import { insertBareHosts, insertHostNames } from './host-writer.js'

@@ -1,6 +1,6 @@
 import { sql, type Transaction } from 'kysely'
 import type { LiveFinding } from '../domain/finding-plan.js'
-import { sha256FromDigest } from '../fingerprint/digest-forms.js'
+import { sha256FromDigest } from '../domain/fingerprint/digest-forms.js'
 import { batches } from './batches.js'
 import { hostsServing, markGcdChecked, stillPending, writeKeyVerdicts } from './key-verdicts.js'
 import { toLiveFinding } from './rows.js'

@@ -5,7 +5,7 @@ import type { Finding, FindingKind } from '../domain/finding.js'
 import { toFinding, toHostTimeline, toKeyRecord, toStoredFinding, toTrustedKey, type FindingRow, type KeyRecordRow } from './rows.js'
 import type { Database } from './schema.js'
 import { ledgerStateOf, vouchedFor } from './ledger.js'
-import { sha256FromDigest } from '../fingerprint/digest-forms.js'
+import { sha256FromDigest } from '../domain/fingerprint/digest-forms.js'
 import type { FindingFilter, KeySelector, StoreStats } from './store.js'
 
 /* What lookup, history, findings, known-hosts export and `db` status read: one query function each,

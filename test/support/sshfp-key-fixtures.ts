@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { HostKey } from '../../src/domain/host-key.js'
-import { describeKey } from '../../src/fingerprint/key-blob.js'
+import { describeKey } from '../../src/domain/fingerprint/key-blob.js'
 
 /** Key files made once with ssh-keygen (see test/fixtures/sshfp/README). */
 export const SSHFP_FIXTURES = fileURLToPath(new URL('../fixtures/sshfp/', import.meta.url))

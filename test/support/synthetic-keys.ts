@@ -2,7 +2,7 @@ import { checkPrimeSync, createECDH, createHash } from 'node:crypto'
 import { bigintFromBytes, bytesFromBigint, modPow, primesUpTo } from '../../src/analysis/big-integer.js'
 import type { HostKey } from '../../src/domain/host-key.js'
 import type { HostStatus, Observation } from '../../src/domain/observation.js'
-import { describeKey } from '../../src/fingerprint/key-blob.js'
+import { describeKey } from '../../src/domain/fingerprint/key-blob.js'
 import { sshMagnitudeMpint, sshString } from '../../src/domain/ssh-wire.js'
 
 /* Public key blobs (RFC 4253 §6.6, RFC 5656 §3.1, RFC 8709) made from a seed: distinct seeds give

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import { auditFleet } from '../../src/analysis/fleet-audit.js'
 import type { AuditedHost } from '../../src/domain/fleet-audit.js'
 import type { OfferedAlgorithms } from '../../src/domain/observation.js'
-import { hasshServer } from '../../src/fingerprint/hassh.js'
+import { hasshServer } from '../../src/domain/fingerprint/hassh.js'
 import { renderAuditJson, renderAuditText } from '../../src/report/audit-report.js'
 import { OPENSSH_92_BANNER, OPENSSH_92_DEFAULT, OPENSSH_92_HARDENED } from '../support/kexinit-fixtures.js'
 

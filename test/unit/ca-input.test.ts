@@ -8,8 +8,8 @@ import { certAuthorityEntries, readCertAuthorityFingerprints, readCertAuthorityI
 import { OperationalError, UserError } from '../../src/domain/errors.js'
 import { sshString } from '../../src/domain/ssh-wire.js'
 import type { TrustedAuthority } from '../../src/domain/history.js'
-import { sha256FromText } from '../../src/fingerprint/digest-forms.js'
-import { describeKey } from '../../src/fingerprint/key-blob.js'
+import { sha256FromText } from '../../src/domain/fingerprint/digest-forms.js'
+import { describeKey } from '../../src/domain/fingerprint/key-blob.js'
 import { renderCertAuthoritiesJson, renderCertAuthoritiesText, renderTrustedAuthority } from '../../src/report/cert-authorities-report.js'
 import { renderCertAuthorityLine } from '../../src/report/known-hosts.js'
 

@@ -7,7 +7,7 @@ import { certificateFindings, isTrustedCertificate, type CertifiedHost } from '.
 import type { HostCertificate } from '../../src/domain/certificate.js'
 import type { AuthorityTrust, RecordedCertificate } from '../../src/domain/certificate-history.js'
 import type { HostKey, Sha256Fingerprint } from '../../src/domain/host-key.js'
-import { parseCertificate } from '../../src/fingerprint/certificate.js'
+import { parseCertificate } from '../../src/domain/fingerprint/certificate.js'
 import { makeCa, makeKey, signHostKey } from '../support/ssh-ca.js'
 
 /* The certificate findings, one rule at a time, on certificates ssh-keygen made. */

@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { describeCertificateValidity, plainKeyTypeOf, type HostCertificate } from '../../src/domain/certificate.js'
 import type { HostKey } from '../../src/domain/host-key.js'
-import { CaKeySyntaxError, isCertificateType, parseCaKey, parseCertificate } from '../../src/fingerprint/certificate.js'
-import { describeKey, KeyBlobError } from '../../src/fingerprint/key-blob.js'
+import { CaKeySyntaxError, isCertificateType, parseCaKey, parseCertificate } from '../../src/domain/fingerprint/certificate.js'
+import { describeKey, KeyBlobError } from '../../src/domain/fingerprint/key-blob.js'
 import {
   dsaKeysSupported,
   keygenFingerprint,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { describeKey, KeyBlobError, readKeyTypeAndBits } from '../../src/fingerprint/key-blob.js'
+import { describeKey, KeyBlobError, readKeyTypeAndBits } from '../../src/domain/fingerprint/key-blob.js'
 
 const FIXTURES = new URL('../fixtures/keys/', import.meta.url)
 

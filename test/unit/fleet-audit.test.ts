@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import { auditFleet, compareConfigurations, softwareOf } from '../../src/analysis/fleet-audit.js'
 import type { AuditedHost } from '../../src/domain/fleet-audit.js'
 import type { OfferedAlgorithms } from '../../src/domain/observation.js'
-import { hasshServer } from '../../src/fingerprint/hassh.js'
+import { hasshServer } from '../../src/domain/fingerprint/hassh.js'
 import { OPENSSH_92_BANNER, OPENSSH_92_DEFAULT, OPENSSH_92_HARDENED } from '../support/kexinit-fixtures.js'
 
 /* The fleet view over KEXINITs read from real OpenSSH 9.2 servers (test/support/kexinit-fixtures.ts). */

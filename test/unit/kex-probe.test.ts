@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
-import { describeKey } from '../../src/fingerprint/key-blob.js'
+import { describeKey } from '../../src/domain/fingerprint/key-blob.js'
 import { KexProbeSession, type KexStep } from '../../src/ssh/kex-probe.js'
 import { groupsForFamilies } from '../../src/ssh/probe-groups.js'
 import { sshMagnitudeMpint as mpint, SshReader } from '../../src/domain/ssh-wire.js'

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { UserError } from '../../src/domain/errors.js'
 import { publicKeyLine } from '../../src/domain/host-key.js'
-import { hashHostName } from '../../src/fingerprint/known-hosts-hash.js'
-import { parseLookupQuery } from '../../src/fingerprint/query.js'
+import { hashHostName } from '../../src/domain/fingerprint/known-hosts-hash.js'
+import { parseLookupQuery } from '../../src/domain/fingerprint/query.js'
 import { syntheticKey } from '../support/synthetic-keys.js'
 
 const key = syntheticKey('ed25519', 'q')

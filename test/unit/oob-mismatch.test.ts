@@ -6,7 +6,7 @@ import type { LiveFinding } from '../../src/domain/finding-plan.js'
 import type { HostKey } from '../../src/domain/host-key.js'
 import type { KeyStatement, StatedKey, StatementSource } from '../../src/domain/key-statement.js'
 import type { ScannedHost } from '../../src/domain/scanned-host.js'
-import { statedKeyOf } from '../../src/fingerprint/stated-key-line.js'
+import { statedKeyOf } from '../../src/domain/fingerprint/stated-key-line.js'
 import { syntheticKey } from '../support/synthetic-keys.js'
 
 const ed = (seed: string) => syntheticKey('ed25519', seed)

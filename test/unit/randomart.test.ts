@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { readKeyTypeAndBits } from '../../src/fingerprint/key-blob.js'
-import { randomart, randomartOfDigest } from '../../src/fingerprint/randomart.js'
+import { readKeyTypeAndBits } from '../../src/domain/fingerprint/key-blob.js'
+import { randomart, randomartOfDigest } from '../../src/domain/fingerprint/randomart.js'
 
 /* The drunken bishop, byte for byte against the picture OpenSSH's own `ssh-keygen -lv` draws: for keys
  * ssh-keygen makes here, of every size people serve, and the fixture keys (DSA and RSA 1024, which

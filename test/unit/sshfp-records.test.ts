@@ -4,7 +4,7 @@ import { planSshfpDiff, trustedSshfpRecords } from '../../src/app/sshfp-records.
 import { UserError } from '../../src/domain/errors.js'
 import type { HostKey } from '../../src/domain/host-key.js'
 import type { SshfpAnswer, SshfpResolver } from '../../src/dns/sshfp-answer.js'
-import { expectedRecords } from '../../src/fingerprint/sshfp-record.js'
+import { expectedRecords } from '../../src/domain/fingerprint/sshfp-record.js'
 import { fixtureKey } from '../support/sshfp-key-fixtures.js'
 import type { TrustedKey } from '../../src/domain/history.js'
 

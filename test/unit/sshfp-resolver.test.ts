@@ -3,7 +3,7 @@ import { after, before, beforeEach, describe, it } from 'node:test'
 import dnsPacket from 'dns-packet'
 import type { SshfpAnswer } from '../../src/dns/sshfp-answer.js'
 import { DnsSshfpResolver } from '../../src/dns/sshfp-resolver.js'
-import { expectedRecords } from '../../src/fingerprint/sshfp-record.js'
+import { expectedRecords } from '../../src/domain/fingerprint/sshfp-record.js'
 import { RCODE, respond, sshfpAnswer, startDnsTestServer, withRawAnswers, type DnsTestServer, type TestQuery } from '../support/dns-test-server.js'
 import { fixtureKey } from '../support/sshfp-key-fixtures.js'
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { UserError } from '../../src/domain/errors.js'
-import { expectedRecords } from '../../src/fingerprint/sshfp-record.js'
-import { parseSshfpDigests } from '../../src/fingerprint/sshfp-record.js'
+import { expectedRecords } from '../../src/domain/fingerprint/sshfp-record.js'
+import { parseSshfpDigests } from '../../src/domain/fingerprint/sshfp-record.js'
 import { renderSshfpNsupdate, renderSshfpNsupdateDiff, renderSshfpZone } from '../../src/report/sshfp-zone.js'
 import { FIXTURE_KEY_NAMES, fixtureKey, fixtureText } from '../support/sshfp-key-fixtures.js'
 

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import { StandaloneJudgement } from '../../src/analysis/judge-without-history.js'
 import type { HostKey } from '../../src/domain/host-key.js'
 import type { HostStatus, Observation } from '../../src/domain/observation.js'
-import { describeKey } from '../../src/fingerprint/key-blob.js'
+import { describeKey } from '../../src/domain/fingerprint/key-blob.js'
 import { OPENSSH_92_DEFAULT } from '../support/kexinit-fixtures.js'
 import { observationOf } from '../support/synthetic-keys.js'
 

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { parseOwnerStatement } from '../../src/app/key-statements.js'
 import { UserError } from '../../src/domain/errors.js'
-import { describeKey } from '../../src/fingerprint/key-blob.js'
-import { hashHostName } from '../../src/fingerprint/known-hosts-hash.js'
-import { parseStatedKeyLine, StatedKeySyntaxError } from '../../src/fingerprint/stated-key-line.js'
+import { describeKey } from '../../src/domain/fingerprint/key-blob.js'
+import { hashHostName } from '../../src/domain/fingerprint/known-hosts-hash.js'
+import { parseStatedKeyLine, StatedKeySyntaxError } from '../../src/domain/fingerprint/stated-key-line.js'
 
 const FIXTURES = new URL('../fixtures/keys/', import.meta.url)
 const pub = (file: string) => readFileSync(new URL(`${file}.pub`, FIXTURES), 'utf8').trim()

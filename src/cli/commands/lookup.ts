@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander'
 import { lookup } from '../../app/lookup.js'
-import { parseLookupQuery } from '../../fingerprint/query.js'
+import { parseLookupQuery } from '../../domain/fingerprint/query.js'
 import { renderLookupJson, renderLookupText } from '../../report/lookup-report.js'
 import { writeLine, type CommandContext } from '../context.js'
 import { EXIT_FINDINGS, EXIT_OK } from '../exit-codes.js'

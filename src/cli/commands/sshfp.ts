@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { checkSshfpRequest, planSshfpDiff, trustedSshfpRecords } from '../../app/sshfp-records.js'
 import { UserError } from '../../domain/errors.js'
-import { parseSshfpDigests, type SshfpDigestType } from '../../fingerprint/sshfp-record.js'
+import { parseSshfpDigests, type SshfpDigestType } from '../../domain/fingerprint/sshfp-record.js'
 import { renderSshfpNsupdate, renderSshfpNsupdateDiff, renderSshfpZone } from '../../report/sshfp-zone.js'
 import { writeLine, type CommandContext } from '../context.js'
 import { EXIT_FINDINGS, EXIT_OK } from '../exit-codes.js'

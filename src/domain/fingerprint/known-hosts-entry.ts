@@ -1,5 +1,5 @@
-import type { HostKey } from '../domain/host-key.js'
-import { KEY_TYPES } from '../domain/host-key.js'
+import type { HostKey } from '../host-key.js'
+import { KEY_TYPES } from '../host-key.js'
 import { describeKey, KeyBlobError } from './key-blob.js'
 import { parseHashedName } from './known-hosts-hash.js'
 

@@ -1,7 +1,7 @@
-import type { HostKey, KeyType, Sha256Fingerprint } from '../domain/host-key.js'
-import { UserError } from '../domain/errors.js'
+import type { HostKey, KeyType, Sha256Fingerprint } from '../host-key.js'
+import { UserError } from '../errors.js'
 import { sha256FromDigest } from './digest-forms.js'
-import { echoInput } from '../domain/echo.js'
+import { echoInput } from '../echo.js'
 
 /* SSHFP record : (algorithm, digest type, digest of the public key blob), RFC 4255 §3.1.
  * algorithm    : RSA 1, DSA 2 (RFC 4255), ECDSA 3 (RFC 6594, every curve), Ed25519 4 (RFC 7479);

@@ -1,5 +1,5 @@
-import type { HostKey } from '../domain/host-key.js'
-import { MAX_NAME_LENGTH } from '../domain/ssh-wire.js'
+import type { HostKey } from '../host-key.js'
+import { MAX_NAME_LENGTH } from '../ssh-wire.js'
 import { isCertificateType, parseCertificate } from './certificate.js'
 import { describeKey, keyBlobReader } from './key-blob.js'
 

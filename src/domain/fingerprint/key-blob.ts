@@ -6,8 +6,8 @@ import {
   type KeyType,
   type Md5Fingerprint,
   type Sha256Fingerprint,
-} from '../domain/host-key.js'
-import { SshReader } from '../domain/ssh-wire.js'
+} from '../host-key.js'
+import { SshReader } from '../ssh-wire.js'
 
 /** Thrown when bytes are not a public key blob we understand (RFC 4253 §6.6, RFC 5656 §3.1, RFC 8709). */
 export class KeyBlobError extends Error {

@@ -1,7 +1,7 @@
 import { constants, createPublicKey, hash, verify, type KeyObject } from 'node:crypto'
-import type { KeyType } from '../domain/host-key.js'
-import { printableBytes } from '../domain/printable-bytes.js'
-import { sshByte, sshUint32 } from '../domain/ssh-wire.js'
+import type { KeyType } from '../host-key.js'
+import { printableBytes } from '../printable-bytes.js'
+import { sshByte, sshUint32 } from '../ssh-wire.js'
 import { KeyBlobError, keyBlobReader } from './key-blob.js'
 
 /* SSH signature : RFC 4253 §6.6 string(format) + string(signature blob). The format names the

@@ -1,4 +1,4 @@
-import type { Md5Fingerprint, Sha256Fingerprint } from '../domain/host-key.js'
+import type { Md5Fingerprint, Sha256Fingerprint } from '../host-key.js'
 
 /* The one owner of a fingerprint's forms: the digest bytes a row or a packed key holds, and the
  * strings `ssh-keygen -l` prints (`SHA256:` + unpadded base64, `MD5:` + colon hex). Everything that

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto'
-import type { OfferedAlgorithms } from '../domain/observation.js'
+import type { OfferedAlgorithms } from '../observation.js'
 
 /* HASSH server fingerprint (Salesforce, 2018): MD5, lowercase hex, of the server's KEXINIT lists
  * `kex;encryption;mac;compression`, each as sent (comma-separated, in order), the server-to-client

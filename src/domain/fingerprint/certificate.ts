@@ -5,10 +5,10 @@ import {
   type CertKeyType,
   type CertificateOption,
   type HostCertificate,
-} from '../domain/certificate.js'
-import { KEY_TYPES, type HostKey, type KeyType } from '../domain/host-key.js'
-import { printableBytes } from '../domain/printable-bytes.js'
-import { sshMagnitudeMpint, SshReader, sshString, SshWireError } from '../domain/ssh-wire.js'
+} from '../certificate.js'
+import { KEY_TYPES, type HostKey, type KeyType } from '../host-key.js'
+import { printableBytes } from '../printable-bytes.js'
+import { sshMagnitudeMpint, SshReader, sshString, SshWireError } from '../ssh-wire.js'
 import { describeKey, KeyBlobError, keyBlobReader } from './key-blob.js'
 import { KnownHostsSyntaxError, parsePublicKeyFields } from './known-hosts-entry.js'
 import { publicKeyObject, verifySshSignature } from './ssh-signature.js'

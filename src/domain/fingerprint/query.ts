@@ -1,5 +1,5 @@
-import { UserError } from '../domain/errors.js'
-import { KEY_TYPES } from '../domain/host-key.js'
+import { UserError } from '../errors.js'
+import { KEY_TYPES } from '../host-key.js'
 import { KnownHostsSyntaxError, parseKnownHostsEntry, parsePublicKeyFields } from './known-hosts-entry.js'
 
 /* lookup query : what people paste into `hostkeys lookup`: a fingerprint in any common form, a public

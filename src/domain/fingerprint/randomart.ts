@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto'
-import type { KeyType } from '../domain/host-key.js'
+import type { KeyType } from '../host-key.js'
 
 /* randomart : the "drunken bishop" picture `ssh-keygen -lv` draws under a fingerprint (OpenSSH
  *             sshkey.c fingerprint_randomart(); Loss, Limmer and von Gernler, "The drunken bishop:
