@@ -125,7 +125,7 @@ describe('out-of-band verification (CLI, real sshd)', { skip: skipUnlessSshd() }
         const stated = fingerprint(other)
         assert.deepEqual(
           { ...found[0]!, message: undefined },
-          { kind: 'oob_mismatch', severity: 'critical', host, hosts: [host], keyType: 'ssh-ed25519', fingerprint: served, previous: stated, message: undefined },
+          { kind: 'oob_mismatch', severity: 'critical', lifecycle: 'condition', closedBy: 'waiver', host, hosts: [host], keyType: 'ssh-ed25519', fingerprint: served, previous: stated, message: undefined },
         )
         assert.ok(found[0]!.message.includes(served) && found[0]!.message.includes(stated), found[0]!.message)
         assert.match(found[0]!.message, /its owner's statement \(expect by .+ from stdin, \d{4}-\d\d-\d\d \d\d:\d\d UTC\)/)
