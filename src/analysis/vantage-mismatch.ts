@@ -49,21 +49,16 @@ export function vantageMismatchFindings(host: string, views: readonly VantageVie
       for (const { key, family } of withheldFamilies(seer, blind)) {
         if (told.has(key.sha256)) continue
         told.add(key.sha256)
-        out.push(
-          finding({
-            kind: 'vantage_mismatch',
-            severity: 'critical',
-            host,
-            keyType: key.type,
-            fingerprint: key.sha256,
-            previous: null,
-            message: withheldMessage(host, family, key, seer, blind),
-          }),
-        )
+        out.push(mismatchFinding(host, key.type, key.sha256, null, withheldMessage(host, family, key, seer, blind)))
       }
     }
   }
   return out
+}
+
+/** One vantage_mismatch: the key one vantage saw (`fingerprint`), and the other's of that type, if any. */
+function mismatchFinding(host: string, keyType: KeyType, fingerprint: Sha256Fingerprint, previous: Sha256Fingerprint | null, message: string): Finding {
+  return finding({ kind: 'vantage_mismatch', severity: 'critical', host, keyType, fingerprint, previous, message })
 }
 
 /** The keys `seer` saw of each family `blind` collected and was served no key of, both having reached the host. */
@@ -86,17 +81,7 @@ function differentKeys(host: string, judged: VantageView, others: readonly Vanta
     for (const other of others) {
       const theirs = other.keys.find((k) => k.type === key.type)
       if (!theirs || theirs.sha256 === key.sha256) continue
-      out.push(
-        finding({
-          kind: 'vantage_mismatch',
-          severity: 'critical',
-          host,
-          keyType: key.type,
-          fingerprint: theirs.sha256,
-          previous: key.sha256,
-          message: mismatchMessage(host, key.type, judged, key.sha256, other, theirs.sha256),
-        }),
-      )
+      out.push(mismatchFinding(host, key.type, theirs.sha256, key.sha256, mismatchMessage(host, key.type, judged, key.sha256, other, theirs.sha256)))
     }
   }
   return out

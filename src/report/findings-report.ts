@@ -1,4 +1,4 @@
-import { FINDING_CATALOGUE } from '../domain/finding-catalogue.js'
+import { findingToJson } from './scan-json.js'
 import type { StoredFinding } from '../domain/history.js'
 
 /** `findings --format json`: the scan JSON's finding fields plus the lifecycle. */
@@ -6,16 +6,7 @@ export function renderFindingsJson(findings: readonly StoredFinding[]): string {
   return JSON.stringify(
     {
       findings: findings.map((f) => ({
-        kind: f.kind,
-        severity: f.severity,
-        lifecycle: FINDING_CATALOGUE[f.kind].lifecycle,
-        closedBy: FINDING_CATALOGUE[f.kind].closedBy,
-        host: f.host,
-        hosts: f.hosts,
-        keyType: f.keyType,
-        fingerprint: f.fingerprint,
-        previous: f.previous,
-        message: f.message,
+        ...findingToJson(f),
         status: f.status,
         firstSeen: f.firstSeen.toISOString(),
         lastSeen: f.lastSeen.toISOString(),
