@@ -13,6 +13,8 @@ import { familyOfType, publicKeyLine, type HostKey } from '../../src/domain/host
 import { expectedRecords } from '../../src/domain/fingerprint/sshfp-record.js'
 import type { ScanMeta, Store } from '../../src/store/store.js'
 import { observationOf, syntheticKey } from '../support/synthetic-keys.js'
+import { keysSharingAPrime } from '../support/rsa-from-primes.js'
+import { describeKey } from '../../src/domain/fingerprint/key-blob.js'
 import { testBackends } from '../support/test-store.js'
 
 /* A property of the whole history, over random sequences of what happens to a fleet: scans (real
@@ -194,5 +196,36 @@ for (const backend of testBackends()) {
         }
       })
     }
+  })
+}
+
+for (const backend of testBackends()) {
+  describe(`compromised keys on ${backend.name}`, () => {
+    it('two hosts whose RSA keys share a prime: neither key is vouched for, both are exported @revoked, accept refuses them', async () => {
+      const opened = await backend.open()
+      const store = opened.store
+      try {
+        const [a, b] = keysSharingAPrime(1024).map((k) => describeKey(k.blob))
+        const ed = syntheticKey('ed25519', 'shared-prime-host')
+        const at = new Date('2026-03-01T00:00:00Z')
+        const meta: ScanMeta = { startedAt: at, finishedAt: at, vantage: 'test', request: { keyFamilies: null } }
+        const result = await recordScan(store, meta, [
+          observationOf('sp1.example.com', [ed, a!], { address: '127.0.1.1' }),
+          observationOf('sp2.example.com', [b!], { address: '127.0.1.2' }),
+        ])
+        assert.deepEqual(result.findings.filter((f) => f.kind === 'compromised_key').map((f) => f.host).sort(), ['sp1.example.com', 'sp2.example.com'])
+        const lines = await exportKnownHosts(store, { hash: false })
+        for (const key of [a!, b!]) {
+          assert.ok(lines.includes(`@revoked * ${publicKeyLine(key)}`), `${key.sha256} exported @revoked`)
+          assert.ok(!lines.some((l) => !l.startsWith('@') && l.endsWith(publicKeyLine(key))), `${key.sha256} never vouched for`)
+        }
+        assert.ok(lines.some((l) => l.startsWith('sp1.example.com') && l.endsWith(publicKeyLine(ed))), 'the sound key of the same host is')
+        const sshfp = await trustedSshfpRecords(store, { hosts: [], digests: [2] })
+        assert.deepEqual(sshfp.hosts.map((h) => [h.host, h.records.length]), [['sp1.example.com', 1]], 'SSHFP only for the sound Ed25519 key')
+        await assert.rejects(acceptHost(store, 'sp2.example.com', { actor: 'test', reason: null, at }), /compromised: no accept can trust it/)
+      } finally {
+        await opened.cleanup()
+      }
+    })
   })
 }
