@@ -1,8 +1,8 @@
 /* Real BIND (named) and unbound processes on loopback, for the SSHFP integration tests.
  *
  * named only listens on addresses it finds on an interface, and lo carries just 127.0.0.1/8, so the
- * helper adds the 127.3.x.y/32 it needs to lo (`ip addr add`, needs root) and removes it afterwards if
- * it added it. unbound binds the address directly. Loopback only: every address must be in 127.3.0.0/16
+ * helper adds the 127.3.x.y/32 it needs to lo (`ip addr add`, needs root) and leaves it there (see
+ * addLoopbackAddress). unbound binds the address directly. Loopback only: every address must be in 127.3.0.0/16
  * (the tests) or 127.6.0.0/16 (the DNS benchmark).
  *
  * Each server runs in the foreground under a /bin/sh guard that kills it when our end of the guard's
@@ -41,12 +41,13 @@ export function skipUnlessBind(): string | false {
   return reason
 }
 
-/** Adds `address`/32 to lo unless it is there; returns how to undo exactly what was done. */
+/** Adds `address`/32 to lo unless it is there, and leaves it there. Removing it afterwards broke a
+ * second copy of the suite running at once: it found the address present, used it, and lost it when
+ * the first copy's named stopped. A /32 inside 127.0.0.0/8 on lo routes nowhere new, so it stays
+ * (the machine's own reboot clears it); the returned undo does nothing, kept so callers need not change. */
 function addLoopbackAddress(address: string): () => void {
   const result = spawnSync('/usr/sbin/ip', ['addr', 'add', `${address}/32`, 'dev', 'lo'], { encoding: 'utf8' })
-  if (result.status === 0) return () => void spawnSync('/usr/sbin/ip', ['addr', 'del', `${address}/32`, 'dev', 'lo'])
-  // Already there (another run, or one that died): use it, and leave it for whoever added it.
-  if (/File exists|already assigned/i.test(result.stderr)) return () => {}
+  if (result.status === 0 || /File exists|already assigned/i.test(result.stderr)) return () => {}
   throw new Error(`cannot add ${address} to lo: ${result.stderr.trim()}`)
 }
 
