@@ -111,6 +111,14 @@ const cases: Case[] = [
     expect: [`key_changed web1 ${rsa('r').sha256} prev ${A.sha256}`],
   },
   {
+    // Everyday: a scan narrowed with -t rsa never asked for Ed25519, so it cannot say the host withholds it.
+    name: 'a new family seen by a scan that did not ask for the trusted family is key_added, not a swap',
+    history: { web1: { sightings: [sighting(A, 'trusted')] } },
+    scan: [{ host: 'web1', keys: [rsa('r')] }],
+    asked: ['rsa'],
+    expect: [`key_added web1 ${rsa('r').sha256}`],
+  },
+  {
     name: 'a pending key stays pending: raised again at the next scan',
     history: { web1: { sightings: [sighting(A, 'trusted'), sighting(rsa('r'), 'pending')] } },
     scan: [{ host: 'web1', keys: [A, rsa('r')] }],
