@@ -1,7 +1,7 @@
 import { UserError } from '../domain/errors.js'
 import type { FindingKind } from '../domain/finding.js'
 import type { Acceptance, HostTimeline, StoredFinding, Waiver } from '../domain/history.js'
-import { KEY_TYPES, type KeyType, type Sha256Fingerprint } from '../domain/host-key.js'
+import { isKeyType, type Sha256Fingerprint } from '../domain/host-key.js'
 import { echoInput } from '../domain/echo.js'
 import { sha256FromText } from '../domain/fingerprint/digest-forms.js'
 import { KnownHostsSyntaxError, parseKnownHostsEntry, parsePublicKeyFields } from '../domain/fingerprint/known-hosts-entry.js'
@@ -106,8 +106,4 @@ export function parseRevokeArgument(argument: string, readText: (file: string) =
 /** `revoke KEY|FILE --reason`: the keys are refused for good, whoever serves them. */
 export function revokeKeys(store: Store, keys: readonly RevokedKeyEntry[], by: Actor & { reason: string }): Promise<Sha256Fingerprint[]> {
   return store.revokeKeys(keys, by)
-}
-
-function isKeyType(word: string): boolean {
-  return (KEY_TYPES as readonly string[]).includes(word as KeyType)
 }

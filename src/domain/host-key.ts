@@ -20,6 +20,11 @@ export const KEY_TYPES = [
 ] as const
 export type KeyType = (typeof KEY_TYPES)[number]
 
+/** Whether a word names a plain host key type (a known_hosts or .pub line's type field). */
+export function isKeyType(name: string | undefined): name is KeyType {
+  return name !== undefined && (KEY_TYPES as readonly string[]).includes(name)
+}
+
 /** `SHA256:` + unpadded base64 of SHA-256(blob), as `ssh-keygen -l` prints it. */
 export type Sha256Fingerprint = string & { readonly __brand: 'Sha256Fingerprint' }
 /** `MD5:` + colon-separated lowercase hex of MD5(blob), as `ssh-keygen -l -E md5`. */

@@ -1,5 +1,5 @@
-import { KEY_TYPES, type HostKey, type KeyType, type Md5Fingerprint, type Sha256Fingerprint } from '../host-key.js'
-import { familyOfType } from '../host-key.js'
+import { type HostKey, type KeyType, type Md5Fingerprint, type Sha256Fingerprint } from '../host-key.js'
+import { familyOfType, isKeyType } from '../host-key.js'
 import type { StatedKey } from '../key-statement.js'
 import { isCertificateType, parseCertificate } from './certificate.js'
 import { KeyBlobError } from './key-blob.js'
@@ -52,7 +52,6 @@ const LISTED_TYPES: Record<string, (bits: number) => KeyType | null> = {
 
 const RANDOMART = /^\+-*\[[^\]]*\]-*\+$|^\|.{17}\|$/
 
-const isKeyType = (name: string | undefined): name is KeyType => name !== undefined && (KEY_TYPES as readonly string[]).includes(name)
 
 /** A stated key made from a full key: every fingerprint known. */
 export function statedKeyOf(key: HostKey, comment: string | null): StatedKey {
